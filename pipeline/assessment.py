@@ -1,0 +1,167 @@
+"""The annual assessment as plain functions: ingest, build, check, publish.
+
+The Prefect flow in flows/ only orchestrates these; each is callable on its own (and in tests).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipeline import __version__, db
+from pipeline.config import PROJECT_ROOT, RunConfig
+from pipeline.errors import InputError
+from pipeline.privacy import pseudonymisation_key
+from pipeline.sources.files import InputFile
+from pipeline.sources.mps_counts import create_raw_table, ingest_mps_counts
+from pipeline.sources.profiles import load_profile
+from pipeline.sources.record_extract import create_raw_tables, ingest_record_extract
+
+DB_NAME = "svna.duckdb"
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def code_version() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"svna {__version__}" + (f" ({sha})" if sha else "")
+
+
+def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
+    """Read every input into raw tables; record lineage (audit_inputs) and malformed lines (raw_rejects)."""
+    create_raw_tables(con)
+    create_raw_table(con)
+    con.execute("create table if not exists raw_rejects (source_file varchar, source_row integer, "
+                "input_table varchar, rule varchar)")
+    files: list[InputFile] = []
+    for spec in cfg.inputs:
+        if spec.kind == "mps_counts":
+            files += ingest_mps_counts(con, spec.paths["counts"])
+        else:
+            files += ingest_record_extract(con, spec.paths, load_profile(spec.profile), pseudonymisation_key(cfg))
+    con.execute("create or replace table audit_inputs (path varchar, kind varchar, role varchar, size bigint, "
+                "sha256 varchar, encoding varchar, rows_read bigint)")
+    for f in files:
+        con.execute("insert into audit_inputs values (?, ?, ?, ?, ?, ?, ?)",
+                    [str(f.path), f.kind, f.role, f.size, f.sha256, f.encoding, f.rows_read])
+        for line, rule, _raw in f.malformed:  # the raw line stays out of the database: it may hold personal data
+            con.execute("insert into raw_rejects values (?, ?, ?, ?)", [str(f.path), line, f.role, rule])
+    return files
+
+
+def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[str]:
+    """Seeds, macros, run parameters and every SQL model, staging -> intermediate -> marts."""
+    db.load_seeds(con)
+    db.load_macros(con)
+    db.set_variables(con, {
+        "run_id": run_id, "area_name": cfg.area_name, "area_code": cfg.area_code,
+        "comparator_name": cfg.comparator_name, "date_basis": cfg.date_basis, "z_threshold": cfg.z_threshold,
+    })
+    con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, period_end date)")
+    for role, period in (("current", cfg.current), ("previous", cfg.previous)):
+        con.execute("insert into periods values (?, ?, ?, ?)", [role, period.label, period.start, period.end])
+    return db.run_models(con)
+
+
+def _months(start: date, end: date) -> set[str]:
+    months, year, month = set(), start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.add(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
+    """Stop when the inputs do not cover both periods: a partial year would pass for a fall in crime."""
+    needed = _months(cfg.previous.start, cfg.current.end)
+    sources = {
+        "record_extract": ("select distinct strftime(event_date, '%Y-%m') from int_offences_current", "recorded_date"),
+        "mps_counts": ("select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current "
+                       "where area_level = 'borough' and lower(borough_name) = lower(getvariable('area_name'))",
+                       "YYYYMM columns"),
+    }
+    kinds = {i.kind for i in cfg.inputs}
+    area_sources = 0
+    for kind, (sql, column) in sources.items():
+        if kind not in kinds:
+            continue
+        present = {row[0] for row in con.execute(sql).fetchall()}
+        if kind == "mps_counts" and not present:
+            continue  # count files for the comparator only
+        area_sources += 1
+        missing = sorted(needed - present)
+        if missing:
+            files = ", ".join(sorted({str(p.name) for i in cfg.inputs if i.kind == kind for ps in i.paths.values() for p in ps}))
+            raise InputError(files, column,
+                             f"the {kind} inputs must cover every month of {cfg.previous.label} and {cfg.current.label} "
+                             f"({cfg.previous.start} to {cfg.current.end})",
+                             f"{len(missing)} month(s) with no data for {cfg.area_name}", examples=missing)
+    if not area_sources:
+        raise InputError("inputs", "LookUp_BoroughName", f"the inputs must include data for the area '{cfg.area_name}'",
+                         "no rows for that area")
+
+
+def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
+    bad = con.execute("select source_file, input_table, rows_read, rows_in, rows_loaded, rows_superseded, "
+                      "rows_quarantined from quarantine_summary where not reconciled").fetchall()
+    if bad:
+        f = bad[0]
+        raise RuntimeError(f"Row counts do not reconcile for {f[0]} ({f[1]}): read {f[2]}, in {f[3]}, loaded {f[4]}, "
+                           f"superseded {f[5]}, quarantined {f[6]}. Nothing was published.")
+    over = con.execute("select source_file, input_table, rows_quarantined, rows_in, quarantined_pct from quarantine_summary "
+                       "where quarantined_pct > ? order by quarantined_pct desc", [cfg.quarantine_threshold_pct]).fetchall()
+    if over:
+        f = over[0]
+        top = con.execute("select rule, count(*) from quarantine where source_file = ? group by rule order by 2 desc limit 3",
+                          [f[0]]).fetchall()
+        raise InputError(f[0], f[1], f"at most {cfg.quarantine_threshold_pct:g}% of rows may fail row checks "
+                         "(quarantine_threshold_pct in the config)",
+                         f"{f[2]} of {f[3]} rows ({f[4]}%) quarantined", examples=[f"{r}: {n}" for r, n in top])
+
+
+@contextmanager
+def output_lock(output: Path):
+    """One run at a time per output folder."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    lock = output.with_name(output.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        raise InputError(str(lock), "-", "another run is writing this output (delete the lock file if it crashed)",
+                         "a lock file") from None
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def staging_dir(output: Path) -> Path:
+    work = output.with_name(output.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    return work
+
+
+def swap_into_place(work: Path, output: Path) -> None:
+    """Replace the previous outputs only once the new ones are complete (a crash leaves the old ones)."""
+    old = output.with_name(output.name + ".previous")
+    shutil.rmtree(old, ignore_errors=True)
+    if output.exists():
+        output.rename(old)
+    work.rename(output)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,205 @@
+"""Run configuration and project paths: the one place that knows where things live.
+
+A run is described by one YAML file (DESIGN §5.4); paths in it are relative to that file.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import InputError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = PROJECT_ROOT / "sql"
+SEEDS_DIR = SQL_DIR / "seeds"
+CONFIG_DIR = PROJECT_ROOT / "config"
+DEMO_CONFIG = CONFIG_DIR / "demo.yaml"
+DEMO_RAW_DIR = PROJECT_ROOT / "data" / "raw" / "demo"
+
+INPUT_KINDS = ("record_extract", "mps_counts")
+DATE_BASES = ("recorded", "committed")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period; both ends inclusive."""
+
+    label: str
+    start: date
+    end: date
+
+    @property
+    def month_aligned(self) -> bool:
+        return self.start.day == 1 and (self.end + timedelta(days=1)).day == 1
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    kind: str
+    paths: dict[str, list[Path]]  # role (offences/victims/suspects/counts) -> files
+    profile: Path | None = None
+
+
+@dataclass
+class RunConfig:
+    config_path: Path
+    area_name: str
+    area_code: str
+    comparator_name: str | None
+    current: Period
+    previous: Period
+    inputs: list[InputSpec]
+    reference: dict[str, Path]
+    output: Path
+    date_basis: str = "recorded"
+    z_threshold: float = 3.0
+    quarantine_threshold_pct: float = 5.0
+    demo: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- periods
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add_months(d: date, months: int) -> date:
+    index = d.year * 12 + d.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def resolve_periods(spec: dict[str, Any]) -> tuple[Period, Period]:
+    """Turn a period spec into (current, previous); the previous period has the same length."""
+    if not isinstance(spec, dict) or not spec:
+        raise InputError("config", "period", "expected one of calendar_year, financial_year, rolling_12m_to, or start/end", str(spec))
+    if "calendar_year" in spec:
+        year = int(spec["calendar_year"])
+        return (Period(str(year), date(year, 1, 1), date(year, 12, 31)),
+                Period(str(year - 1), date(year - 1, 1, 1), date(year - 1, 12, 31)))
+    if "financial_year" in spec:
+        year = int(spec["financial_year"])
+
+        def fy(y: int) -> Period:
+            return Period(f"{y}/{str(y + 1)[-2:]}", date(y, 4, 1), date(y + 1, 3, 31))
+
+        return fy(year), fy(year - 1)
+    if "rolling_12m_to" in spec:
+        text = str(spec["rolling_12m_to"])
+        try:
+            year, month = (int(part) for part in text.split("-")[:2])
+        except ValueError:
+            raise InputError("config", "period.rolling_12m_to", "expected YYYY-MM", text) from None
+        end = _month_end(year, month)
+        start = _add_months(date(year, month, 1), -11)
+        prev_end = start - timedelta(days=1)
+        prev_start = _add_months(start, -12)
+        label = lambda d: f"12 months to {d:%b %Y}"  # noqa: E731
+        return Period(label(end), start, end), Period(label(prev_end), prev_start, prev_end)
+    if "start" in spec and "end" in spec:
+        start, end = date.fromisoformat(str(spec["start"])), date.fromisoformat(str(spec["end"]))
+        if end < start:
+            raise InputError("config", "period.end", "end must not be before start", f"{start} .. {end}")
+        current = Period(f"{start:%d %b %Y} to {end:%d %b %Y}", start, end)
+        if current.month_aligned:  # e.g. Oct-Sep: shift by whole months so both periods are month-aligned
+            months = (end.year - start.year) * 12 + end.month - start.month + 1
+            prev_start = _add_months(start, -months)
+        else:
+            prev_start = start - (end - start) - timedelta(days=1)
+        prev_end = start - timedelta(days=1)
+        return current, Period(f"{prev_start:%d %b %Y} to {prev_end:%d %b %Y}", prev_start, prev_end)
+    raise InputError("config", "period", "expected one of calendar_year, financial_year, rolling_12m_to, or start/end", str(spec))
+
+
+# ---------------------------------------------------------------- loading
+
+def _resolve_paths(base: Path, patterns: str | list[str] | None) -> list[Path]:
+    if patterns is None:
+        return []
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    found: list[Path] = []
+    for pattern in patterns:
+        path = (base / pattern)
+        matches = sorted(path.parent.glob(path.name)) if any(c in path.name for c in "*?[") else [path]
+        found.extend(p.resolve() for p in matches)
+    return found
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a run config; `overrides` replaces `period` and/or `output` (CLI flags)."""
+    path = Path(path).resolve()
+    if not path.exists():
+        raise InputError(str(path), "-", "config file must exist", "file not found")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    overrides = overrides or {}
+    if overrides.get("period"):
+        raw["period"] = overrides["period"]
+    base = path.parent
+
+    area = raw.get("area") or {}
+    if not area.get("name"):
+        raise InputError(str(path), "area.name", "the area the assessment is about must be named", str(area))
+    current, previous = resolve_periods(raw.get("period"))
+
+    inputs = []
+    for i, item in enumerate(raw.get("inputs") or []):
+        kind = item.get("kind")
+        if kind not in INPUT_KINDS:
+            raise InputError(str(path), f"inputs[{i}].kind", f"expected one of {', '.join(INPUT_KINDS)}", str(kind))
+        if kind == "mps_counts":
+            roles = {"counts": _resolve_paths(base, item.get("paths"))}
+            profile = None
+        else:
+            roles = {role: _resolve_paths(base, item.get(role)) for role in ("offences", "victims", "suspects")}
+            profile = (base / item["profile"]).resolve() if item.get("profile") else None
+            if profile is None:
+                raise InputError(str(path), f"inputs[{i}].profile", "a record_extract needs a source profile", "missing")
+        for role, files in roles.items():
+            if role in ("counts", "offences") and not files:
+                raise InputError(str(path), f"inputs[{i}].{'paths' if role == 'counts' else role}",
+                                 "the pattern must match at least one file", str(item.get("paths") or item.get(role)))
+            for f in files:
+                if not f.exists():
+                    raise InputError(str(f), "-", "input file must exist", "file not found")
+        inputs.append(InputSpec(kind=kind, paths=roles, profile=profile))
+    if not inputs:
+        raise InputError(str(path), "inputs", "at least one input is needed", "none")
+
+    date_basis = raw.get("date_basis", "recorded")
+    if date_basis not in DATE_BASES:
+        raise InputError(str(path), "date_basis", f"expected one of {', '.join(DATE_BASES)}", str(date_basis))
+    if any(i.kind == "mps_counts" for i in inputs) and not (current.month_aligned and previous.month_aligned):
+        raise InputError(str(path), "period", "MPS count files are monthly: periods must start and end on month boundaries",
+                         f"{current.start} .. {current.end}")
+
+    output = overrides.get("output") or raw.get("output") or f"../data/processed/{area['name'].lower()}-{current.label}"
+    significance = raw.get("significance") or {}
+    return RunConfig(
+        config_path=path,
+        area_name=str(area["name"]),
+        area_code=str(area.get("code") or ""),
+        comparator_name=(raw.get("comparator") or {}).get("name"),
+        current=current,
+        previous=previous,
+        inputs=inputs,
+        reference={k: (base / v).resolve() for k, v in (raw.get("reference") or {}).items() if v},
+        output=(base / output).resolve() if not Path(output).is_absolute() else Path(output),
+        date_basis=date_basis,
+        z_threshold=float(significance.get("z_threshold", 3.0)),
+        quarantine_threshold_pct=float(raw.get("quarantine_threshold_pct", 5.0)),
+        demo=bool((raw.get("privacy") or {}).get("demo", False)),
+        raw=raw,
+    )

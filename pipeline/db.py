@@ -1,0 +1,79 @@
+"""DuckDB plumbing: connections, seeds, macros and the layered SQL models in sql/.
+
+Models are plain `select` statements, one per file (dbt style). Each becomes a table named after
+its file. Dependencies are found by name, so a model runs after every model it mentions.
+"""
+
+from __future__ import annotations
+
+import re
+from graphlib import TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.config import SEEDS_DIR, SQL_DIR
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+def connect(path: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path))
+    con.execute("set preserve_insertion_order = true")
+    return con
+
+
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    """Load DuckDB spatial from the installed wheel, never from the network (DESIGN §9)."""
+    import duckdb_extension_spatial
+
+    ext = next(Path(duckdb_extension_spatial.__file__).parent.glob("extensions/*/spatial.duckdb_extension"))
+    con.execute(f"load '{ext}'")
+
+
+def load_seeds(con: duckdb.DuckDBPyConnection) -> None:
+    """Every reference CSV in sql/seeds becomes a table seed_<name> (all text, as versioned)."""
+    for csv in sorted(SEEDS_DIR.glob("*.csv")):
+        con.execute(
+            f"create or replace table seed_{csv.stem} as "
+            f"select * from read_csv('{csv}', header = true, all_varchar = true)"
+        )
+
+
+def load_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute((SQL_DIR / "macros.sql").read_text())
+
+
+def set_variables(con: duckdb.DuckDBPyConnection, variables: dict[str, Any]) -> None:
+    for name, value in variables.items():
+        con.execute(f"set variable {name} = ?", [value])
+
+
+def model_files(layers: tuple[str, ...] = LAYERS) -> dict[str, Path]:
+    return {p.stem: p for layer in layers for p in sorted((SQL_DIR / layer).glob("*.sql"))}
+
+
+def model_order(models: dict[str, str]) -> list[str]:
+    """Order models so each runs after the models its SQL names."""
+    graph = {}
+    for name, sql in models.items():
+        words = set(re.findall(r"[a-z_][a-z0-9_]*", _strip_comments(sql).lower()))
+        graph[name] = {other for other in models if other != name and other in words}
+    return list(TopologicalSorter(graph).static_order())
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+def run_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> list[str]:
+    """Build every model in `layers` as a table; returns the names in build order."""
+    sources = {name: path.read_text() for name, path in model_files(layers).items()}
+    order = model_order(sources)
+    for name in order:
+        try:
+            con.execute(f"create or replace table {name} as {sources[name]}")
+        except duckdb.Error as exc:
+            raise RuntimeError(f"SQL model {name} failed: {exc}") from exc
+    return order

@@ -1,0 +1,80 @@
+"""London Datastore "MPS Borough/Ward Level Crime" wide files -> raw_mps_counts (long).
+
+Both classifications are read: 2010-2023 (Title Case, `LookUp_BoroughName`) and 2024+ (UPPER CASE,
+`BoroughName`); ward files add `WardName, WardCode`. Month columns are `YYYYMM`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline.errors import InputError
+from pipeline.sources.files import InputFile, open_input, read_csv_text
+
+MONTH_COLUMN = re.compile(r"^\d{6}$")
+BOROUGH_COLUMNS = ("LookUp_BoroughName", "BoroughName")
+RAW_COLUMNS = ("source_file", "source_row", "extract_date", "area_level", "borough_name", "ward_code",
+               "ward_name", "major_text", "minor_text", "month", "count")
+
+
+def create_raw_table(con: duckdb.DuckDBPyConnection) -> None:
+    columns = ", ".join(f"{c} {'integer' if c == 'source_row' else 'varchar'}" for c in RAW_COLUMNS)
+    con.execute(f"create table if not exists raw_mps_counts ({columns})")
+
+
+def extract_date_of(path: Path, months: list[str]) -> str:
+    """The extract date in the file name (`extract2023-08`), else the last month the file covers."""
+    match = re.search(r"extract(\d{4})-(\d{2})", path.name)
+    if match:
+        return f"{match.group(1)}-{match.group(2)}-01"
+    last = max(months)
+    return f"{last[:4]}-{last[4:]}-01"
+
+
+def read_mps_file(source: InputFile) -> pd.DataFrame:
+    table = read_csv_text(source)
+    header = table.header
+    borough = next((c for c in BOROUGH_COLUMNS if c in header), None)
+    for column in ("MajorText", "MinorText"):
+        if column not in header:
+            raise InputError(str(source.path), column, "an MPS count file needs MajorText, MinorText and a borough column",
+                             "columns " + ", ".join(header[:6]))
+    if borough is None:
+        raise InputError(str(source.path), "LookUp_BoroughName", "an MPS count file needs a borough column "
+                         "(LookUp_BoroughName or BoroughName)", "columns " + ", ".join(header[:6]))
+    months = [c for c in header if MONTH_COLUMN.match(c)]
+    if not months:
+        raise InputError(str(source.path), "YYYYMM", "an MPS count file needs month columns named YYYYMM",
+                         "columns " + ", ".join(header[:8]))
+    level = "ward" if "WardCode" in header else "borough"
+    wide = pd.DataFrame(table.rows, columns=header, dtype="object")
+    wide["source_row"] = table.lines
+    ids = {"source_row": "source_row", borough: "borough_name", "MajorText": "major_text", "MinorText": "minor_text"}
+    if level == "ward":
+        ids.update({"WardCode": "ward_code", "WardName": "ward_name"})
+    long = wide.melt(id_vars=list(ids), value_vars=months, var_name="month", value_name="count").rename(columns=ids)
+    source.rows_read = len(long) + len(source.malformed)  # reconciled per month cell; a malformed line counts once
+    long["source_file"] = str(source.path)
+    long["extract_date"] = extract_date_of(source.path, months)
+    long["area_level"] = level
+    for column in RAW_COLUMNS:
+        if column not in long:
+            long[column] = None
+    return long[list(RAW_COLUMNS)]
+
+
+def ingest_mps_counts(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> list[InputFile]:
+    create_raw_table(con)
+    files = []
+    for path in paths:
+        source = open_input(path, "mps_counts", "counts")
+        frame = read_mps_file(source)
+        con.register("incoming", frame)
+        con.execute("insert into raw_mps_counts by name select * from incoming")
+        con.unregister("incoming")
+        files.append(source)
+    return files

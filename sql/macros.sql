@@ -1,0 +1,44 @@
+-- Shared SQL macros: one definition of each parsing rule and each formula, used by every model.
+
+-- Text keys for matching category names across classifications (Title Case and UPPER CASE, wrapped lines).
+create or replace macro norm_text(x) as regexp_replace(upper(trim(x)), '\s+', ' ', 'g');
+
+-- Home Office offence codes: '4.1', '4/1', ' 008N ' and '004/01' all become the canonical '4/1' / '8N'.
+create or replace macro norm_ho_code(x) as nullif(
+    regexp_replace(regexp_replace(replace(replace(upper(trim(x)), '.', '/'), ' ', ''), '^0+([0-9])', '\1'), '/0+([0-9])', '/\1'),
+    '');
+
+-- UK police exports: day-first dates, ISO dates, with or without times, and Excel serial day numbers.
+create or replace macro parse_timestamp(x) as coalesce(
+    try_strptime(trim(x), ['%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S',
+                           '%Y-%m-%d %H:%M', '%Y-%m-%d', '%d-%m-%Y %H:%M', '%d-%m-%Y', '%d.%m.%Y']),
+    case when regexp_full_match(trim(x), '[1-9][0-9]{4}(\.[0-9]+)?')
+         then timestamp '1899-12-30' + to_seconds(cast(round(cast(trim(x) as double) * 86400) as bigint)) end);
+
+-- Flags: null means "not recorded"; anything unrecognised is caught by flag_is_valid.
+create or replace macro parse_flag(x) as case
+    when upper(trim(x)) in ('TRUE', 'T', 'Y', 'YES', '1') then true
+    when upper(trim(x)) in ('FALSE', 'F', 'N', 'NO', '0') then false end;
+create or replace macro flag_is_valid(x) as x is null or trim(x) = '' or parse_flag(x) is not null;
+
+-- Ages: blank and the usual "unknown" words are unknown (null), not errors.
+create or replace macro age_is_unknown_word(x) as x is null or upper(trim(x)) in ('', 'UNKNOWN', 'N/K', 'NK', 'NOT KNOWN', 'U', '-');
+create or replace macro parse_age(x) as try_cast(try_cast(trim(x) as double) as integer);
+create or replace macro age_band(age) as case
+    when age is null then 'unknown' when age < 18 then '0-17' when age < 25 then '18-24' when age < 35 then '25-34'
+    when age < 50 then '35-49' when age < 65 then '50-64' else '65+' end;
+
+create or replace macro parse_sex(x) as case
+    when upper(trim(x)) in ('M', 'MALE') then 'male' when upper(trim(x)) in ('F', 'FEMALE') then 'female'
+    when x is null or trim(x) = '' then null else 'unknown' end;
+
+-- Metric formulas (DESIGN §6.2).
+create or replace macro pct(numerator, denominator) as
+    case when denominator > 0 then round(100.0 * numerator / denominator, 1) end;
+create or replace macro pct_change(current_count, previous_count) as
+    case when previous_count > 0 then round(100.0 * (current_count - previous_count) / previous_count, 1) end;
+create or replace macro poisson_z(current_count, previous_count) as
+    round(2 * (sqrt(current_count) - sqrt(previous_count)), 2);
+create or replace macro change_flag(z, threshold) as case
+    when z is null then null when z >= threshold then 'significant_increase'
+    when z <= -threshold then 'significant_decrease' else 'no_significant_change' end;

@@ -1,0 +1,67 @@
+-- quarantine_summary
+-- Grain: one row per input file x input table: rows in = loaded + superseded + quarantined.
+-- `reconciled` is false if any row is unaccounted for; the run refuses to publish if so.
+with rows_in as (
+    select source_file, 'offences' as input_table, count(*) as n from stg_offences group by all
+    union all
+    select source_file, person_role || 's', count(*) from stg_people group by all
+    union all
+    select source_file, 'counts', count(*) from stg_mps_counts group by all
+),
+
+malformed as (
+    select source_file, input_table, count(*) as n from raw_rejects group by all
+),
+
+quarantined as (
+    select source_file, input_table, count(*) as n from quarantine group by all
+),
+
+loaded as (
+    select source_file, 'offences' as input_table, count(*) as n from int_offences_current group by all
+    union all
+    select source_file, person_role || 's', count(*) from int_people_current group by all
+    union all
+    select source_file, 'counts', count(*) from int_mps_counts_current group by all
+),
+
+valid as (
+    select source_file, 'offences' as input_table, count(*) as n from int_offences_checked where quarantine_rule is null group by all
+    union all
+    select source_file, person_role || 's', count(*) from int_people_checked where quarantine_rule is null group by all
+    union all
+    select source_file, 'counts', count(*) from int_mps_counts_checked where quarantine_rule is null group by all
+),
+
+files as (
+    select source_file, input_table from rows_in
+    union
+    select source_file, input_table from malformed
+),
+
+final as (
+    select
+        files.source_file,
+        files.input_table,
+        audit_inputs.rows_read,
+        coalesce(rows_in.n, 0) + coalesce(malformed.n, 0) as rows_in,
+        coalesce(loaded.n, 0) as rows_loaded,
+        coalesce(valid.n, 0) - coalesce(loaded.n, 0) as rows_superseded,
+        coalesce(quarantined.n, 0) as rows_quarantined,
+        pct(coalesce(quarantined.n, 0), coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)) as quarantined_pct,
+        coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)
+            = coalesce(loaded.n, 0) + (coalesce(valid.n, 0) - coalesce(loaded.n, 0)) + coalesce(quarantined.n, 0)
+            and (audit_inputs.rows_read is null
+                 or audit_inputs.rows_read = coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)) as reconciled,
+        getvariable('run_id') as run_id
+    from files
+    left join rows_in using (source_file, input_table)
+    left join malformed using (source_file, input_table)
+    left join quarantined using (source_file, input_table)
+    left join loaded using (source_file, input_table)
+    left join valid using (source_file, input_table)
+    left join audit_inputs on audit_inputs.path = files.source_file and audit_inputs.role = files.input_table
+    order by files.source_file, files.input_table
+)
+
+select * from final

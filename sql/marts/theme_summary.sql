@@ -1,0 +1,81 @@
+-- theme_summary  (output contract: DESIGN §6.3)
+-- Grain: one row per area x theme x period (the current period, compared with the previous one).
+-- The area's counts come from the record extract when there is one, else from MPS count files;
+-- columns a source cannot fill are null and `definition` says why.
+with counts as (
+    select * from int_theme_period_counts
+),
+
+area as (
+    select *
+    from counts
+    where area_role = 'area'
+    qualify row_number() over (partition by theme order by source = 'record_extract' desc) = 1
+),
+
+comparator as (
+    select theme, current_count, previous_count from counts where area_role = 'comparator'
+),
+
+all_crime as (
+    select source, current_count as tno from counts where area_role = 'area' and theme = 'all_crime'
+),
+
+people as (
+    select * from int_theme_people_measures where period_role = 'current'
+),
+
+current_period as (
+    select * from periods where period_role = 'current'
+),
+
+themes as (
+    select * from seed_themes
+),
+
+final as (
+    select
+        getvariable('area_code') as area_code,
+        getvariable('area_name') as area_name,
+        area.theme,
+        current_period.period_label,
+        current_period.period_start,
+        current_period.period_end,
+        area.current_count as count,
+        area.previous_count,
+        area.current_count - area.previous_count as change,
+        pct_change(area.current_count, area.previous_count) as pct_change,
+        pct_change(comparator.current_count, comparator.previous_count) as comparator_pct_change,
+        pct(area.current_count, all_crime.tno) as share_of_all_crime_pct,
+        pct(people.victims_u25, people.victims_known_age) as victims_u25_pct,
+        pct(people.victims - people.victims_known_age, people.victims) as victim_age_unknown_pct,
+        pct(people.suspects_u25, people.suspects_known_age) as suspects_u25_pct,
+        pct(people.offences_no_suspect + people.offences_suspect_age_missing, people.offences) as suspect_age_unknown_pct,
+        poisson_z(area.current_count, area.previous_count) as poisson_z,
+        change_flag(poisson_z(area.current_count, area.previous_count), getvariable('z_threshold')) as change_flag,
+        concat_ws('; ',
+            'source: ' || area.source || ' (' || case area.source
+                when 'record_extract' then themes.record_extract_definition
+                else themes.mps_counts_definition end || ')',
+            case area.source
+                when 'record_extract' then 'counted once per crime by ' || getvariable('date_basis') || ' date'
+                else 'counted by month of recording' end,
+            case
+                when comparator.theme is not null then 'comparator: ' || getvariable('comparator_name')
+                    || ', all areas in the MPS count files'
+                else 'comparator_pct_change null: no comparator counts for this theme' end,
+            case area.source
+                when 'record_extract' then 'victim shares count victims with known age; suspect_age_unknown_pct = crimes with no suspect recorded or a suspect of unknown age'
+                else 'victim and suspect columns null: MPS count files carry no ages' end
+        ) as definition,
+        getvariable('run_id') as run_id
+    from area
+    join themes on themes.theme = area.theme
+    cross join current_period
+    left join comparator on comparator.theme = area.theme
+    left join all_crime on all_crime.source = area.source
+    left join people on people.theme = area.theme and area.source = 'record_extract'
+    order by cast(themes.sort_order as integer)
+)
+
+select * from final
