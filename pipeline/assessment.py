@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import __version__, db
+from pipeline import __version__, db, geography
 from pipeline.config import PROJECT_ROOT, RunConfig
 from pipeline.errors import InputError
 from pipeline.privacy import pseudonymisation_key
@@ -73,6 +73,7 @@ def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[s
     con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, period_end date)")
     for role, period in (("current", cfg.current), ("previous", cfg.previous)):
         con.execute("insert into periods values (?, ?, ?, ?)", [role, period.label, period.start, period.end])
+    geography.load_reference(con, cfg)
     return db.run_models(con)
 
 

@@ -19,7 +19,7 @@ final as (
         any_value(counts.ward_name) as ward_name,
         themes.theme,
         counts.month_start,
-        sum(counts.count) as count
+        cast(sum(counts.count) as bigint) as count
     from counts
     join themes
       on themes.major_key = counts.major_key

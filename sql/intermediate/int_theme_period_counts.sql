@@ -21,7 +21,7 @@ mps_rows as (
 ),
 
 mps_counts as (
-    select 'mps_counts' as source, area_role, theme, period_role, sum(count) as n
+    select 'mps_counts' as source, area_role, theme, period_role, cast(sum(count) as bigint) as n
     from mps_rows
     join periods on month_start between period_start and period_end
     group by all

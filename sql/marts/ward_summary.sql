@@ -9,7 +9,7 @@ with record_wards as (
 ),
 
 mps_wards as (
-    select 'mps_counts' as source, ward_code, any_value(ward_name) as ward_name, theme, period_role, sum(count) as n
+    select 'mps_counts' as source, ward_code, any_value(ward_name) as ward_name, theme, period_role, cast(sum(count) as bigint) as n
     from int_mps_counts_classified
     join periods on month_start between period_start and period_end
     where area_level = 'ward' and lower(borough_name) = lower(getvariable('area_name'))
