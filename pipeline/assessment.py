@@ -91,7 +91,7 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     sources = {
         "record_extract": ("select distinct strftime(event_date, '%Y-%m') from int_offences_current", "recorded_date"),
         "mps_counts": ("select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current "
-                       "where area_level = 'borough' and lower(borough_name) = lower(getvariable('area_name'))",
+                       "where area_level = 'borough' and lower(borough_name) = lower($area)",
                        "YYYYMM columns"),
     }
     kinds = {i.kind for i in cfg.inputs}
@@ -99,7 +99,8 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     for kind, (sql, column) in sources.items():
         if kind not in kinds:
             continue
-        present = {row[0] for row in con.execute(sql).fetchall()}
+        params = {"area": cfg.area_name} if "$area" in sql else {}
+        present = {row[0] for row in con.execute(sql, params).fetchall()}
         if kind == "mps_counts" and not present:
             continue  # count files for the comparator only
         area_sources += 1

@@ -203,3 +203,14 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         demo=bool((raw.get("privacy") or {}).get("demo", False)),
         raw=raw,
     )
+
+
+def configure_runtime() -> None:
+    """Environment for Prefect and Great Expectations: offline, no telemetry, state inside the project."""
+    import os
+
+    os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")

@@ -18,8 +18,8 @@ from pipeline.config import SEEDS_DIR, SQL_DIR
 LAYERS = ("staging", "intermediate", "marts")
 
 
-def connect(path: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path))
+def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=read_only)
     con.execute("set preserve_insertion_order = true")
     return con
 

@@ -1,0 +1,84 @@
+"""Prefect flow `annual_assessment`: the analyst's yearly SNA run.
+
+Tasks wrap the steps in pipeline/annual.py and pass file paths, never DuckDB connections. Only
+aggregates reach logs and artifacts: no row-level or personal data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from pipeline import annual, assessment, db
+from pipeline.config import RunConfig, load_config
+
+
+@task(name="load-config")
+def load_run_config(config_path: str, period: dict | None, output: str | None) -> RunConfig:
+    return load_config(config_path, {"period": period, "output": output})
+
+
+def _io_error(task, task_run, state) -> bool:
+    """Retry only on I/O errors (a locked or syncing file may succeed later), never on bad input."""
+    return isinstance(state.data, OSError)
+
+
+@task(name="ingest-inputs", retries=2, retry_delay_seconds=2, retry_condition_fn=_io_error)
+def ingest_inputs(cfg: RunConfig, db_path: Path):
+    files = annual.ingest_step(cfg, db_path)
+    print(f"Read {len(files)} input file(s), {sum(f.rows_read for f in files):,} rows")
+    return files
+
+
+@task(name="build-models")
+def build_models(cfg: RunConfig, db_path: Path, run_id: str) -> list[str]:
+    models = annual.build_step(cfg, db_path, run_id)
+    print(f"Built {len(models)} SQL models (staging -> intermediate -> marts)")
+    return models
+
+
+@task(name="check-inputs")
+def check_inputs(cfg: RunConfig, db_path: Path) -> dict:
+    totals = annual.check_step(cfg, db_path)
+    print("Reconciled: {rows_in:,} rows in = {rows_loaded:,} loaded + {rows_superseded:,} superseded + "
+          "{rows_quarantined:,} quarantined".format(**totals))
+    return totals
+
+
+@task(name="publish-outputs")
+def publish_outputs(cfg: RunConfig, work: Path) -> list[Path]:
+    outputs = annual.publish_step(cfg, work)
+    print(f"Wrote {len(outputs)} output files")
+    return outputs
+
+
+def report_artifacts(db_path: Path) -> None:
+    """Aggregate-only artifacts: the headline table and the per-file reconciliation."""
+    with db.connect(db_path, read_only=True) as con:
+        summary = con.execute("select theme, period_label, count, previous_count, pct_change, change_flag "
+                              "from theme_summary").fetchall()
+        files = con.execute("select regexp_extract(source_file, '[^/]+$') as file, input_table, rows_in, rows_loaded, "
+                            "rows_superseded, rows_quarantined, reconciled from quarantine_summary").fetchall()
+    create_table_artifact(key="theme-summary", table=[
+        dict(zip(("theme", "period", "count", "previous", "pct_change", "flag"), row)) for row in summary])
+    create_table_artifact(key="reconciliation", table=[
+        dict(zip(("file", "table", "rows_in", "loaded", "superseded", "quarantined", "reconciled"), row)) for row in files],
+        description="rows in = loaded + superseded + quarantined, per input file")
+    totals = [sum(row[i] for row in files) for i in (2, 3, 4, 5)]
+    create_markdown_artifact(key="run-totals", markdown=(
+        f"**Reconciliation**: {totals[0]:,} rows in = {totals[1]:,} loaded + {totals[2]:,} superseded + "
+        f"{totals[3]:,} quarantined"))
+
+
+@flow(name="annual_assessment", log_prints=True)
+def annual_assessment(config_path: str, period: dict | None = None, output: str | None = None) -> str:
+    """Ingest, validate, compute and publish one area's annual SNA; returns the output folder."""
+    cfg = load_run_config(config_path, period, output)
+    get_run_logger().info("%s: %s compared with %s", cfg.area_name, cfg.current.label, cfg.previous.label)
+    out = annual.run_annual(cfg, steps={"ingest": ingest_inputs, "build": build_models, "check": check_inputs,
+                                        "publish": publish_outputs})
+    report_artifacts(out / assessment.DB_NAME)
+    print(f"Outputs written to {out}")
+    return str(out)

@@ -1,0 +1,78 @@
+"""The annual assessment as four steps, each opening the run's DuckDB file by path.
+
+`run_annual` runs them in order without Prefect (tests, scripting); flows/annual_assessment.py
+wraps the same steps as Prefect tasks. Outputs are built in `<output>.partial` and swapped into
+place only when every step has succeeded, so a failed run leaves the last good outputs untouched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline import assessment, db, publish
+from pipeline.config import RunConfig
+from pipeline.sources.files import InputFile
+
+
+def ingest_step(cfg: RunConfig, db_path: Path) -> list[InputFile]:
+    with db.connect(db_path) as con:
+        return assessment.ingest(con, cfg)
+
+
+def build_step(cfg: RunConfig, db_path: Path, run_id: str) -> list[str]:
+    with db.connect(db_path) as con:
+        return assessment.build(con, cfg, run_id)
+
+
+def check_step(cfg: RunConfig, db_path: Path) -> dict:
+    """Batch checks that stop the run; returns the reconciliation totals (aggregates only)."""
+    with db.connect(db_path) as con:
+        assessment.check_coverage(con, cfg)
+        assessment.check_reconciliation(con, cfg)
+        rows = con.execute("select sum(rows_in), sum(rows_loaded), sum(rows_superseded), sum(rows_quarantined) "
+                           "from quarantine_summary").fetchone()
+    return dict(zip(("rows_in", "rows_loaded", "rows_superseded", "rows_quarantined"), (int(r or 0) for r in rows)))
+
+
+def publish_step(cfg: RunConfig, work: Path) -> list[Path]:
+    with db.connect(work / assessment.DB_NAME) as con:
+        return publish.publish(con, cfg, work) + [work / assessment.DB_NAME]
+
+
+STEPS = {"ingest": ingest_step, "build": build_step, "check": check_step, "publish": publish_step}
+
+
+def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = None) -> Path:
+    """The annual assessment end to end; returns the output folder.
+
+    `steps` replaces step functions by name with wrappers taking the same arguments: the
+    Prefect flow passes its tasks here, so the sequence is defined once.
+    """
+    steps = {**STEPS, **(steps or {})}
+    run_id = run_id or assessment.new_run_id()
+    started = datetime.now(timezone.utc)
+    timings: dict[str, float] = {}
+
+    def timed(name: str, *args):
+        t0 = time.perf_counter()
+        result = steps[name](*args)
+        timings[name] = time.perf_counter() - t0
+        return result
+
+    with assessment.output_lock(cfg.output):
+        work = assessment.staging_dir(cfg.output)
+        db_path = work / assessment.DB_NAME
+        try:
+            files = timed("ingest", cfg, db_path)
+            timed("build", cfg, db_path, run_id)
+            timed("check", cfg, db_path)
+            outputs = timed("publish", cfg, work)
+            publish.write_manifest(work, cfg, run_id, files, timings, started, "success", outputs)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        assessment.swap_into_place(work, cfg.output)
+    return cfg.output

@@ -1,0 +1,107 @@
+"""The `svna` command line: every command says where its outputs went, or exits non-zero with a
+one-paragraph error naming the file, column and rule (a traceback only with --debug)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pipeline.config import DEMO_CONFIG, DEMO_RAW_DIR, configure_runtime
+from pipeline.errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="svna: the Serious Violence Strategic Needs Assessment pipeline.")
+
+
+def _period(calendar_year, financial_year, rolling_12m_to, start, end) -> dict | None:
+    chosen = {k: v for k, v in (("calendar_year", calendar_year), ("financial_year", financial_year),
+                                ("rolling_12m_to", rolling_12m_to)) if v is not None}
+    if start or end:
+        if not (start and end):
+            raise InputError("command line", "--start/--end", "give both --start and --end", f"{start} .. {end}")
+        chosen.update(start=start, end=end)
+    if len(chosen) > 1 and not (set(chosen) == {"start", "end"}):
+        raise InputError("command line", "period", "give one period option", ", ".join(chosen))
+    return chosen or None
+
+
+class _NoTraceback(logging.Filter):
+    """Prefect logs a failed task's traceback; an analyst gets the one-paragraph message instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _run(config: Path, period: dict | None, output: Optional[Path], debug: bool) -> None:
+    configure_runtime()
+    try:
+        from flows.annual_assessment import annual_assessment
+
+        if not debug:
+            for name in ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine"):
+                logging.getLogger(name).addFilter(_NoTraceback())
+
+        out = annual_assessment(str(config), period=period, output=str(output.resolve()) if output else None)
+    except InputError as exc:
+        if debug:
+            raise
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        typer.echo("Nothing was written; the previous outputs (if any) are unchanged.", err=True)
+        raise typer.Exit(2)
+    except Exception as exc:  # noqa: BLE001 - one clear line for the analyst; --debug shows the traceback
+        if debug:
+            raise
+        typer.secho(f"svna failed: {exc}", fg=typer.colors.RED, err=True)
+        typer.echo("Run again with --debug for the full traceback.", err=True)
+        raise typer.Exit(1)
+    typer.secho(f"\nOutputs written to {out}", fg=typer.colors.GREEN, bold=True)
+    for name in ("headlines.md", "svna_data_pack.xlsx", "tables/", "svna.duckdb", "run.json"):
+        typer.echo(f"  {Path(out) / name}")
+
+
+@app.command()
+def annual(
+    config: Path = typer.Option(..., "--config", "-c", help="Run configuration YAML (see config/demo.yaml)."),
+    calendar_year: Optional[int] = typer.Option(None, help="Calendar year, e.g. 2022 (compared with 2021)."),
+    financial_year: Optional[int] = typer.Option(None, help="Financial year starting April, e.g. 2022 for 2022/23."),
+    rolling_12m_to: Optional[str] = typer.Option(None, help="Rolling 12 months to YYYY-MM."),
+    start: Optional[str] = typer.Option(None, help="Custom period start, YYYY-MM-DD (with --end)."),
+    end: Optional[str] = typer.Option(None, help="Custom period end, YYYY-MM-DD (inclusive)."),
+    output: Optional[Path] = typer.Option(None, help="Output folder (default: the config's `output`)."),
+    debug: bool = typer.Option(False, help="Show full tracebacks."),
+) -> None:
+    """Run the annual assessment: ingest, validate, compute every SNA table and publish."""
+    try:
+        period = _period(calendar_year, financial_year, rolling_12m_to, start, end)
+    except InputError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    _run(config, period, output, debug)
+
+
+@app.command()
+def demo(
+    output: Optional[Path] = typer.Option(None, help="Output folder (default data/processed/demo)."),
+    regenerate: bool = typer.Option(False, help="Rebuild the synthetic demo data even if present."),
+    debug: bool = typer.Option(False, help="Show full tracebacks."),
+) -> None:
+    """Generate the synthetic demo borough (if absent) and run the annual assessment on it."""
+    from pipeline.demo import generate_demo_data
+
+    if regenerate or not (DEMO_RAW_DIR / "extract").exists():
+        typer.echo(f"Generating the synthetic demo borough in {DEMO_RAW_DIR} ...")
+        generate_demo_data(DEMO_RAW_DIR)
+    _run(DEMO_CONFIG, None, output, debug)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,141 @@
+"""Drafted "Picture of Violence" sentences, in the style of a published delivery plan.
+
+Every sentence is built from the mart tables of the run, so each figure traces to a table row.
+The analyst edits the draft; svna never invents a figure it does not have (a missing value
+leaves its clause out rather than printing zero).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+
+def fmt_count(n: int | float | None) -> str:
+    return f"{int(n):,}"
+
+
+def fmt_pct(p: float | None) -> str:
+    return f"{abs(p):.0f}%"
+
+
+def change_phrase(pct: float | None, previous_label: str, previous: int) -> str:
+    if pct is None:
+        return f"compared with none in {previous_label}"
+    if round(pct) == 0:
+        return f"a similar level to {previous_label}'s total of {fmt_count(previous)}"
+    direction = "an increase" if pct > 0 else "a decrease"
+    return f"{direction} of {fmt_pct(pct)} on {previous_label}'s total of {fmt_count(previous)}"
+
+
+def comparator_phrase(name: str | None, pct: float | None) -> str:
+    if name is None or pct is None:
+        return ""
+    if round(pct) == 0:
+        return f" For the {short_name(name)} the level was similar."
+    return f" For the {short_name(name)} there was {'an increase' if pct > 0 else 'a decrease'} of {fmt_pct(pct)}."
+
+
+def short_name(name: str) -> str:
+    """'Metropolitan Police Service' reads as 'MPS' in the plan's style."""
+    return "MPS" if name.lower().startswith("metropolitan police service") else name
+
+
+def significance_phrase(flag: str | None, z: float | None) -> str:
+    if flag is None or z is None:
+        return ""
+    if flag == "no_significant_change":
+        return f" The change is within normal year-to-year variation (Poisson Z = {z:.1f})."
+    word = "increase" if flag == "significant_increase" else "decrease"
+    return f" This is a statistically significant {word} (Poisson Z = {z:.1f})."
+
+
+def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_label: str, previous_label: str,
+                    comparator_name: str | None) -> str:
+    label = row["short_label"]
+    text = (f"There were {fmt_count(row['count'])} {label} offences in {current_label}, "
+            f"{change_phrase(row['pct_change'], previous_label, row['previous_count'])}."
+            f"{comparator_phrase(comparator_name, row['comparator_pct_change'])}"
+            f"{significance_phrase(row['change_flag'], row['poisson_z'])}")
+    if row["theme"] != "all_crime" and row["share_of_all_crime_pct"] is not None and row["count"] >= 10:
+        text += f" {label[0].upper() + label[1:]} offences made up {row['share_of_all_crime_pct']:.0f}% of all recorded crime."
+    if detail.get("share_of_vap_pct") is not None and row["theme"] == "vwi":
+        text += f" VWI was {detail['share_of_vap_pct']:.0f}% of Violence Against the Person."
+    if row["victims_u25_pct"] is not None:
+        sentence = f" In {current_label}, {row['victims_u25_pct']:.0f}% of victims of {label} offences were aged under 25"
+        prev = prev_people.get("victims_u25_pct") if prev_people else None
+        text += sentence + (f" compared to {prev:.0f}% in {previous_label}." if prev is not None else ".")
+    if row["suspects_u25_pct"] is not None:
+        text += f" {row['suspects_u25_pct']:.0f}% of suspects with a known age were under 25"
+        if row["suspect_age_unknown_pct"] is not None:
+            text += (f"; in {row['suspect_age_unknown_pct']:.0f}% of reports the suspect's age was unknown "
+                     f"({detail['suspect_none_recorded_pct']:.0f}% had no suspect recorded)")
+        text += "."
+    if detail.get("da_share_pct") is not None and row["theme"] != "domestic_abuse":
+        text += f" {detail['da_share_pct']:.0f}% were flagged as domestic abuse related."
+    if row["theme"] == "rape" and detail.get("victims_u18_pct") is not None:
+        text += f" {detail['victims_u18_pct']:.0f}% of rape victims with a known age were under 18."
+    return text
+
+
+def top_wards_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -> str:
+    table = "ward_hotspots" if _has_table(con, "ward_hotspots") else "ward_summary"
+    name = "coalesce(ward_name, ward_code)"
+    rows = con.execute(
+        f"select {name}, count from {table} where theme = ? and ward_code <> 'UNKNOWN' "
+        f"{'and period_role = ' + repr('current') if _has_column(con, table, 'period_role') else ''} "
+        f"order by count desc, {name} limit 3", [theme]).fetchall()
+    if len(rows) < 3 or rows[0][1] == 0:
+        return ""
+    listed = ", ".join(f"{n} ({fmt_count(c)})" for n, c in rows[:2]) + f" and {rows[2][0]} ({fmt_count(rows[2][1])})"
+    return f"The wards with the most {label} offences were {listed}."
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchone()[0])
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.columns where table_name = ? and column_name = ?",
+                            [table, column]).fetchone()[0])
+
+
+def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | None, marking: str) -> str:
+    periods = {r["period_role"]: r["period_label"] for r in _records(con, "select * from periods")}
+    summary = _records(con, "select s.*, t.label, t.short_label from theme_summary s "
+                            "join seed_themes t using (theme) order by cast(t.sort_order as integer)")
+    details = {r["theme"]: r for r in _records(con, "select * from theme_detail")}
+    prev_people = {r["theme"]: r for r in _records(
+        con, "select theme, pct(victims_u25, victims_known_age) as victims_u25_pct "
+             "from int_theme_people_measures where period_role = 'previous'")}
+    area = summary[0]["area_name"] if summary else ""
+    lines = [f"**{marking}**", "", f"# Picture of Violence: {area}, {periods.get('current', '')}", "",
+             f"_Draft headlines generated by svna (run {summary[0]['run_id'] if summary else ''}); "
+             f"compared with {periods.get('previous', '')}. Check every sentence before it is published._", ""]
+    for row in summary:
+        lines += [f"## {row['label']}", "",
+                  theme_paragraph(row, prev_people.get(row["theme"]) if _is_record(row) else None,
+                                  details.get(row["theme"], {}), periods["current"], periods["previous"],
+                                  comparator_name)]
+        wards = top_wards_sentence(con, row["theme"], row["short_label"])
+        if wards:
+            lines += ["", wards]
+        lines.append("")
+    missing = _records(con, "select label, mps_counts_definition from seed_themes where theme not in "
+                            "(select theme from theme_summary) order by cast(sort_order as integer)")
+    if missing:
+        lines += ["## Not available from these inputs", ""]
+        lines += [f"- {m['label']}: {m['mps_counts_definition']}." for m in missing]
+        lines.append("")
+    caveats = _records(con, "select topic, caveat from seed_caveats")
+    lines += ["## Caveats", ""] + [f"- **{c['topic']}.** {c['caveat']}" for c in caveats] + [""]
+    return "\n".join(lines)
+
+
+def _is_record(row: dict) -> bool:
+    return str(row.get("definition", "")).startswith("source: record_extract")

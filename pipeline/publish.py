@@ -1,0 +1,153 @@
+"""Publishing: tables (Parquet + CSV), the DuckDB file, the Excel data pack, headlines and run.json."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipeline import assessment, db, geography, narrative
+from pipeline.config import RunConfig
+
+MARKING = "OFFICIAL-SENSITIVE: restricted tier, contains unsuppressed small numbers"
+EXCEL_NAME = "svna_data_pack.xlsx"
+# columns shown as percentages in the Excel pack (values are already 0-100)
+PCT_SUFFIXES = ("_pct", "pct_change", "_pct_of_role", "pct_of_role")
+
+
+def mart_names() -> list[str]:
+    """Every mart model plus the audit of inputs: what a run publishes."""
+    return list(db.model_files(("marts",))) + ["audit_inputs"]
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
+    tables = out_dir / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in mart_names():
+        for fmt, options in (("parquet", "(format parquet)"), ("csv", "(format csv, header true)")):
+            path = tables / f"{name}.{fmt}"
+            con.execute(f"copy {name} to '{path}' {options}")
+            written.append(path)
+    return written
+
+
+def _definitions(con: duckdb.DuckDBPyConnection):
+    themes = con.execute("select theme, label, record_extract_definition, mps_counts_definition from seed_themes "
+                         "order by cast(sort_order as integer)").fetchall()
+    metrics = [
+        ("count", "Crimes in the theme in the period (a crime counts once per theme, however many victims)"),
+        ("previous_count", "The same for the previous period of equal length"),
+        ("change", "count - previous_count"),
+        ("pct_change", "(count - previous_count) / previous_count x 100; null when previous_count is 0"),
+        ("comparator_pct_change", "pct_change for the comparator area (e.g. the MPS total)"),
+        ("share_of_all_crime_pct", "count / all notifiable crime (TNO) x 100"),
+        ("victims_u25_pct", "victims aged 0-24 / victims with a known age x 100"),
+        ("victim_age_unknown_pct", "victims with unknown age / all victims x 100"),
+        ("suspects_u25_pct", "suspects aged 0-24 / suspects with a known age x 100"),
+        ("suspect_age_unknown_pct", "crimes with no suspect recorded or a suspect of unknown age / crimes x 100"),
+        ("poisson_z", "2 x (sqrt(count) - sqrt(previous_count)); roughly standard normal under no change"),
+        ("change_flag", "significant_increase when Z >= threshold (default 3), significant_decrease when Z <= -threshold"),
+    ]
+    return themes, metrics
+
+
+def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
+    """One sheet per table plus Definitions and Caveats; numbers stay numbers, percentages formatted."""
+    import xlsxwriter
+
+    path = out_dir / EXCEL_NAME
+    book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True})
+    header = book.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "white", "text_wrap": True,
+                              "valign": "top", "border": 1})
+    pct = book.add_format({"num_format": '0.0"%"'})
+    num = book.add_format({"num_format": "#,##0"})
+    dec = book.add_format({"num_format": "0.00"})
+    date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
+    marking = book.add_format({"bold": True, "font_color": "#C00000"})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+
+    for name in mart_names():
+        cursor = con.execute(f"select * from {name}")
+        columns = [d[0] for d in cursor.description]
+        types = [str(d[1]) for d in cursor.description]
+        rows = cursor.fetchall()
+        ws = book.add_worksheet(name[:31])
+        ws.write(0, 0, MARKING, marking)
+        ws.write_row(1, 0, columns, header)
+        for c, (column, dtype) in enumerate(zip(columns, types)):
+            fmt = None
+            if column.endswith(PCT_SUFFIXES):
+                fmt = pct
+            elif dtype in ("BIGINT", "INTEGER", "HUGEINT"):
+                fmt = num
+            elif dtype == "DOUBLE" or dtype.startswith("DECIMAL"):
+                fmt = dec
+            elif dtype == "DATE":
+                fmt = date_fmt
+            width = max([len(column)] + [len(str(r[c])) for r in rows[:200]])
+            ws.set_column(c, c, min(max(width + 2, 8), 60), fmt)
+        for r, row in enumerate(rows, start=2):
+            ws.write_row(r, 0, row)
+        ws.freeze_panes(2, 1 if columns and columns[0] != "area_code" else 3)
+        if rows:
+            ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
+
+    themes, metrics = _definitions(con)
+    ws = book.add_worksheet("Definitions")
+    ws.write_row(0, 0, ["theme", "label", "record extract definition", "MPS count file definition"], header)
+    for r, row in enumerate(themes, start=1):
+        ws.write_row(r, 0, row, wrap)
+    start = len(themes) + 3
+    ws.write_row(start, 0, ["metric", "definition"], header)
+    for r, row in enumerate(metrics, start=start + 1):
+        ws.write_row(r, 0, row, wrap)
+    ws.set_column(0, 1, 28)
+    ws.set_column(2, 3, 70)
+    ws.freeze_panes(1, 0)
+
+    ws = book.add_worksheet("Caveats")
+    ws.write_row(0, 0, ["topic", "applies to", "caveat"], header)
+    for r, row in enumerate(con.execute("select topic, applies_to, caveat from seed_caveats").fetchall(), start=1):
+        ws.write_row(r, 0, row, wrap)
+    ws.set_column(0, 1, 22)
+    ws.set_column(2, 2, 110)
+    ws.freeze_panes(1, 0)
+    book.close()
+    return path
+
+
+def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: dict, started: datetime,
+                   outcome: str, outputs: list[Path]) -> Path:
+    manifest = {
+        "run_id": run_id,
+        "outcome": outcome,
+        "started": started.isoformat(),
+        "finished": datetime.now(timezone.utc).isoformat(),
+        "code_version": assessment.code_version(),
+        "config_path": str(cfg.config_path),
+        "config_hash": cfg.config_hash,
+        "config": cfg.raw,
+        "area": {"name": cfg.area_name, "code": cfg.area_code},
+        "periods": {role: {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()}
+                    for role, p in (("current", cfg.current), ("previous", cfg.previous))},
+        "date_basis": cfg.date_basis,
+        "inputs": [f.as_dict() for f in files],
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "outputs": sorted(str(p.relative_to(out_dir)) for p in outputs),
+    }
+    path = out_dir / "run.json"
+    path.write_text(json.dumps(manifest, indent=2, default=str))
+    return path
+
+
+def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
+    outputs = write_tables(con, out_dir)
+    outputs.append(write_excel(con, out_dir))
+    headlines = out_dir / "headlines.md"
+    headlines.write_text(narrative.headlines_markdown(con, cfg.comparator_name, MARKING))
+    outputs.append(headlines)
+    outputs += geography.write_spatial_outputs(con, cfg, out_dir)
+    return outputs
