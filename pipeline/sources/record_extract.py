@@ -44,9 +44,12 @@ def read_table(source: InputFile, profile: Profile) -> Table:
     return read_csv_text(source, profile.encoding)
 
 
-def _extract_date(source: InputFile, frame: pd.DataFrame, table: Table, profile: Profile) -> pd.Series:
+def _extract_date(source: InputFile, frame: pd.DataFrame, table: Table, profile: Profile, role: str) -> pd.Series:
     rule = profile.extract_date
     if rule.get("column"):
+        if rule["column"] not in table.header and role != "offences":
+            # victim and suspect files often omit it: their people then belong to every version
+            return pd.Series(None, index=frame.index, dtype="object")
         if rule["column"] not in table.header:
             raise InputError(str(source.path), rule["column"], "the profile's extract_date column must be present",
                              "columns " + ", ".join(table.header[:12]))
@@ -92,7 +95,7 @@ def to_canonical(source: InputFile, table: Table, profile: Profile, role: str, k
             table = Table(table.header, [], [line for line, k in zip(table.lines, keep) if k])
     out["source_file"] = str(source.path)
     out["source_row"] = table.lines
-    out["extract_date"] = _extract_date(source, frame, table, profile).values
+    out["extract_date"] = _extract_date(source, frame, table, profile, role).values
     return out
 
 
