@@ -195,7 +195,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         current=current,
         previous=previous,
         inputs=inputs,
-        reference={k: (base / v).resolve() for k, v in (raw.get("reference") or {}).items() if v},
+        # a reference entry is a path, or {path: ..., <column options>} (read by pipeline.geography)
+        reference={k: (base / (v["path"] if isinstance(v, dict) else v)).resolve()
+                   for k, v in (raw.get("reference") or {}).items() if v and (not isinstance(v, dict) or v.get("path"))},
         output=(base / output).resolve() if not Path(output).is_absolute() else Path(output),
         date_basis=date_basis,
         z_threshold=float(significance.get("z_threshold", 3.0)),

@@ -310,7 +310,9 @@ def _name_wards(ward_polys: list, centres: np.ndarray) -> list[str]:
     cent = shapely.get_coordinates(shapely.centroid(ward_polys))
     names: list[str | None] = [None] * len(ward_polys)
     for name, centre in zip(["Riverford Central", "Mill Green", "Eastfields"], centres[:3]):
-        names[int(np.argmax(shapely.contains_xy(ward_polys, *centre)))] = name
+        ward = int(np.argmax(shapely.contains_xy(ward_polys, *centre)))
+        if names[ward] is None:  # two centres in one ward: the first name wins
+            names[ward] = name
     for name, order in [
         ("Northbank", np.argsort(-cent[:, 1])),  # the river runs along the north
         ("Southmead", np.argsort(cent[:, 1])),
@@ -402,8 +404,8 @@ def build_population(rng: np.random.Generator, lsoas: gpd.GeoDataFrame) -> pd.Da
     base = np.array([0.185, 0.100, 0.175, 0.230, 0.175, 0.135])
     shift = np.array([0.035, 0.025, 0.015, 0.0, -0.030, -0.045])  # east: more children, fewer 50+
     shares = base + np.outer(east - 0.5, shift) * 2
-    shares = np.vstack([rng.dirichlet(400 * s) for s in shares])  # LSOA-level noise
-    counts = np.vstack([rng.multinomial(t, s) for t, s in zip(totals, shares)])
+    noisy = rng.gamma(400 * shares)  # Dirichlet draws (LSOA-level noise), one per row
+    counts = rng.multinomial(totals, noisy / noisy.sum(axis=1, keepdims=True))
     return pd.DataFrame({
         "lsoa21_code": np.repeat(lsoas.lsoa21cd.to_numpy(), 6),
         "lsoa21_name": np.repeat(lsoas.lsoa21nm.to_numpy(), 6),
@@ -446,8 +448,8 @@ def _day_hour_weights(profile: str, days: pd.DatetimeIndex) -> np.ndarray:
     elif profile == "evening":
         dh[4:6, 17:] *= 1.2
     peak, amp = _SEASON[profile]
-    season = 1 + amp * np.cos(2 * np.pi * (days.dayofyear.to_numpy() - peak) / 365.25)
-    return season[:, None] * dh[days.dayofweek.to_numpy()]
+    season = 1 + amp * np.cos(2 * np.pi * (days.day_of_year.to_numpy() - peak) / 365.25)
+    return season[:, None] * dh[days.day_of_week.to_numpy()]
 
 
 def _offence_codes(rng: np.random.Generator) -> pd.DataFrame:
@@ -724,8 +726,7 @@ def _sample_ages(rng: np.random.Generator, profile: np.ndarray, codes: np.ndarra
     return age
 
 
-def _people_rows(rng: np.random.Generator, off: pd.DataFrame, has_person: np.ndarray,
-                 p_second: np.ndarray) -> pd.DataFrame:
+def _people_rows(rng: np.random.Generator, has_person: np.ndarray, p_second: np.ndarray) -> pd.DataFrame:
     """One row per person on a crime: the crimes flagged in has_person, plus a second person sometimes."""
     first = np.flatnonzero(has_person)
     second = first[rng.random(len(first)) < p_second[first]]
@@ -745,7 +746,7 @@ def _assign_person_ids(rng: np.random.Generator, rows: pd.DataFrame, weight: np.
     """
     m = len(rows)
     cand = np.flatnonzero(rows["rank"].to_numpy() == 0)
-    n_rep = int(round(repeat_share * m / (1 + 1.6 * repeat_share)))
+    n_rep = round(repeat_share * m / (1 + 1.6 * repeat_share))
     sizes = np.minimum(1 + rng.geometric(0.6, n_rep), 6)
     picked = rng.choice(cand, size=int(sizes.sum()), replace=False, p=weight[cand] / weight[cand].sum())
     person = np.full(m, -1)
@@ -782,7 +783,7 @@ def build_victims(rng: np.random.Generator, off: pd.DataFrame) -> pd.DataFrame:
     da = off["da"].to_numpy()
     p_victim = GROUPS.loc[group, "p_victim"].to_numpy()
     person_crime = np.isin(group, list(PERSON_GROUPS))
-    rows = _people_rows(rng, off, rng.random(len(off)) < p_victim, np.where(person_crime, 0.05, 0.02))
+    rows = _people_rows(rng, rng.random(len(off)) < p_victim, np.where(person_crime, 0.05, 0.02))
     c = rows["crime"].to_numpy()
     g, codes, rda = group[c], off["ho_code"].to_numpy()[c], da[c]
 
@@ -825,9 +826,9 @@ def build_suspects(rng: np.random.Generator, off: pd.DataFrame) -> pd.DataFrame:
     p_none = np.where(da, 0.05, GROUPS.loc[group, "p_no_suspect"].to_numpy())
     p_second = np.select([np.isin(group, ["robbery_personal", "robbery_business"]), group == "vwi"],
                          [0.20, 0.10], 0.04)
-    rows = _people_rows(rng, off, rng.random(len(off)) >= p_none, p_second)
+    rows = _people_rows(rng, rng.random(len(off)) >= p_none, p_second)
     c = rows["crime"].to_numpy()
-    g, codes, rda = group[c], off["ho_code"].to_numpy()[c], da[c]
+    g, rda = group[c], da[c]
 
     young = np.isin(g, ["vwi", "robbery_personal", "robbery_business", "weapons", "public_order"])
     profile = np.select([rda, young], ["da_suspect", "young_suspect"], "adult_suspect")
@@ -936,7 +937,8 @@ def _write_geo(gdf: gpd.GeoDataFrame, path: pathlib.Path, driver: str, layer: st
 
 
 def generate_demo_data(root: pathlib.Path, seed: int = DEFAULT_SEED) -> dict[str, pathlib.Path]:
-    """Write the demo borough's raw inputs under root (normally <project>/data/raw/demo) and return a dict of the paths written."""
+    """Write the demo borough's raw inputs under root (normally <project>/data/raw/demo) and return a
+    dict of the paths written (keys as in RELATIVE_PATHS). Same seed, same bytes."""
     root = pathlib.Path(root)
     rng = np.random.default_rng(seed)
     paths = {key: root / rel for key, rel in RELATIVE_PATHS.items()}

@@ -52,7 +52,7 @@ def significance_phrase(flag: str | None, z: float | None) -> str:
 def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_label: str, previous_label: str,
                     comparator_name: str | None) -> str:
     label = row["short_label"]
-    text = (f"There were {fmt_count(row['count'])} {label} offences in {current_label}, "
+    text = (f"There were {fmt_count(row['count'])} {label} offences, "
             f"{change_phrase(row['pct_change'], previous_label, row['previous_count'])}."
             f"{comparator_phrase(comparator_name, row['comparator_pct_change'])}"
             f"{significance_phrase(row['change_flag'], row['poisson_z'])}")

@@ -84,6 +84,10 @@ def _mps_file() -> str:
 
 @pytest.fixture
 def tiny_config(tmp_path: Path) -> Path:
+    return write_tiny_inputs(tmp_path)
+
+
+def write_tiny_inputs(tmp_path: Path) -> Path:
     """A run config over the tiny extract plus a two-borough MPS comparator file."""
     (tmp_path / "extract").mkdir()
     (tmp_path / "extract" / "offences.csv").write_text(TINY_OFFENCES)

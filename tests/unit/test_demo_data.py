@@ -217,7 +217,8 @@ def test_victim_profiles(valid, victims, theme_codes):
     assert set(victims["Victim_Sex"]) == {"M", "F", "U"}
     assert set(victims["Victim_Ethnicity"]) == {"White", "Black", "Asian", "Mixed", "Other", ""}
     # Person crimes have a victim; some have two.
-    person = valid.loc[valid["HO_Class"].isin(theme_codes["vap"] | theme_codes["sexual_offences"] | {"34B"}), "CRIS_Ref"]
+    person_codes = theme_codes["vap"] | theme_codes["sexual_offences"] | {"34B"}
+    person = valid.loc[valid["HO_Class"].isin(person_codes), "CRIS_Ref"]
     per_crime = victims.loc[victims["CRIS_Ref"].isin(person), "CRIS_Ref"].value_counts()
     assert person.isin(per_crime.index).mean() > 0.99 and 0.02 < (per_crime >= 2).mean() < 0.08
     # Repeat victims (~8% of people), concentrated in domestic abuse.

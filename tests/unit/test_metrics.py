@@ -14,11 +14,12 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
+from tests.conftest import write_tiny_inputs
 
 
-@pytest.fixture
-def marts(tiny_config):
-    cfg = load_config(tiny_config)
+@pytest.fixture(scope="module")
+def marts(tmp_path_factory):
+    cfg = load_config(write_tiny_inputs(tmp_path_factory.mktemp("tiny")))
     con = db.connect()
     assessment.ingest(con, cfg)
     assessment.build(con, cfg, "test-run")
