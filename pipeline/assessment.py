@@ -21,7 +21,7 @@ from pipeline.errors import InputError
 from pipeline.privacy import pseudonymisation_key
 from pipeline.sources.files import InputFile
 from pipeline.sources.mps_counts import create_raw_table, ingest_mps_counts
-from pipeline.sources.profiles import load_profile
+from pipeline.sources.profiles import load_profile, parse_period
 from pipeline.sources.record_extract import create_raw_tables, ingest_record_extract
 
 DB_NAME = "svna.duckdb"
@@ -41,24 +41,35 @@ def code_version() -> str:
 
 
 def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
-    """Read every input into raw tables; record lineage (audit_inputs) and malformed lines (raw_rejects)."""
+    """Read every input into raw tables; record lineage (audit_inputs) and malformed lines (raw_rejects).
+
+    A byte-identical copy of a file already read is listed in audit_inputs (duplicate_of) but never
+    loaded twice. Malformed lines keep their line number, rule and a detail such as a field count,
+    never the raw text (it may hold personal data).
+    """
     create_raw_tables(con)
     create_raw_table(con)
     con.execute("create table if not exists raw_rejects (source_file varchar, source_row integer, "
-                "input_table varchar, rule varchar)")
+                "input_table varchar, rule varchar, detail varchar)")
     files: list[InputFile] = []
-    for spec in cfg.inputs:
+    seen: dict[tuple[str, str], str] = {}
+    raw_inputs = cfg.raw.get("inputs") or []
+    for i, spec in enumerate(cfg.inputs):
         if spec.kind == "mps_counts":
-            files += ingest_mps_counts(con, spec.paths["counts"])
+            files += ingest_mps_counts(con, spec.paths["counts"], seen=seen)
         else:
-            files += ingest_record_extract(con, spec.paths, load_profile(spec.profile), pseudonymisation_key(cfg))
+            item = raw_inputs[i] if i < len(raw_inputs) and isinstance(raw_inputs[i], dict) else {}
+            period = parse_period(cfg.config_path, item.get("extract_period"))
+            files += ingest_record_extract(con, spec.paths, load_profile(spec.profile), pseudonymisation_key(cfg),
+                                           extract_period=period, seen=seen)
     con.execute("create or replace table audit_inputs (path varchar, kind varchar, role varchar, size bigint, "
-                "sha256 varchar, encoding varchar, rows_read bigint)")
+                "sha256 varchar, encoding varchar, rows_read bigint, rows_malformed bigint, duplicate_of varchar)")
     for f in files:
-        con.execute("insert into audit_inputs values (?, ?, ?, ?, ?, ?, ?)",
-                    [str(f.path), f.kind, f.role, f.size, f.sha256, f.encoding, f.rows_read])
-        for line, rule, _raw in f.malformed:  # the raw line stays out of the database: it may hold personal data
-            con.execute("insert into raw_rejects values (?, ?, ?, ?)", [str(f.path), line, f.role, rule])
+        con.execute("insert into audit_inputs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [str(f.path), f.kind, f.role, f.size, f.sha256, f.encoding, f.rows_read, len(f.malformed),
+                     f.duplicate_of])
+        for line, rule, detail in f.malformed:
+            con.execute("insert into raw_rejects values (?, ?, ?, ?, ?)", [str(f.path), line, f.role, rule, detail])
     return files
 
 
@@ -128,6 +139,14 @@ def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None
         f = bad[0]
         raise RuntimeError(f"Row counts do not reconcile for {f[0]} ({f[1]}): read {f[2]}, in {f[3]}, loaded {f[4]}, "
                            f"superseded {f[5]}, quarantined {f[6]}. Nothing was published.")
+    dead = con.execute("select source_file, input_table, rows_in from quarantine_summary "
+                       "where rows_in > 0 and rows_loaded + rows_superseded = 0 order by source_file, input_table").fetchall()
+    if dead:
+        f = dead[0]
+        top = con.execute("select rule, count(*) from quarantine where source_file = ? and input_table = ? "
+                          "group by rule order by 2 desc, 1 limit 5", [f[0], f[1]]).fetchall()
+        raise InputError(f[0], top[0][0] if top else "-", "a file must have rows that pass the row checks",
+                         f"all {f[2]} {f[1]} rows quarantined", examples=[f"{r}: {n} rows" for r, n in top])
     over = con.execute("select source_file, input_table, rows_quarantined, rows_in, quarantined_pct from quarantine_summary "
                        "where quarantined_pct > ? order by quarantined_pct desc", [cfg.quarantine_threshold_pct]).fetchall()
     if over:

@@ -25,7 +25,7 @@ Deliberately bad rows (to exercise quarantine; there are no others):
   2. ``CRIS_Ref`` ``RF/23/900002``: ``HO_Class`` is ``ZZ9`` (not a Home Office offence code).
   3. a row whose ``CRIS_Ref`` is blank.
   4. a second row with ``CRIS_Ref`` ``RF/23/000001``, which repeats the reference of the genuine
-     first 2023 crime with different content (offence class and date). The *first* occurrence in the
+     first 2023 crime with different content (another offence class). The *first* occurrence in the
      file is the genuine crime and is counted in the comparator file; the later copy is the bad row.
 
 * victims, 2 rows: ``Victim_Age`` is ``150`` (an impossible age). Their crimes are genuine.

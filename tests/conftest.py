@@ -89,7 +89,7 @@ def tiny_config(tmp_path: Path) -> Path:
 
 def write_tiny_inputs(tmp_path: Path) -> Path:
     """A run config over the tiny extract plus a two-borough MPS comparator file."""
-    (tmp_path / "extract").mkdir()
+    (tmp_path / "extract").mkdir(parents=True)
     (tmp_path / "extract" / "offences.csv").write_text(TINY_OFFENCES)
     (tmp_path / "extract" / "victims.csv").write_text(TINY_VICTIMS)
     (tmp_path / "extract" / "suspects.csv").write_text(TINY_SUSPECTS)

@@ -124,6 +124,12 @@ def _is_header(cells: list[str], hint: str | None) -> bool:
     return header_key(hint) in {header_key(c) for c in cells}
 
 
+def _swallows_rows(cells: list[str], width: int, delimiter: str) -> bool:
+    """A multi-line field holding whole lines that look like records: a quote was never closed."""
+    return any(line.count(delimiter) >= max(width - 1, 1)
+               for cell in cells if "\n" in cell or "\r" in cell for line in cell.splitlines()[1:])
+
+
 def read_csv_text(source: InputFile, encoding: str = "auto", header_hint: str | None = None,
                   delimiter: str = ",") -> Table:
     """Read a CSV keeping each record's first line number; malformed rows are set aside, not lost.
@@ -161,13 +167,13 @@ def read_csv_text(source: InputFile, encoding: str = "auto", header_hint: str | 
         if not any(cell.strip() for cell in record):
             continue  # blank line: nothing to load or lose
         cells = record
+        if last > first and _swallows_rows(cells, len(header), delimiter):
+            raise InputError(str(source.path), "-", "every quoted field must be closed (a stray \" makes "
+                             "the following rows part of one field)",
+                             f"a quote opened at line {first} runs to line {last}, swallowing {last - first} row(s)")
         if len(cells) > len(header) and not any(c.strip() for c in cells[len(header):]):
             cells = cells[: len(header)]  # trailing empty cells: the row still fits the header
         if len(cells) != len(header):
-            if last - first > 0 and len(cells) < len(header) or last - first > 50:
-                raise InputError(str(source.path), "-", "every quoted field must be closed on its own line",
-                                 f"a quote opened at line {first} runs to line {last}, swallowing "
-                                 f"{last - first} line(s)")
             rule = "too_many_columns" if len(cells) > len(header) else "too_few_columns"
             source.malformed.append((first, rule, f"{len(cells)} fields; the header has {len(header)}"))
             continue

@@ -36,8 +36,12 @@ def extract_date_of(path: Path, months: list[str]) -> str:
 
 
 def read_mps_file(source: InputFile) -> pd.DataFrame:
-    table = read_csv_text(source)
+    table = read_csv_text(source, header_hint="MajorText")
     header = table.header
+    repeated = sorted({c for c in header if header.count(c) > 1 and c})
+    if repeated:
+        raise InputError(str(source.path), repeated[0], "each column of an MPS count file must appear once in the header",
+                         f"{len(repeated)} repeated column name(s)", examples=repeated)
     borough = next((c for c in BOROUGH_COLUMNS if c in header), None)
     for column in ("MajorText", "MinorText"):
         if column not in header:
@@ -50,6 +54,10 @@ def read_mps_file(source: InputFile) -> pd.DataFrame:
     if not months:
         raise InputError(str(source.path), "YYYYMM", "an MPS count file needs month columns named YYYYMM",
                          "columns " + ", ".join(header[:8]))
+    bad_months = [m for m in months if not 1 <= int(m[4:]) <= 12 or not 2000 <= int(m[:4]) <= 2100]
+    if bad_months:
+        raise InputError(str(source.path), bad_months[0], "month columns must be real months written YYYYMM",
+                         f"{len(bad_months)} impossible month column(s)", examples=bad_months)
     level = "ward" if "WardCode" in header else "borough"
     wide = pd.DataFrame(table.rows, columns=header, dtype="object")
     wide["source_row"] = table.lines
@@ -67,11 +75,20 @@ def read_mps_file(source: InputFile) -> pd.DataFrame:
     return long[list(RAW_COLUMNS)]
 
 
-def ingest_mps_counts(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> list[InputFile]:
+def ingest_mps_counts(con: duckdb.DuckDBPyConnection, paths: list[Path],
+                      seen: dict[tuple[str, str], str] | None = None) -> list[InputFile]:
+    """Load count files into raw_mps_counts; a byte-identical copy of a file already read (`seen`:
+    (role, sha256) -> path) is recorded in the lineage but not loaded twice."""
     create_raw_table(con)
+    seen = {} if seen is None else seen
     files = []
     for path in paths:
         source = open_input(path, "mps_counts", "counts")
+        first = seen.setdefault((source.role, source.sha256), str(path))
+        if first != str(path):
+            source.duplicate_of = first
+            files.append(source)
+            continue
         frame = read_mps_file(source)
         con.register("incoming", frame)
         con.execute("insert into raw_mps_counts by name select * from incoming")

@@ -34,6 +34,8 @@ class Profile:
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)
     xlsx: dict[str, Any] = field(default_factory=dict)
     extract_date: dict[str, str] = field(default_factory=dict)
+    delimiter: str = ","
+    extract_period: dict[str, Any] = field(default_factory=dict)  # {start, end}: the period the extract states
 
     def value_map(self, column: str) -> dict[str, str | None]:
         """Case-insensitive source value -> canonical value for one canonical column."""
@@ -44,16 +46,51 @@ class Profile:
         return {}
 
 
+def _read_yaml(path: Path) -> dict:
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
+        raise InputError(str(path), "-", "a source profile must be valid YAML",
+                         f"{getattr(exc, 'problem', None) or 'a syntax error'} at {where}") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), "-", "a source profile must be UTF-8 text", "undecodable bytes") from None
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise InputError(str(path), "-", "a source profile must be a YAML mapping (name:, offences:, ...)",
+                         type(spec).__name__)
+    return spec
+
+
+def parse_period(path: Path | str, spec: Any) -> dict[str, Any]:
+    """The extract's stated period, `{start: YYYY-MM-DD, end: YYYY-MM-DD}`, both inclusive."""
+    if not spec:
+        return {}
+    from datetime import date
+
+    try:
+        start, end = (date.fromisoformat(str(spec[k])) for k in ("start", "end"))
+    except (KeyError, TypeError, ValueError):
+        raise InputError(str(path), "extract_period", "expected {start: YYYY-MM-DD, end: YYYY-MM-DD}", str(spec)) from None
+    if end < start:
+        raise InputError(str(path), "extract_period", "the end must not be before the start", f"{start} .. {end}")
+    return {"start": start, "end": end}
+
+
 def load_profile(path: Path) -> Profile:
     if not path.exists():
         raise InputError(str(path), "-", "the run config names a source profile that must exist", "no such profile")
-    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    spec = _read_yaml(path)
     layout = spec.get("layout", "linked")
     if layout not in ("linked", "single"):
         raise InputError(str(path), "layout", "expected 'linked' or 'single'", str(layout))
     tables, drop = {}, {}
     for role in ("offences", "victims", "suspects"):
         section = spec.get(role) or {}
+        if not isinstance(section, dict):
+            raise InputError(str(path), role, "expected a mapping with columns: and drop:", type(section).__name__)
         columns = section.get("columns") or {}
         unknown = sorted(set(columns) - set(CANONICAL[role]))
         if unknown:
@@ -66,11 +103,25 @@ def load_profile(path: Path) -> Profile:
                                  "no mapping for " + ", ".join(missing))
             tables[role] = {k: str(v) for k, v in columns.items()}
         drop[role] = [str(c) for c in section.get("drop") or []]
+        clash = sorted(set(drop[role]) & set(tables.get(role, {}).values()))
+        if clash:
+            raise InputError(str(path), f"{role}.drop", "a column declared as free text, a name or an address "
+                             "(drop:) must never be mapped to a canonical column", ", ".join(clash))
     if "offences" not in tables:
         raise InputError(str(path), "offences.columns", "the profile must map the offence columns", "none")
+    delimiter = str(spec.get("delimiter", ","))
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    if len(delimiter) != 1:
+        raise InputError(str(path), "delimiter", "expected one character, e.g. ',' ';' or tab", repr(delimiter))
+    xlsx = spec.get("xlsx") or {}
+    if "header_row" in xlsx and xlsx["header_row"] is not None:
+        if not str(xlsx["header_row"]).isdigit() or int(xlsx["header_row"]) < 1:
+            raise InputError(str(path), "xlsx.header_row", "expected a row number from 1", str(xlsx["header_row"]))
     return Profile(
         name=str(spec.get("name") or path.stem), path=path, layout=layout,
         encoding=str(spec.get("encoding", "auto")), tables=tables, drop=drop,
-        values=spec.get("values") or {}, xlsx=spec.get("xlsx") or {},
-        extract_date=spec.get("extract_date") or {},
+        values=spec.get("values") or {}, xlsx=xlsx,
+        extract_date=spec.get("extract_date") or {}, delimiter=delimiter,
+        extract_period=parse_period(path, spec.get("extract_period")),
     )

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.sources.files import InputFile, Table, open_input, read_csv_text, read_xlsx
+from pipeline.sources.files import InputFile, Table, header_key, open_input, read_csv_text, read_xlsx
 from pipeline.sources.profiles import CANONICAL, Profile
 
 LINEAGE = ("source_file", "source_row", "extract_date")
@@ -28,6 +28,8 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     for role, table in RAW_TABLES.items():
         columns = ", ".join(f"{c} varchar" for c in CANONICAL[role] + ("source_file", "extract_date"))
         con.execute(f"create table if not exists {table} ({columns}, source_row integer)")
+    # the period each extract file states it covers (config `extract_period` or the profile's); none = unstated
+    con.execute("create table if not exists extract_periods (source_file varchar, period_start date, period_end date)")
 
 
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
@@ -38,71 +40,105 @@ def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
     return values.map(one)
 
 
-def read_table(source: InputFile, profile: Profile) -> Table:
+def read_table(source: InputFile, profile: Profile, role: str = "offences") -> Table:
+    """Read a CSV or one sheet of an XLSX; the header is the row naming the profile's crime_ref column."""
+    mapping = profile.tables.get(role) or profile.tables["offences"]
+    hint = mapping["crime_ref"]
     if source.path.suffix.lower() in (".xlsx", ".xlsm"):
-        return read_xlsx(source, profile.xlsx.get("sheet"), int(profile.xlsx.get("header_row", 1)))
-    return read_csv_text(source, profile.encoding)
+        header_row = profile.xlsx.get("header_row")
+        return read_xlsx(source, profile.xlsx.get("sheet"), int(header_row) if header_row else None, hint)
+    return read_csv_text(source, profile.encoding, hint, profile.delimiter)
 
 
-def _extract_date(source: InputFile, frame: pd.DataFrame, table: Table, profile: Profile, role: str) -> pd.Series:
+def _columns(source: InputFile, table: Table, wanted: list[str], profile: Profile) -> dict[str, int]:
+    """Source column name -> position in the header, matching case- and space-insensitively."""
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(table.header):
+        positions.setdefault(header_key(name), []).append(i)
+    found, missing = {}, []
+    for name in wanted:
+        where = positions.get(header_key(name), [])
+        if not where:
+            missing.append(name)
+        elif len(where) > 1:
+            raise InputError(str(source.path), name, f"a column the profile '{profile.name}' maps must appear once "
+                             "in the header", f"it {len(where)} times (columns {', '.join(str(i + 1) for i in where)})")
+        else:
+            found[name] = where[0]
+    if missing:
+        shown = ", ".join(table.header[:15]) + (", ..." if len(table.header) > 15 else "")
+        raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column "
+                         f"(header on line {table.header_line})", f"columns {shown}",
+                         examples=[f"also missing: {m}" for m in missing[1:]])
+    return found
+
+
+def _extract_date(source: InputFile, rows: list[list[str]], table: Table, profile: Profile,
+                  role: str = "offences") -> list[str | None]:
     rule = profile.extract_date
+    if rule.get("column") and role != "offences" and header_key(rule["column"]) not in map(header_key, table.header):
+        return [None] * len(rows)  # victim/suspect files often omit it: their people belong to every version
     if rule.get("column"):
-        if rule["column"] not in table.header and role != "offences":
-            # victim and suspect files often omit it: their people then belong to every version
-            return pd.Series(None, index=frame.index, dtype="object")
-        if rule["column"] not in table.header:
-            raise InputError(str(source.path), rule["column"], "the profile's extract_date column must be present",
-                             "columns " + ", ".join(table.header[:12]))
-        return frame[rule["column"]]
+        position = _columns(source, table, [rule["column"]], profile)[rule["column"]]
+        return [(row[position].strip() or None) for row in rows]
     if rule.get("from_filename"):
         match = re.search(rule["from_filename"], source.path.name)
         if not match:
-            raise InputError(str(source.path), "-", f"file name must match extract_date pattern {rule['from_filename']}",
-                             source.path.name)
-        return pd.Series(match.group(1), index=frame.index)
-    return pd.Series(None, index=frame.index, dtype="object")
+            raise InputError(str(source.path), "extract_date", f"the file name must match the profile's "
+                             f"extract_date pattern {rule['from_filename']}", source.path.name)
+        return [match.group(1)] * len(rows)
+    return [None] * len(rows)
 
 
 def to_canonical(source: InputFile, table: Table, profile: Profile, role: str, key: bytes) -> pd.DataFrame:
-    """Map one file's rows onto the canonical columns of `role`, with lineage."""
+    """Map one file's rows onto the canonical columns of `role`, with lineage. Columns the profile
+    does not map (free text, names, addresses, anything else) are never copied."""
     mapping = profile.tables[role]
-    missing = [src for canon, src in mapping.items() if src not in table.header]
-    if missing:
-        raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column",
-                         "columns " + ", ".join(table.header[:12]), examples=missing[1:])
-    frame = pd.DataFrame(table.rows, columns=table.header, dtype="object")
-    out = pd.DataFrame(index=frame.index)
+    positions = _columns(source, table, list(dict.fromkeys(mapping.values())), profile)
+    out = pd.DataFrame(index=range(len(table.rows)))
     for canon in CANONICAL[role]:
         if canon not in mapping:
             out[canon] = None
             continue
-        values = frame[mapping[canon]].astype("object").map(lambda v: v.strip() if isinstance(v, str) else v)
+        i = positions[mapping[canon]]
+        values = pd.Series([row[i].strip() for row in table.rows], dtype="object")
         values = values.where(values != "", None)
         value_map = profile.value_map(canon)
         if value_map:
             upper = values.map(lambda v: v.upper() if isinstance(v, str) else v)
             mapped = upper.map(lambda v: value_map.get(v, "\x00") if v is not None else None)
             values = mapped.where(mapped != "\x00", values)
-        out[canon] = values
+        out[canon] = values.astype("object")
     if "person_ref" in out and mapping.get("person_ref"):
         out["person_ref"] = pseudonymise(out["person_ref"].fillna(""), key)
+    lines = list(table.lines)
+    extract_dates = _extract_date(source, table.rows, table, profile, role)
     if role != "offences":
         # a single-file layout has person columns on every offence row: keep rows that name a person
         person = [c for c in ("person_ref", "age", "sex", "ethnicity") if mapping.get(c)]
         if profile.layout == "single" and person:
-            keep = out[person].notna().any(axis=1)
-            out, frame = out[keep], frame[keep]
-            table = Table(table.header, [], [line for line, k in zip(table.lines, keep) if k])
+            keep = out[person].notna().any(axis=1).to_numpy()
+            out = out[keep].reset_index(drop=True)
+            lines = [line for line, k in zip(lines, keep) if k]
+            extract_dates = [d for d, k in zip(extract_dates, keep) if k]
     out["source_file"] = str(source.path)
-    out["source_row"] = table.lines
-    out["extract_date"] = _extract_date(source, frame, table, profile, role).values
+    out["source_row"] = lines
+    out["extract_date"] = pd.Series(extract_dates, dtype="object")
     return out
 
 
 def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[Path]], profile: Profile,
-                          key: bytes) -> list[InputFile]:
-    """Load every file of one extract into the raw tables; returns lineage per file."""
+                          key: bytes, extract_period: dict | None = None,
+                          seen: dict[tuple[str, str], str] | None = None) -> list[InputFile]:
+    """Load every file of one extract into the raw tables; returns lineage per file.
+
+    `extract_period` ({start, end} dates) is the period the extract states it covers (else the
+    profile's); `seen` maps (role, sha256) of files already read in this run to their path, so a
+    byte-identical copy is recorded but never loaded twice.
+    """
     create_raw_tables(con)
+    seen = {} if seen is None else seen
+    period = extract_period or profile.extract_period
     files: list[InputFile] = []
     if profile.layout == "single":
         roles = [(role, path) for path in paths["offences"] for role in ("offences", "victims", "suspects")
@@ -112,13 +148,22 @@ def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[
         for role in ("victims", "suspects"):
             if paths.get(role) and role not in profile.tables:
                 raise InputError(str(profile.path), f"{role}.columns", f"the config lists {role} files, so the profile must map them", "no mapping")
-    tables: dict[Path, tuple[InputFile, Table]] = {}
+    tables: dict[Path, tuple[InputFile, Table | None]] = {}
     for role, path in roles:
         if path not in tables:
             source = open_input(path, "record_extract", "offences" if profile.layout == "single" else role)
-            tables[path] = (source, read_table(source, profile))
+            first = seen.setdefault((source.role, source.sha256), str(path))
+            if first != str(path):
+                source.duplicate_of = first
+                tables[path] = (source, None)
+            else:
+                tables[path] = (source, read_table(source, profile, role))
+                if period:
+                    con.execute("insert into extract_periods values (?, ?, ?)", [str(path), period["start"], period["end"]])
             files.append(source)
         source, table = tables[path]
+        if table is None:
+            continue  # an identical copy of a file already loaded: recorded in audit_inputs, never double-counted
         frame = to_canonical(source, table, profile, role, key)
         con.register("incoming", frame)
         con.execute(f"insert into {RAW_TABLES[role]} by name select * from incoming")

@@ -10,6 +10,7 @@ final as (
         source_file,
         source_row,
         cast(parse_timestamp(extract_date) as date) as extract_date,
+        extract_date as extract_date_raw,
         nullif(trim(crime_ref), '') as crime_ref,
         cast(parse_timestamp(recorded_date) as date) as recorded_date,
         recorded_date as recorded_date_raw,

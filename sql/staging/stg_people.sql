@@ -21,6 +21,7 @@ final as (
         source_file,
         source_row,
         cast(parse_timestamp(extract_date) as date) as extract_date,
+        extract_date as extract_date_raw,
         nullif(trim(crime_ref), '') as crime_ref,
         person_ref,
         parse_age(age) as age,
