@@ -10,6 +10,13 @@ from __future__ import annotations
 import duckdb
 
 
+MIN_BASE = 10  # no percentage is quoted on a denominator smaller than this
+
+
+def _base(detail: dict, column: str) -> bool:
+    return (detail.get(column) or 0) >= MIN_BASE
+
+
 def fmt_count(n: int | float | None) -> str:
     return f"{int(n):,}"
 
@@ -19,8 +26,8 @@ def fmt_pct(p: float | None) -> str:
 
 
 def change_phrase(pct: float | None, previous_label: str, previous: int) -> str:
-    if pct is None:
-        return f"compared with none in {previous_label}"
+    if pct is None or previous < MIN_BASE:  # a percentage change on a tiny base misleads: give the counts
+        return f"compared with {fmt_count(previous) if previous else 'none'} in {previous_label}"
     if round(pct) == 0:
         return f"a similar level to {previous_label}'s total of {fmt_count(previous)}"
     direction = "an increase" if pct > 0 else "a decrease"
@@ -56,23 +63,24 @@ def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_l
             f"{change_phrase(row['pct_change'], previous_label, row['previous_count'])}."
             f"{comparator_phrase(comparator_name, row['comparator_pct_change'])}"
             f"{significance_phrase(row['change_flag'], row['poisson_z'])}")
-    if row["theme"] != "all_crime" and row["share_of_all_crime_pct"] is not None and row["count"] >= 10:
+    if row["theme"] != "all_crime" and row["share_of_all_crime_pct"] is not None and row["count"] >= MIN_BASE:
         text += f" {label[0].upper() + label[1:]} offences made up {row['share_of_all_crime_pct']:.0f}% of all recorded crime."
     if detail.get("share_of_vap_pct") is not None and row["theme"] == "vwi":
         text += f" VWI was {detail['share_of_vap_pct']:.0f}% of Violence Against the Person."
-    if row["victims_u25_pct"] is not None:
+    # no percentage on a base under 10 (DESIGN §8): the clause is left out rather than misleading
+    if row["victims_u25_pct"] is not None and _base(detail, "victims_known_age"):
         sentence = f" In {current_label}, {row['victims_u25_pct']:.0f}% of victims of {label} offences were aged under 25"
-        prev = prev_people.get("victims_u25_pct") if prev_people else None
+        prev = prev_people.get("victims_u25_pct") if prev_people and prev_people.get("victims_known_age", 0) >= MIN_BASE else None
         text += sentence + (f" compared to {prev:.0f}% in {previous_label}." if prev is not None else ".")
-    if row["suspects_u25_pct"] is not None:
+    if row["suspects_u25_pct"] is not None and _base(detail, "suspects_known_age"):
         text += f" {row['suspects_u25_pct']:.0f}% of suspects with a known age were under 25"
-        if row["suspect_age_unknown_pct"] is not None:
+        if row["suspect_age_unknown_pct"] is not None and row["count"] >= MIN_BASE:
             text += (f"; in {row['suspect_age_unknown_pct']:.0f}% of reports the suspect's age was unknown "
                      f"({detail['suspect_none_recorded_pct']:.0f}% had no suspect recorded)")
         text += "."
-    if detail.get("da_share_pct") is not None and row["theme"] != "domestic_abuse":
+    if detail.get("da_share_pct") is not None and row["theme"] != "domestic_abuse" and row["count"] >= MIN_BASE:
         text += f" {detail['da_share_pct']:.0f}% were flagged as domestic abuse related."
-    if row["theme"] == "rape" and detail.get("victims_u18_pct") is not None:
+    if row["theme"] == "rape" and detail.get("victims_u18_pct") is not None and _base(detail, "victims_known_age"):
         text += f" {detail['victims_u18_pct']:.0f}% of rape victims with a known age were under 18."
     return text
 
@@ -84,7 +92,7 @@ def top_wards_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -
         f"select {name}, count from {table} where theme = ? and ward_code <> 'UNKNOWN' "
         f"{'and period_role = ' + repr('current') if _has_column(con, table, 'period_role') else ''} "
         f"order by count desc, {name} limit 3", [theme]).fetchall()
-    if len(rows) < 3 or rows[0][1] == 0:
+    if len(rows) < 3 or rows[2][1] < MIN_BASE:  # small ward counts are not quoted (disclosure control)
         return ""
     listed = ", ".join(f"{n} ({fmt_count(c)})" for n, c in rows[:2]) + f" and {rows[2][0]} ({fmt_count(rows[2][1])})"
     return f"The wards with the most {label} offences were {listed}."
@@ -111,7 +119,7 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
                             "join seed_themes t using (theme) order by cast(t.sort_order as integer)")
     details = {r["theme"]: r for r in _records(con, "select * from theme_detail")}
     prev_people = {r["theme"]: r for r in _records(
-        con, "select theme, pct(victims_u25, victims_known_age) as victims_u25_pct "
+        con, "select theme, victims_known_age, pct(victims_u25, victims_known_age) as victims_u25_pct "
              "from int_theme_people_measures where period_role = 'previous'")}
     area = summary[0]["area_name"] if summary else ""
     lines = [f"**{marking}**", "", f"# Picture of Violence: {area}, {periods.get('current', '')}", "",

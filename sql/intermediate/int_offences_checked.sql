@@ -4,9 +4,14 @@
 -- An extract version is the extract date (else the file); a crime reference may appear once per
 -- version: later copies of a reference whose first valid row is kept are `duplicate_crime_ref`.
 -- Rules and reasons: sql/seeds/quarantine_rules.csv; the GX suite in pipeline/validation.py
--- re-checks every row that passes.
+-- re-checks every row that passes. Each row carries its place on the current boundaries
+-- (int_offences_located); coordinates outside the area are `outside_area`.
 with offences as (
     select * from stg_offences
+),
+
+located as (
+    select * from int_offences_located
 ),
 
 known_codes as (
@@ -25,6 +30,12 @@ ruled as (
         stated_periods.extract_period_start,
         stated_periods.extract_period_end,
         coalesce(cast(offences.extract_date as varchar), offences.source_file) as extract_version,
+        located.location_method,
+        located.current_ward_code,
+        located.current_lsoa_code,
+        located.x_bng,
+        located.y_bng,
+        located.distance_outside_m,
         case
             when crime_ref is null then 'missing_crime_ref'
             when extract_date is null and extract_date_raw is not null then 'unparseable_extract_date'
@@ -37,9 +48,11 @@ ruled as (
             when not domestic_abuse_valid then 'invalid_domestic_abuse_flag'
             when not knife_valid then 'invalid_knife_flag'
             when status not in ('recorded', 'cancelled', 'transferred') then 'unknown_status'
+            when located.location_method = 'outside_area' then 'outside_area'
         end as row_rule
     from offences
     left join stated_periods on stated_periods.source_file = offences.source_file
+    left join located on located.source_file = offences.source_file and located.source_row = offences.source_row
 ),
 
 numbered as (

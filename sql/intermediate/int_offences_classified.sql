@@ -38,6 +38,11 @@ final as (
         offences.lsoa_code,
         offences.easting,
         offences.northing,
+        offences.current_ward_code,
+        offences.current_lsoa_code,
+        offences.location_method,
+        offences.x_bng,
+        offences.y_bng,
         coalesce(offences.domestic_abuse, false) as domestic_abuse,
         coalesce(offences.knife, false) as knife
     from matched

@@ -1,10 +1,28 @@
 -- quarantine
--- Grain: one row per input row that failed a row-level rule: file, line, rule, reason and the
--- failing value only (never the whole record, which may hold personal data).
+-- Grain: one row per input row that failed a row-level rule: file, line, the column and value that
+-- failed, the rule and its reason (sql/seeds/quarantine_rules.csv). Only the crime reference and the
+-- failing value are kept, never the whole record (it may hold personal data); malformed CSV lines
+-- (wrong field count, undecodable bytes) keep a detail such as "17 fields; the header has 16".
 with offences as (
     select source_file, source_row, 'offences' as input_table, quarantine_rule as rule, crime_ref,
            case quarantine_rule
+               when 'missing_crime_ref' then 'crime_ref'
+               when 'unparseable_extract_date' then 'extract_date'
+               when 'unparseable_recorded_date' then 'recorded_date'
+               when 'recorded_after_extract' then 'recorded_date'
+               when 'outside_extract_period' then 'recorded_date'
+               when 'missing_ho_code' then 'ho_code'
+               when 'unknown_offence_code' then 'ho_code'
+               when 'invalid_domestic_abuse_flag' then 'domestic_abuse'
+               when 'invalid_knife_flag' then 'knife'
+               when 'unknown_status' then 'status'
+               when 'duplicate_crime_ref' then 'crime_ref'
+           end as failing_column,
+           case quarantine_rule
+               when 'unparseable_extract_date' then extract_date_raw
                when 'unparseable_recorded_date' then recorded_date_raw
+               when 'recorded_after_extract' then strftime(recorded_date, '%Y-%m-%d') || ' > extract ' || strftime(extract_date, '%Y-%m-%d')
+               when 'outside_extract_period' then strftime(recorded_date, '%Y-%m-%d') || ' not in ' || strftime(extract_period_start, '%Y-%m-%d') || '..' || strftime(extract_period_end, '%Y-%m-%d')
                when 'unknown_offence_code' then ho_code_raw
                when 'invalid_domestic_abuse_flag' then domestic_abuse_raw
                when 'invalid_knife_flag' then knife_raw
@@ -17,7 +35,22 @@ with offences as (
 
 people as (
     select source_file, source_row, person_role || 's' as input_table, quarantine_rule as rule, crime_ref,
-           case when quarantine_rule in ('unparseable_age', 'age_out_of_range') then age_raw end as failing_value
+           case quarantine_rule
+               when 'missing_crime_ref' then 'crime_ref'
+               when 'unparseable_extract_date' then 'extract_date'
+               when 'unparseable_age' then 'age'
+               when 'age_out_of_range' then 'age'
+               when 'orphan_person_no_offence' then 'crime_ref'
+               when 'offence_quarantined' then 'crime_ref'
+               when 'duplicate_person' then 'person_ref'
+           end as failing_column,
+           case quarantine_rule
+               when 'unparseable_extract_date' then extract_date_raw
+               when 'unparseable_age' then age_raw
+               when 'age_out_of_range' then age_raw
+               when 'orphan_person_no_offence' then crime_ref
+               when 'offence_quarantined' then crime_ref
+           end as failing_value
     from int_people_checked
     where quarantine_rule is not null
 ),
@@ -25,15 +58,20 @@ people as (
 counts as (
     select source_file, source_row, 'counts' as input_table, quarantine_rule as rule, cast(null as varchar) as crime_ref,
            case quarantine_rule
-               when 'invalid_count' then strftime(month_start, '%Y%m') || '=' || coalesce(count_raw, '')
-               else major_text || ' / ' || minor_text
+               when 'invalid_count' then strftime(month_start, '%Y%m')
+               else 'MajorText/MinorText'
+           end as failing_column,
+           case quarantine_rule
+               when 'invalid_count' then coalesce(count_raw, '')
+               else major_text || ' / ' || minor_text || ' (' || borough_name || coalesce(' ' || ward_code, '') || ')'
            end as failing_value
     from int_mps_counts_checked
     where quarantine_rule is not null
 ),
 
 malformed as (
-    select source_file, source_row, input_table, rule, cast(null as varchar) as crime_ref, cast(null as varchar) as failing_value
+    select source_file, source_row, input_table, rule, cast(null as varchar) as crime_ref,
+           cast(null as varchar) as failing_column, detail as failing_value
     from raw_rejects
 ),
 
@@ -48,7 +86,7 @@ final as (
     select unioned.*, rules.reason, getvariable('run_id') as run_id
     from unioned
     left join seed_quarantine_rules as rules on rules.rule = unioned.rule
-    order by source_file, source_row, input_table
+    order by source_file, source_row, input_table, failing_column
 )
 
 select * from final

@@ -1,6 +1,8 @@
 -- quarantine_summary
 -- Grain: one row per input file x input table: rows in = loaded + superseded + quarantined.
--- `reconciled` is false if any row is unaccounted for; the run refuses to publish if so.
+-- rows_read is what the reader counted in the file (data records, blank lines excluded); rows_in
+-- is what reached the database (typed rows + malformed lines). `reconciled` is false if any row
+-- is unaccounted for; the run refuses to publish if so. `quarantine_rules` lists rule: rows.
 with rows_in as (
     select source_file, 'offences' as input_table, count(*) as n from stg_offences group by all
     union all
@@ -33,10 +35,18 @@ valid as (
     select source_file, 'counts', count(*) from int_mps_counts_checked where quarantine_rule is null group by all
 ),
 
+rules as (
+    select source_file, input_table, string_agg(rule || ': ' || n, '; ' order by n desc, rule) as quarantine_rules
+    from (select source_file, input_table, rule, count(*) as n from quarantine group by all)
+    group by all
+),
+
 files as (
     select source_file, input_table from rows_in
     union
     select source_file, input_table from malformed
+    union
+    select path, role from audit_inputs where duplicate_of is not null
 ),
 
 final as (
@@ -51,8 +61,12 @@ final as (
         pct(coalesce(quarantined.n, 0), coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)) as quarantined_pct,
         coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)
             = coalesce(loaded.n, 0) + (coalesce(valid.n, 0) - coalesce(loaded.n, 0)) + coalesce(quarantined.n, 0)
+            and coalesce(loaded.n, 0) <= coalesce(valid.n, 0)
             and (audit_inputs.rows_read is null
                  or audit_inputs.rows_read = coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)) as reconciled,
+        rules.quarantine_rules,
+        case when audit_inputs.duplicate_of is not null
+             then 'identical to ' || audit_inputs.duplicate_of || ': not loaded again' end as note,
         getvariable('run_id') as run_id
     from files
     left join rows_in using (source_file, input_table)
@@ -60,6 +74,7 @@ final as (
     left join quarantined using (source_file, input_table)
     left join loaded using (source_file, input_table)
     left join valid using (source_file, input_table)
+    left join rules using (source_file, input_table)
     left join audit_inputs on audit_inputs.path = files.source_file and audit_inputs.role = files.input_table
     order by files.source_file, files.input_table
 )

@@ -1,0 +1,33 @@
+-- Geography and rate macros (DESIGN §6.2 items 4, 8, 9, 12). Loaded by pipeline.geography after it
+-- registers chi2_ppf and norm_sf (scipy): DuckDB has no chi-square quantile or normal tail function,
+-- and a macro is bound when it is created, so these cannot live in macros.sql, which loads first.
+-- Temporary: the run's DuckDB file must open without these Python functions.
+
+-- Exact (Garwood) Poisson 95% limits for a count c: chi2(0.025; 2c)/2 and chi2(0.975; 2c + 2)/2.
+create or replace temporary macro poisson_lower_95(c) as
+    case when c is null then null when c <= 0 then 0.0 else chi2_ppf(0.025, 2 * c) / 2 end;
+create or replace temporary macro poisson_upper_95(c) as
+    case when c is null then null else chi2_ppf(0.975, 2 * c + 2) / 2 end;
+
+-- Rate per 1,000 residents and its exact 95% interval; null without a population.
+create or replace temporary macro rate_per_1000(c, population) as
+    case when population > 0 then round(1000.0 * c / population, 2) end;
+create or replace temporary macro rate_ci_lower(c, population) as
+    case when population > 0 then round(1000.0 * poisson_lower_95(c) / population, 2) end;
+create or replace temporary macro rate_ci_upper(c, population) as
+    case when population > 0 then round(1000.0 * poisson_upper_95(c) / population, 2) end;
+
+-- Two-sided p-value of a z-score that is N(0, 1) under no change (Poisson Z, Gi* z).
+create or replace temporary macro p_two_sided(z) as
+    case when z is null or isnan(z) then null else least(1.0, 2 * norm_sf(abs(z))) end;
+
+-- Benjamini-Hochberg step: p x m / rank; the q-value is the running minimum of this from the largest
+-- p down (a window in the model: min(bh_step(...)) over (... order by p desc)), capped at 1.
+create or replace temporary macro bh_step(p, m, p_rank) as least(1.0, p * m / p_rank);
+
+-- Gi* hot/cold class from its z and FDR-adjusted q.
+create or replace temporary macro hotspot_class(z, q, alpha) as case
+    when z is null or q is null then 'not_computed'
+    when q <= alpha and z > 0 then 'hot'
+    when q <= alpha and z < 0 then 'cold'
+    else 'not_significant' end;
