@@ -1,0 +1,62 @@
+"""Benchmark (not a test): wall time and peak memory of `make demo` and of the annual flow.
+
+Each measurement runs in a fresh subprocess, as an analyst would run it, so it includes Python
+start-up, imports and Prefect's temporary server. Results print as a table and are saved to
+.bench/annual.json. Targets (issue #2): the annual flow on the demo borough under 20 s.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def measure(name: str, command: list[str]) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"{name} failed:\n{result.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB; max over children so far
+    return {"step": name, "wall_s": round(wall, 2), "peak_rss_mib": round(max(peak, before) / 1024, 1)}
+
+
+def in_process_pipeline() -> dict:
+    """The same annual job without Prefect: the pipeline's own cost."""
+    code = ("import time; t=time.perf_counter(); from pipeline.config import load_config, DEMO_CONFIG; "
+            "from pipeline.annual import run_annual; "
+            "run_annual(load_config(DEMO_CONFIG, {'output': '/tmp/svna-bench-demo'})); "
+            "print(round(time.perf_counter()-t, 2))")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return {"step": "annual steps without Prefect (in-process)", "wall_s": float(out.stdout.strip().splitlines()[-1]),
+            "process_wall_s": round(time.perf_counter() - start, 2)}
+
+
+def main() -> None:
+    shutil.rmtree(ROOT / "data" / "raw" / "demo", ignore_errors=True)
+    rows = [
+        measure("make demo (generate data + flow), fresh data", [str(BIN / "svna"), "demo", "--regenerate"]),
+        measure("svna demo, data present", [str(BIN / "svna"), "demo"]),
+        measure("annual flow: svna annual --config config/demo.yaml",
+                [str(BIN / "svna"), "annual", "--config", "config/demo.yaml"]),
+        in_process_pipeline(),
+    ]
+    print(f"{'step':<55} {'wall s':>8} {'peak MiB':>9}")
+    for r in rows:
+        print(f"{r['step']:<55} {r['wall_s']:>8} {r.get('peak_rss_mib', ''):>9}")
+    (ROOT / ".bench").mkdir(exist_ok=True)
+    (ROOT / ".bench" / "annual.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,498 @@
+"""The validation gate: Great Expectations suites over the staged tables, run before publishing.
+
+One suite per canonical table and input kind (`offences`, `victims`, `suspects`, `mps_counts`)
+plus `reconciliation` (per input file), built here in code and versioned by SUITE_VERSION. They
+validate the staged DuckDB tables with their row-level verdicts (the `*_checked` models) after the
+models are built and before anything is published.
+
+Row-level rules live in SQL, once (sql/intermediate/int_*_checked.sql, reasons in
+sql/seeds/quarantine_rules.csv). Great Expectations re-checks the same data independently, and
+each expectation has a gate:
+
+- ``batch``: the table as a whole (columns, types, rows present, reconciliation). Any failure
+  stops the run.
+- ``row``: mirrors one SQL quarantine rule. It passes while the share of rows failing it stays
+  within the quarantine threshold (``mostly``); and every row it finds must have been quarantined
+  by SQL (a row that fails the suite is never published), else the run stops.
+- ``published``: holds for every row that passed the row rules (``row_condition``
+  quarantine_rule is null), e.g. one row per crime reference per extract version.
+- ``area``: coordinates inside the area's bounding box (the configured wards, else Great
+  Britain). Points outside a ward are quarantined by the geography rule `outside_area` where it
+  exists; a share above the threshold means a wrong CRS or the wrong area and stops the run.
+
+A failure raises InputError naming the file, the column, the rule, expected versus found and at
+most five examples: the crime reference and the failing value only, never a whole record.
+Great Expectations' HTML Data Docs are written to ``<out_dir>/validation/``.
+
+Importing Great Expectations costs ~2.3 s, so it is imported inside `validate` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.config import RunConfig
+from pipeline.errors import InputError
+
+SUITE_VERSION = "1.0.0"  # bump when an expectation is added, removed or changed
+DOCS_DIR = "validation"
+GATES = ("batch", "published", "row", "area")
+# Great Britain in EPSG:27700 and EPSG:4326 (the CRS's area of use): used when no ward boundaries are configured
+GB_BOUNDS = {"easting": (0.0, 700000.0), "northing": (0.0, 1300000.0),
+             "longitude": (-9.01, 2.01), "latitude": (49.75, 61.01)}
+FLAG_REGEX = r"^(?i:true|t|y|yes|1|false|f|n|no|0)$"  # pipeline parse_flag / flag_is_valid macros
+COUNT_REGEX = r"^\s*[0-9]+(\.0+)?\s*$"  # int_mps_counts_checked: invalid_count
+STATUSES = ["recorded", "cancelled", "transferred"]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Spec:
+    """One expectation of a suite, described without importing Great Expectations."""
+
+    expectation: str  # class name in great_expectations.expectations
+    kwargs: dict[str, Any]
+    gate: str
+    expected: str  # the rule in words, as an error message shows it
+    quarantine_rule: str | None = None  # the SQL rule a `row` expectation mirrors
+    where: list[tuple] = field(default_factory=list)  # row condition: (column, "is_null"|"is_not_null"|"eq", value)
+
+    @property
+    def columns(self) -> list[str]:
+        kw = self.kwargs
+        if "column" in kw:
+            return [kw["column"]]
+        if "column_A" in kw:
+            return [kw["column_A"], kw["column_B"]]
+        return list(kw.get("column_list", []))
+
+
+@dataclass
+class Suite:
+    name: str
+    table: str  # what it validates, for the Data Docs and error messages
+    sql: str  # the batch: staged rows with row_id, source_file, crime_ref and quarantine_rule
+    specs: list[Spec]
+    description: str = ""
+
+
+# ------------------------------------------------------------------------------------------ suites
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_name = ?", [table]).fetchone()[0])
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(f"select count(*) from ({sql})").fetchone()[0])
+
+
+def area_bounds(cfg: RunConfig) -> tuple[dict[str, tuple[float, float]], str]:
+    """Bounding box of the configured wards in EPSG:27700 and EPSG:4326, else Great Britain's."""
+    wards = cfg.reference.get("wards")
+    if wards and Path(wards).exists():
+        try:
+            import pyogrio
+            from pyproj import CRS, Transformer
+
+            info = pyogrio.read_info(wards, force_total_bounds=True)
+            bounds = tuple(float(b) for b in info["total_bounds"])
+            source = CRS.from_user_input(info["crs"] or "EPSG:27700")
+            out = {}
+            for crs, (x, y) in (("EPSG:27700", ("easting", "northing")), ("EPSG:4326", ("longitude", "latitude"))):
+                x0, y0, x1, y1 = Transformer.from_crs(source, crs, always_xy=True).transform_bounds(*bounds)
+                out[x], out[y] = (x0, x1), (y0, y1)
+            return out, f"the bounding box of {Path(wards).name}"
+        except Exception as exc:  # noqa: BLE001 - an unreadable boundary file is the geography step's error to report
+            log.warning("could not read ward bounds from %s (%s); using Great Britain's", wards, type(exc).__name__)
+    return dict(GB_BOUNDS), "Great Britain (British National Grid extent)"
+
+
+def _not_null(column: str, rule: str, expected: str, where: list[tuple] | None = None) -> Spec:
+    return Spec("ExpectColumnValuesToNotBeNull", {"column": column}, "row", expected, rule, where or [])
+
+
+def _exist(columns: list[str]) -> list[Spec]:
+    return [Spec("ExpectColumnToExist", {"column": c}, "batch", f"the staged table must have column {c}")
+            for c in columns]
+
+
+def _types(types: dict[str, list[str]]) -> list[Spec]:
+    return [Spec("ExpectColumnValuesToBeInTypeList", {"column": c, "type_list": t}, "batch",
+                 f"column {c} must be typed {' or '.join(t)}") for c, t in types.items()]
+
+
+DATE_TYPES = ["datetime64[us]", "datetime64[ns]", "datetime64[ms]", "datetime64[s]"]
+FLOAT_TYPES = ["float64", "Float64"]
+
+
+def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
+    codes = sorted(r[0] for r in con.execute("select distinct ho_code from seed_ho_offence_codes").fetchall())
+    bounds, where = area_bounds(cfg)
+    sql = """
+        select row_number() over (order by source_file, source_row) as row_id, source_file, source_row, crime_ref,
+               extract_version, extract_date, recorded_date, ho_code, domestic_abuse_raw, knife_raw, status,
+               extract_period_start, extract_period_end, easting, northing, latitude, longitude, quarantine_rule
+        from int_offences_checked
+    """
+    specs = [
+        Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, "batch", "a record extract must have offence rows"),
+        *_exist(["crime_ref", "recorded_date", "ho_code", "extract_date", "status", "source_file", "source_row"]),
+        *_types({"recorded_date": DATE_TYPES, "extract_date": DATE_TYPES, "easting": FLOAT_TYPES,
+                 "northing": FLOAT_TYPES}),
+        _not_null("crime_ref", "missing_crime_ref", "every offence must have a crime reference"),
+        _not_null("recorded_date", "unparseable_recorded_date",
+                  "every offence must have a recorded date in dd/mm/yyyy, ISO or Excel serial form"),
+        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "extract_date", "column_B": "recorded_date", "or_equal": True,
+              "ignore_row_if": "either_value_is_missing"}, "row",
+             "recorded dates must not be after the extract date", "recorded_after_extract"),
+        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "recorded_date", "column_B": "extract_period_start", "or_equal": True,
+              "ignore_row_if": "either_value_is_missing"}, "row",
+             "recorded dates must not be before the start of the extract's stated period", "outside_extract_period"),
+        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "extract_period_end", "column_B": "recorded_date", "or_equal": True,
+              "ignore_row_if": "either_value_is_missing"}, "row",
+             "recorded dates must not be after the end of the extract's stated period", "outside_extract_period"),
+        _not_null("ho_code", "missing_ho_code", "every offence must have a Home Office offence code"),
+        Spec("ExpectColumnValuesToBeInSet", {"column": "ho_code", "value_set": codes}, "row",
+             "Home Office offence codes must be in sql/seeds/ho_offence_codes.csv", "unknown_offence_code"),
+        Spec("ExpectColumnValuesToMatchRegex", {"column": "domestic_abuse_raw", "regex": FLAG_REGEX}, "row",
+             "the domestic abuse flag must be a yes/no value (Y, N, Yes, No, 1, 0, True, False) or blank",
+             "invalid_domestic_abuse_flag"),
+        Spec("ExpectColumnValuesToMatchRegex", {"column": "knife_raw", "regex": FLAG_REGEX}, "row",
+             "the knife flag must be a yes/no value (Y, N, Yes, No, 1, 0, True, False) or blank", "invalid_knife_flag"),
+        Spec("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": STATUSES}, "row",
+             "the crime status must map to recorded, cancelled or transferred", "unknown_status"),
+        Spec("ExpectCompoundColumnsToBeUnique", {"column_list": ["extract_version", "crime_ref"]}, "published",
+             "a crime reference must appear once per extract version", "duplicate_crime_ref",
+             [("quarantine_rule", "is_null", None)]),
+    ]
+    for column, (low, high) in bounds.items():
+        specs.append(Spec("ExpectColumnValuesToBeBetween", {"column": column, "min_value": low, "max_value": high},
+                          "area", f"{column} must lie inside {where} ({low:.6g} to {high:.6g})", "outside_area"))
+    return Suite("offences", "int_offences_checked", sql, specs,
+                 "Offence rows of every record extract version, typed, with their row-rule verdict.")
+
+
+def people_suite(con: duckdb.DuckDBPyConnection, role: str) -> Suite:
+    sql = f"""
+        select row_number() over (order by source_file, source_row) as row_id, source_file, source_row, crime_ref,
+               extract_version, person_ref, age, age_raw, age_unknown, sex,
+               crime_ref in (select crime_ref from stg_offences where crime_ref is not null) as has_offence,
+               crime_ref in (select crime_ref from int_offences_current) as offence_loaded,
+               quarantine_rule
+        from int_people_checked
+        where person_role = '{role[:-1]}'
+    """
+    specs = [
+        Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, "batch", f"the {role} files must have rows"),
+        *_exist(["crime_ref", "person_ref", "age", "sex", "source_file", "source_row"]),
+        *_types({"age": FLOAT_TYPES}),
+        _not_null("crime_ref", "missing_crime_ref", f"every {role[:-1]} row must name a crime reference"),
+        _not_null("age", "unparseable_age", "an age must be a number, blank or an 'unknown' word (Unknown, N/K)",
+                  [("age_unknown", "eq", False)]),
+        Spec("ExpectColumnValuesToBeBetween", {"column": "age", "min_value": 0, "max_value": 120}, "row",
+             "ages must be between 0 and 120", "age_out_of_range"),
+        Spec("ExpectColumnValuesToBeInSet", {"column": "has_offence", "value_set": [True]}, "row",
+             f"every {role[:-1]} must belong to a crime in the offence files", "orphan_person_no_offence"),
+        Spec("ExpectColumnValuesToBeInSet", {"column": "offence_loaded", "value_set": [True]}, "row",
+             f"every {role[:-1]} must belong to a crime that passed the row checks", "offence_quarantined"),
+        Spec("ExpectColumnValuesToBeInSet", {"column": "sex", "value_set": ["male", "female", "unknown"]}, "batch",
+             "sex must be male, female, unknown or blank"),
+        Spec("ExpectCompoundColumnsToBeUnique", {"column_list": ["extract_version", "crime_ref", "person_ref"]},
+             "published", f"a person must be listed once per crime as a {role[:-1]} in each extract version",
+             "duplicate_person", [("quarantine_rule", "is_null", None), ("person_ref", "is_not_null", None)]),
+    ]
+    return Suite(role, "int_people_checked", sql, specs,
+                 f"{role.capitalize()} rows of every record extract version, typed, with their row-rule verdict.")
+
+
+def counts_suite(con: duckdb.DuckDBPyConnection) -> Suite:
+    pairs = con.execute("select distinct norm_text(major_text) || ' / ' || norm_text(minor_text) "
+                        "from seed_mps_category_themes order by 1").fetchall()
+    wildcard = [r[0] for r in con.execute("select distinct norm_text(major_text) from seed_mps_category_themes "
+                                          "where trim(minor_text) = '*'").fetchall()]
+    wild_sql = ", ".join("'" + w.replace("'", "''") + "'" for w in wildcard) or "''"
+    sql = f"""
+        select row_number() over (order by source_file, source_row, month_start) as row_id, source_file, source_row,
+               borough_name || coalesce(' ' || ward_code, '') || ' ' || strftime(month_start, '%Y-%m') as crime_ref,
+               area_level, lower(borough_name) as borough_key, coalesce(ward_code, '') as ward_key, major_key, minor_key,
+               major_key || ' / ' || case when major_key in ({wild_sql}) then '*' else minor_key end as category_key,
+               month_start, count_raw, count_value, quarantine_rule
+        from int_mps_counts_checked
+    """
+    specs = [
+        Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, "batch", "MPS count files must have rows"),
+        *_exist(["borough_key", "major_key", "minor_key", "month_start", "count_value", "source_file"]),
+        *_types({"month_start": DATE_TYPES, "count_value": FLOAT_TYPES}),
+        _not_null("count_value", "invalid_count", "every monthly count must be a number"),
+        Spec("ExpectColumnValuesToMatchRegex", {"column": "count_raw", "regex": COUNT_REGEX}, "row",
+             "monthly counts must be whole numbers written in digits", "invalid_count"),
+        Spec("ExpectColumnValuesToBeBetween", {"column": "count_value", "min_value": 0}, "row",
+             "monthly counts must not be negative", "invalid_count"),
+        Spec("ExpectColumnValuesToBeInSet", {"column": "category_key", "value_set": [p[0] for p in pairs]}, "row",
+             "MajorText / MinorText must be a category in sql/seeds/mps_category_themes.csv", "unknown_mps_category"),
+        Spec("ExpectCompoundColumnsToBeUnique",
+             {"column_list": ["source_file", "area_level", "borough_key", "ward_key", "major_key", "minor_key",
+                              "month_start"]}, "published",
+             "each area x category x month must appear once in a count file", "duplicate_count_row",
+             [("quarantine_rule", "is_null", None)]),
+    ]
+    return Suite("mps_counts", "int_mps_counts_checked", sql, specs,
+                 "MPS Borough/Ward Level Crime cells (area x category x month), typed, with their row-rule verdict.")
+
+
+def reconciliation_suite(cfg: RunConfig) -> Suite:
+    sql = """
+        select row_number() over (order by source_file, input_table) as row_id, source_file, input_table,
+               input_table as crime_ref, rows_read, rows_in, rows_loaded, rows_superseded, rows_quarantined,
+               rows_in - rows_loaded - rows_superseded - rows_quarantined as rows_unaccounted,
+               case when rows_in > 0 then rows_loaded + rows_superseded end as rows_valid,
+               coalesce(quarantined_pct, 0) as quarantined_pct, reconciled, cast(null as varchar) as quarantine_rule
+        from quarantine_summary
+        where note is null
+    """
+    threshold = float(cfg.quarantine_threshold_pct)
+    specs = [
+        Spec("ExpectColumnValuesToBeBetween", {"column": "rows_unaccounted", "min_value": 0, "max_value": 0}, "batch",
+             "rows in must equal rows loaded + superseded + quarantined"),
+        Spec("ExpectColumnPairValuesToBeEqual", {"column_A": "rows_read", "column_B": "rows_in",
+                                                 "ignore_row_if": "either_value_is_missing"}, "batch",
+             "every row the reader counted must reach the database"),
+        Spec("ExpectColumnValuesToBeBetween", {"column": "rows_superseded", "min_value": 0}, "batch",
+             "rows loaded must not exceed the rows that passed the checks"),
+        Spec("ExpectColumnValuesToBeBetween", {"column": "rows_valid", "min_value": 1}, "batch",
+             "a file must have rows that pass the row checks"),
+        Spec("ExpectColumnValuesToBeBetween", {"column": "quarantined_pct", "max_value": threshold}, "batch",
+             f"at most {threshold:g}% of a file's rows may be quarantined (quarantine_threshold_pct in the config)"),
+        Spec("ExpectColumnValuesToBeInSet", {"column": "reconciled", "value_set": [True]}, "batch",
+             "every input file must reconcile"),
+    ]
+    return Suite("reconciliation", "quarantine_summary", sql, specs,
+                 "Per input file and table: rows read = loaded + superseded + quarantined.")
+
+
+def build_suites(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[Suite]:
+    """The suites that apply to this run's inputs (empty tables of absent input kinds are skipped)."""
+    kinds = {spec.kind for spec in cfg.inputs}
+    suites = []
+    if "record_extract" in kinds:
+        suites.append(offence_suite(con, cfg))
+        for role in ("victims", "suspects"):
+            if _rows(con, f"select 1 from int_people_checked where person_role = '{role[:-1]}'"):
+                suites.append(people_suite(con, role))
+    if "mps_counts" in kinds:
+        suites.append(counts_suite(con))
+    suites.append(reconciliation_suite(cfg))
+    return suites
+
+
+def suite_fingerprint(suite: Suite) -> str:
+    """A short hash of a suite's expectations (with this run's value sets and bounds)."""
+    text = json.dumps([(s.expectation, s.kwargs, s.gate, s.quarantine_rule, s.where) for s in suite.specs],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# ------------------------------------------------------------------------------------------ running
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """The batch as pandas with numpy dtypes (nullable extension types become float/object)."""
+    df = con.execute(sql).df()
+    for column in df.columns:
+        dtype = str(df[column].dtype)
+        if dtype in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Float64", "Float32"):
+            if column not in ("row_id", "source_row"):
+                df[column] = df[column].astype("float64")
+        elif dtype == "boolean":
+            df[column] = df[column].astype(object).where(df[column].notna(), None)
+    for column in ("age",):
+        if column in df and str(df[column].dtype).startswith("int"):
+            df[column] = df[column].astype("float64")
+    return df
+
+
+def _condition(where: list[tuple]):
+    from great_expectations.expectations.row_conditions import Column
+
+    condition = None
+    for column, op, value in where:
+        part = {"is_null": lambda c: c.is_null(), "is_not_null": lambda c: c.is_not_null(),
+                "eq": lambda c: c == value}[op](Column(column))
+        condition = part if condition is None else condition & part
+    return condition
+
+
+def _expectation(gx, spec: Spec, index: int, mostly: float):
+    kwargs = dict(spec.kwargs)
+    if spec.gate in ("row", "area") and spec.expectation not in ("ExpectColumnToExist", "ExpectTableRowCountToBeBetween"):
+        kwargs["mostly"] = mostly
+    if spec.where:
+        kwargs["row_condition"] = _condition(spec.where)
+    meta = {"gate": spec.gate, "rule": spec.expected, "spec_index": index}
+    if spec.quarantine_rule:
+        meta["quarantine_rule"] = spec.quarantine_rule
+    notes = f"{spec.gate} gate: {spec.expected}" + (f" (SQL quarantine rule `{spec.quarantine_rule}`)"
+                                                     if spec.quarantine_rule else "")
+    return getattr(gx.expectations, spec.expectation)(**kwargs, meta=meta, notes=notes)
+
+
+def _context(gx, docs_dir: Path):
+    context = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    except Exception:  # noqa: BLE001 - progress bars are cosmetic
+        pass
+    for name in list(context.list_data_docs_sites()):  # the default site writes to a temporary folder: never
+        context.delete_data_docs_site(name)
+    context.add_data_docs_site("svna", {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    return context
+
+
+def _example(value: Any) -> str:
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return "blank"
+    return str(value)
+
+
+@dataclass
+class Failure:
+    suite: Suite
+    spec: Spec
+    found: str
+    rows: pd.DataFrame  # the failing rows of the batch (row_id, source_file, crime_ref, spec columns)
+    order: int = 0
+
+    def error(self) -> InputError:
+        files = sorted(set(self.rows["source_file"].dropna())) if len(self.rows) else []
+        file = files[0] if len(files) == 1 else (f"{files[0]} (and {len(files) - 1} other file(s))" if files
+                                                  else f"the {self.suite.name} inputs")
+        examples = []
+        for _, row in self.rows.head(5).iterrows():
+            value = ", ".join(_example(row[c]) for c in self.spec.columns if c in row and c != "crime_ref")
+            ref = row.get("crime_ref")
+            ref = "no crime reference" if ref is None or (isinstance(ref, float) and pd.isna(ref)) else str(ref)
+            examples.append(f"{ref}: {value}" if value else ref)
+        column = ", ".join(self.spec.columns) or "-"
+        rule = (f"{self.spec.expected} (Great Expectations suite '{self.suite.name}' v{SUITE_VERSION}, "
+                f"{_snake(self.spec.expectation)})")
+        return InputError(file, column, rule, self.found, examples=examples)
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _failing_rows(result, df: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    index = (result.result or {}).get("unexpected_index_list") or []
+    ids = [item["row_id"] for item in index if isinstance(item, dict) and "row_id" in item]
+    keep = ["row_id", "source_file", "crime_ref", "quarantine_rule"] + [c for c in spec.columns if c in df]
+    rows = df.loc[df["row_id"].isin(ids), list(dict.fromkeys(c for c in keep if c in df))]
+    return rows.sort_values("row_id")
+
+
+def _judge(suite: Suite, spec: Spec, result, df: pd.DataFrame, known_rules: set[str], threshold: float) -> Failure | None:
+    rows = _failing_rows(result, df, spec)
+    res = result.result or {}
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        message = str(result.exception_info.get("exception_message") or "an error")[:200]
+        return Failure(suite, spec, f"the check could not run: {message}", rows.head(0))
+    counted = res.get("element_count") or len(df)
+    bad = res.get("unexpected_count") or len(rows)
+    if spec.gate in ("row", "area") and spec.quarantine_rule in known_rules:
+        leaked = rows[rows["quarantine_rule"].isna()] if "quarantine_rule" in rows else rows.head(0)
+        if len(leaked):
+            return Failure(suite, spec, f"{len(leaked)} row(s) fail it but were not quarantined by rule "
+                           f"'{spec.quarantine_rule}', so they would be published", leaked)
+    if result.success:
+        return None
+    if spec.gate in ("row", "area"):
+        pct = 100.0 * bad / counted if counted else 0.0
+        return Failure(suite, spec, f"{bad:,} of {counted:,} rows ({pct:.1f}%) fail, above the {threshold:g}% "
+                       "quarantine threshold (quarantine_threshold_pct in the config)", rows)
+    if spec.expectation == "ExpectTableRowCountToBeBetween":
+        return Failure(suite, spec, f"{res.get('observed_value', 0)} rows", rows)
+    if spec.expectation == "ExpectColumnToExist":
+        return Failure(suite, spec, "no such column", rows)
+    if spec.expectation == "ExpectColumnValuesToBeInTypeList":
+        return Failure(suite, spec, f"type {res.get('observed_value')}", rows)
+    return Failure(suite, spec, f"{bad:,} of {counted:,} rows fail it", rows)
+
+
+def validate(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> dict:
+    """Run every suite on the built tables; write Data Docs to out_dir/validation; stop on failure.
+
+    Returns a summary per suite (aggregates only): success, rows, evaluated expectations, failed
+    expectations, suite version and fingerprint. Raises InputError for the first failure in gate
+    order (batch, published, row, area) after the Data Docs are written.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+
+    docs_dir = Path(out_dir) / DOCS_DIR
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    context = _context(gx, docs_dir)
+    source = context.data_sources.add_pandas("svna")
+    threshold = float(cfg.quarantine_threshold_pct)
+    mostly = max(0.0, min(1.0, 1.0 - threshold / 100.0))
+    known_rules = {r[0] for r in con.execute("select rule from seed_quarantine_rules").fetchall()}
+    summary: dict[str, Any] = {"suite_version": SUITE_VERSION, "data_docs": str(docs_dir / "index.html"),
+                               "quarantine_threshold_pct": threshold, "suites": {}}
+    failures: list[Failure] = []
+    for suite in build_suites(con, cfg):
+        df = _frame(con, suite.sql)
+        gx_suite = context.suites.add(gx.ExpectationSuite(
+            name=suite.name,
+            meta={"svna_suite_version": SUITE_VERSION, "validates": suite.table, "description": suite.description,
+                  "fingerprint": suite_fingerprint(suite)},
+        ))
+        for index, spec in enumerate(suite.specs):
+            gx_suite.add_expectation(_expectation(gx, spec, index, mostly))
+        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
+        definition = context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+        result = definition.run(batch_parameters={"dataframe": df}, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"], "partial_unexpected_count": 5})
+        failed = []
+        by_index = {int(res.expectation_config.meta["spec_index"]): res for res in result.results}
+        for index, spec in enumerate(suite.specs):
+            res = by_index[index]
+            failure = _judge(suite, spec, res, df, known_rules, threshold)
+            if failure is not None:
+                failure.order = GATES.index(spec.gate)
+                failures.append(failure)
+                failed.append(f"{_snake(spec.expectation)}({', '.join(spec.columns)})")
+        summary["suites"][suite.name] = {
+            "success": not failed, "rows": int(len(df)), "evaluated": len(suite.specs), "failed": failed,
+            "suite_version": SUITE_VERSION, "fingerprint": suite_fingerprint(suite),
+        }
+    context.build_data_docs(site_names=["svna"])
+    summary["success"] = not failures
+    (docs_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    if failures:
+        first = min(failures, key=lambda f: f.order)
+        raise first.error()
+    return summary
