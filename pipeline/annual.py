@@ -75,4 +75,6 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
             shutil.rmtree(work, ignore_errors=True)
             raise
         assessment.swap_into_place(work, cfg.output)
+    if cfg.reports:
+        publish.copy_reports(cfg.output, cfg.reports)
     return cfg.output

@@ -59,6 +59,7 @@ class RunConfig:
     inputs: list[InputSpec]
     reference: dict[str, Path]
     output: Path
+    reports: Path | None = None
     date_basis: str = "recorded"
     z_threshold: float = 3.0
     quarantine_threshold_pct: float = 5.0
@@ -199,6 +200,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         reference={k: (base / (v["path"] if isinstance(v, dict) else v)).resolve()
                    for k, v in (raw.get("reference") or {}).items() if v and (not isinstance(v, dict) or v.get("path"))},
         output=(base / output).resolve() if not Path(output).is_absolute() else Path(output),
+        reports=(base / raw["reports"]).resolve() if raw.get("reports") and not overrides.get("output") else None,
         date_basis=date_basis,
         z_threshold=float(significance.get("z_threshold", 3.0)),
         quarantine_threshold_pct=float(raw.get("quarantine_threshold_pct", 5.0)),

@@ -151,3 +151,17 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
     outputs.append(headlines)
     outputs += geography.write_spatial_outputs(con, cfg, out_dir)
     return outputs
+
+
+def copy_reports(output: Path, reports: Path) -> None:
+    """Mirror the human-facing outputs (data pack, headlines, maps) into reports/ for readers."""
+    import shutil
+
+    shutil.rmtree(reports, ignore_errors=True)
+    reports.mkdir(parents=True)
+    for name in (EXCEL_NAME, "headlines.md", "maps"):
+        source = output / name
+        if source.is_dir():
+            shutil.copytree(source, reports / name)
+        elif source.exists():
+            shutil.copy2(source, reports / name)
