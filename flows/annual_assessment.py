@@ -47,6 +47,13 @@ def check_inputs(cfg: RunConfig, db_path: Path) -> dict:
     return totals
 
 
+@task(name="validate-outputs")
+def validate_outputs(cfg: RunConfig, work: Path) -> dict:
+    summary = annual.validate_step(cfg, work)
+    print(f"Great Expectations: {len(summary['suites'])} suites passed (suite version {summary['suite_version']})")
+    return summary
+
+
 @task(name="publish-outputs")
 def publish_outputs(cfg: RunConfig, work: Path) -> list[Path]:
     outputs = annual.publish_step(cfg, work)
@@ -78,7 +85,7 @@ def annual_assessment(config_path: str, period: dict | None = None, output: str 
     cfg = load_run_config(config_path, period, output)
     get_run_logger().info("%s: %s compared with %s", cfg.area_name, cfg.current.label, cfg.previous.label)
     out = annual.run_annual(cfg, steps={"ingest": ingest_inputs, "build": build_models, "check": check_inputs,
-                                        "publish": publish_outputs})
+                                        "validate": validate_outputs, "publish": publish_outputs})
     report_artifacts(out / assessment.DB_NAME)
     print(f"Outputs written to {out}")
     return str(out)

@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline import assessment, db, publish
+from pipeline import assessment, db, publish, validation
 from pipeline.config import RunConfig
 from pipeline.sources.files import InputFile
 
@@ -37,12 +37,19 @@ def check_step(cfg: RunConfig, db_path: Path) -> dict:
     return dict(zip(("rows_in", "rows_loaded", "rows_superseded", "rows_quarantined"), (int(r or 0) for r in rows)))
 
 
+def validate_step(cfg: RunConfig, work: Path) -> dict:
+    """Great Expectations suites over the built tables; Data Docs go to <work>/validation."""
+    with db.connect(work / assessment.DB_NAME) as con:
+        return validation.validate(con, cfg, work)
+
+
 def publish_step(cfg: RunConfig, work: Path) -> list[Path]:
     with db.connect(work / assessment.DB_NAME) as con:
         return publish.publish(con, cfg, work) + [work / assessment.DB_NAME]
 
 
-STEPS = {"ingest": ingest_step, "build": build_step, "check": check_step, "publish": publish_step}
+STEPS = {"ingest": ingest_step, "build": build_step, "check": check_step, "validate": validate_step,
+         "publish": publish_step}
 
 
 def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = None) -> Path:
@@ -69,8 +76,9 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
             files = timed("ingest", cfg, db_path)
             timed("build", cfg, db_path, run_id)
             timed("check", cfg, db_path)
+            checks = timed("validate", cfg, work)
             outputs = timed("publish", cfg, work)
-            publish.write_manifest(work, cfg, run_id, files, timings, started, "success", outputs)
+            publish.write_manifest(work, cfg, run_id, files, timings, started, "success", outputs, checks)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise

@@ -122,7 +122,7 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
             if volume < 500:
                 missing = [m for m in missing if m in (min(needed), max(needed))]
         if missing:
-            files = ", ".join(sorted({str(p.name) for i in cfg.inputs if i.kind == kind for ps in i.paths.values() for p in ps}))
+            files = ", ".join(sorted({str(p.name) for i in cfg.inputs if i.kind == kind for role, ps in i.paths.items() if role in ("offences", "counts") for p in ps}))
             raise InputError(files, column,
                              f"the {kind} inputs must cover every month of {cfg.previous.label} and {cfg.current.label} "
                              f"({cfg.previous.start} to {cfg.current.end})",
@@ -133,6 +133,8 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
 
 
 def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
+    """Per input file: rows read = rows in = loaded + superseded + quarantined; some rows pass; the
+    quarantined share is within quarantine_threshold_pct; and dates are not month-first."""
     bad = con.execute("select source_file, input_table, rows_read, rows_in, rows_loaded, rows_superseded, "
                       "rows_quarantined from quarantine_summary where not reconciled").fetchall()
     if bad:
@@ -143,19 +145,67 @@ def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None
                        "where rows_in > 0 and rows_loaded + rows_superseded = 0 order by source_file, input_table").fetchall()
     if dead:
         f = dead[0]
-        top = con.execute("select rule, count(*) from quarantine where source_file = ? and input_table = ? "
-                          "group by rule order by 2 desc, 1 limit 5", [f[0], f[1]]).fetchall()
-        raise InputError(f[0], top[0][0] if top else "-", "a file must have rows that pass the row checks",
-                         f"all {f[2]} {f[1]} rows quarantined", examples=[f"{r}: {n} rows" for r, n in top])
+        column, rules, examples = _quarantine_examples(con, f[0], f[1])
+        raise InputError(f[0], column, "a file must have rows that pass the row checks",
+                         f"all {f[2]} {f[1]} rows quarantined ({rules})", examples=examples)
+    _check_date_order(con)
     over = con.execute("select source_file, input_table, rows_quarantined, rows_in, quarantined_pct from quarantine_summary "
-                       "where quarantined_pct > ? order by quarantined_pct desc", [cfg.quarantine_threshold_pct]).fetchall()
+                       "where quarantined_pct > ? order by quarantined_pct desc, source_file, input_table",
+                       [cfg.quarantine_threshold_pct]).fetchall()
     if over:
         f = over[0]
-        top = con.execute("select rule, count(*) from quarantine where source_file = ? group by rule order by 2 desc limit 3",
-                          [f[0]]).fetchall()
-        raise InputError(f[0], f[1], f"at most {cfg.quarantine_threshold_pct:g}% of rows may fail row checks "
+        column, rules, examples = _quarantine_examples(con, f[0], f[1])
+        raise InputError(f[0], column, f"at most {cfg.quarantine_threshold_pct:g}% of rows may fail row checks "
                          "(quarantine_threshold_pct in the config)",
-                         f"{f[2]} of {f[3]} rows ({f[4]}%) quarantined", examples=[f"{r}: {n}" for r, n in top])
+                         f"{f[2]} of {f[3]} rows ({f[4]}%) quarantined ({rules})", examples=examples)
+
+
+MONTH_FIRST = r"\s*(0?[1-9]|1[0-2])/(1[3-9]|2[0-9]|3[01])/[0-9]{4}.*"  # 01/13/2023: only month-first reads it
+SLASH_DATE = r"\s*[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}.*"
+
+
+def _check_date_order(con: duckdb.DuckDBPyConnection) -> None:
+    """A file whose dates are month-first (mm/dd/yyyy) reads days 1-12 as the wrong month without any
+    error: refuse the whole file when at least 3 rows and 10% of its slash dates can only be month-first."""
+    rows = con.execute(f"""
+        select source_file, count(*) filter (where regexp_full_match(recorded_date_raw, '{MONTH_FIRST}')) as month_first,
+               count(*) filter (where regexp_full_match(recorded_date_raw, '{SLASH_DATE}')) as slash
+        from stg_offences group by source_file
+        having month_first >= 3 and month_first >= 0.1 * slash order by source_file""").fetchall()
+    if rows:
+        file, month_first, slash = rows[0]
+        examples = con.execute(f"select crime_ref, recorded_date_raw from stg_offences where source_file = ? and "
+                               f"regexp_full_match(recorded_date_raw, '{MONTH_FIRST}') order by source_row limit 5",
+                               [file]).fetchall()
+        raise InputError(file, "recorded_date", "dates must be day-first (dd/mm/yyyy), ISO or Excel serials: in a "
+                         "month-first file every date with a day of 1-12 would be read as the wrong month",
+                         f"{month_first} of {slash} dd/mm-style dates that can only be month-first (mm/dd/yyyy)",
+                         examples=[f"{ref or 'no crime reference'}: {value}" for ref, value in examples])
+
+
+def _quarantine_examples(con: duckdb.DuckDBPyConnection, source_file: str, input_table: str) -> tuple[str, str, list[str]]:
+    """For an error message: the failing column(s) (most failed first), the rule counts, and up to five
+    quarantined rows (crime reference and failing value only, never the record)."""
+    rules = con.execute("select rule, coalesce(any_value(failing_column), '-'), count(*) from quarantine "
+                        "where source_file = ? and input_table = ? group by rule order by 3 desc, 1",
+                        [source_file, input_table]).fetchall()
+    if not rules:
+        return "-", "no rule recorded", []
+    columns = list(dict.fromkeys(column for _, column, _ in rules if column != "-")) or ["-"]
+    rows = con.execute("""
+        select q.crime_ref, q.failing_column, q.failing_value, q.source_row
+        from quarantine q
+        join (select rule, count(*) as n from quarantine where source_file = $file and input_table = $table group by rule) r
+          using (rule)
+        where q.source_file = $file and q.input_table = $table
+        order by r.n desc, q.rule, q.source_row
+        limit 5""", {"file": source_file, "table": input_table}).fetchall()
+    examples = []
+    for ref, column, value, line in rows:
+        value = "blank" if value is None else value
+        label = ref or f"line {line}"
+        examples.append(f"{label}: {value}" if len(columns) == 1 or not column else f"{label}: {column} {value}")
+    return ", ".join(columns[:4]), "; ".join(f"{rule}: {n}" for rule, _, n in rules[:5]), examples
 
 
 @contextmanager

@@ -30,9 +30,12 @@ def _period(calendar_year, financial_year, rolling_12m_to, start, end) -> dict |
 
 
 class _NoTraceback(logging.Filter):
-    """Prefect logs a failed task's traceback; an analyst gets the one-paragraph message instead."""
+    """Prefect logs a failed task's traceback (and repeats an input error as each run fails); the
+    analyst gets the one-paragraph message instead, printed once at the end."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and "InputError" in record.getMessage():
+            return False
         record.exc_info, record.exc_text = None, None
         return True
 

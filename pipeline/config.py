@@ -144,7 +144,14 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     path = Path(path).resolve()
     if not path.exists():
         raise InputError(str(path), "-", "config file must exist", "file not found")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise InputError(str(path), "-", "the run config must be valid YAML", f"a syntax error at {where}") from None
+    if not isinstance(raw, dict):
+        raise InputError(str(path), "-", "the run config must be a YAML mapping (area:, period:, inputs: ...)", type(raw).__name__)
     overrides = overrides or {}
     if overrides.get("period"):
         raw["period"] = overrides["period"]

@@ -66,7 +66,7 @@ class GeographySettings:
     grid_cell_m: float | None = None     # None: the rule in grid_cell_size()
     snap_tolerance_m: float = 25.0
     kde_bandwidth_m: float | None = None  # None: 2 x the Gi* cell
-    kde_cell_m: float | None = None       # None: the Gi* cell / 4 (at least 25 m)
+    kde_cell_m: float | None = None       # None: the Gi* cell / 2 (at least 25 m)
     gi_permutations: int = 999
     gi_min_crimes: int = 20
     fdr_alpha: float = 0.05
@@ -286,7 +286,8 @@ def read_population(path: Path, options: dict[str, Any] | None = None) -> pd.Dat
     frame = read_table_file(path)
     lsoa = detect_code_column(frame, "lsoa", path, options.get("lsoa_column"))
     others = [c for c in frame.columns if c != lsoa]
-    age = options.get("age_column") or next((c for c in others if "age" in c.lower()), None)
+    age = options.get("age_column") or next(
+        (c for c in others if "age" in c.lower() and pd.to_numeric(frame[c], errors="coerce").isna().any()), None)
     if age:
         count = options.get("count_column") or _count_column(frame, [c for c in others if c != age], path)
         long = pd.DataFrame({"lsoa_code": frame[lsoa].str.upper(), "age_group": frame[age], "value": frame[count]})
@@ -418,26 +419,28 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     (never hand-rolled: DESIGN §11), so these are registered from scipy / esda here, before the
     models run. Formulas built on them live in sql/macros_geography.sql.
     """
+    import pyarrow as pa
     from scipy import stats
 
     from pipeline import hotspots
 
-    def chi2_ppf(q: float, df: float) -> float:
-        return float(stats.chi2.ppf(q, df))
+    def chi2_ppf(q, df):  # vectorised: one call per batch of rows
+        q, df = q.to_numpy(zero_copy_only=False), df.to_numpy(zero_copy_only=False)
+        return pa.array(stats.chi2.ppf(q, df), type=pa.float64(), from_pandas=True)
 
-    def norm_sf(z: float) -> float:
-        return float(stats.norm.sf(z))
+    def norm_sf(z):
+        return pa.array(stats.norm.sf(z.to_numpy(zero_copy_only=False)), type=pa.float64(), from_pandas=True)
 
     existing = {r[0] for r in con.execute("select function_name from duckdb_functions() where function_type = 'scalar'").fetchall()}
-    for name, fn, args, result in (
-        ("chi2_ppf", chi2_ppf, ["DOUBLE", "DOUBLE"], "DOUBLE"),
-        ("norm_sf", norm_sf, ["DOUBLE"], "DOUBLE"),
+    for name, fn, args, result, kind in (
+        ("chi2_ppf", chi2_ppf, ["DOUBLE", "DOUBLE"], "DOUBLE", "arrow"),
+        ("norm_sf", norm_sf, ["DOUBLE"], "DOUBLE", "arrow"),
         ("gi_star_grid", hotspots.gi_star_udf, ["BIGINT[]", "BIGINT[]", "DOUBLE[]", "INTEGER", "INTEGER"],
-         "STRUCT(grid_col BIGINT, grid_row BIGINT, gi_z DOUBLE, p_norm DOUBLE, p_sim DOUBLE)[]"),
+         "STRUCT(grid_col BIGINT, grid_row BIGINT, gi_z DOUBLE, p_norm DOUBLE, p_sim DOUBLE)[]", "native"),
     ):
         if name in existing:
             con.remove_function(name)
-        con.create_function(name, fn, args, result, side_effects=False)
+        con.create_function(name, fn, args, result, type=kind, side_effects=False)
     con.execute(MACROS.read_text())
 
 
@@ -451,7 +454,7 @@ REF_SCHEMAS = {
     "ref_previous_ward_weights": "previous_ward_code varchar, previous_ward_name varchar, ward_code varchar, "
                                  "weight double, lsoas bigint, basis varchar",
     "ref_severity_weights": "ho_code varchar, weight double, source varchar",
-    "ref_geography_log": "item varchar, value varchar",
+    "ref_geography_log": "item varchar, value varchar, note varchar",
 }
 
 
@@ -489,16 +492,16 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     opts = {key: reference_options(cfg, key) for key in
             ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights")}
     ref = cfg.reference
-    log: list[tuple[str, str]] = []
+    log: list[tuple[str, str, str]] = []
 
     wards = read_boundaries(ref["wards"], "ward", opts["wards"]) if "wards" in ref else None
     lsoas = read_boundaries(ref["lsoas"], "lsoa", opts["lsoas"]) if "lsoas" in ref else None
     if "lsoa_to_ward" in ref:
         lookup = read_lsoa_lookup(ref["lsoa_to_ward"], opts["lsoa_to_ward"])
-        log.append(("lsoa_to_ward", f"best-fit lookup {ref['lsoa_to_ward'].name}"))
+        log.append(("lsoa_to_ward", ref["lsoa_to_ward"].name, "best-fit lookup file"))
     elif lsoas is not None and wards is not None:
         lookup = best_fit_from_polygons(lsoas, wards)
-        log.append(("lsoa_to_ward", "derived: ward holding each LSOA's point-on-surface"))
+        log.append(("lsoa_to_ward", "derived", "the ward holding each LSOA's point-on-surface"))
     else:
         lookup = None
 
@@ -577,10 +580,12 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
         "fdr_alpha": float(gs.fdr_alpha),
         "geo_seed": int(gs.seed),
     })
-    log += [("grid_cell_m", f"{cell:g}" + (" (configured)" if gs.grid_cell_m else " (rule: shorter side of area / 40)")),
-            ("snap_tolerance_m", f"{gs.snap_tolerance_m:g}")]
-    con.execute("create or replace table ref_geography_log (item varchar, value varchar)")
-    con.executemany("insert into ref_geography_log values (?, ?)", log)
+    log += [("grid_cell_m", f"{cell:g}", "configured" if gs.grid_cell_m else "rule: shorter side of the area's bounding box / 40"),
+            ("snap_tolerance_m", f"{gs.snap_tolerance_m:g}", "points this close outside the area are snapped"),
+            ("kde_bandwidth_m", f"{gs.kde_bandwidth_m or 2 * cell:g}", "configured" if gs.kde_bandwidth_m else "2 x grid cell"),
+            ("kde_cell_m", f"{gs.kde_cell_m or max(25.0, cell / 2):g}", "configured" if gs.kde_cell_m else "grid cell / 2")]
+    con.execute(f"create or replace table ref_geography_log ({REF_SCHEMAS['ref_geography_log']})")
+    con.executemany("insert into ref_geography_log values (?, ?, ?)", log)
     check_ward_sets(con, cfg)
 
 
@@ -655,10 +660,11 @@ def check_ward_sets(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
 def write_spatial_outputs(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
     """Maps (PNG and SVG) under <out_dir>/maps and the GeoPackage <out_dir>/svna.gpkg; none without
     current ward boundaries."""
-    if not _has_table(con, "ref_wards") or not con.execute("select count(geom) from ref_wards").fetchone()[0]:
+    if not _has_table(con, "ref_wards") or not con.execute("select count(*) from ref_area").fetchone()[0]:
         return []
     from pipeline import hotspots, maps
 
+    db.load_spatial(con)  # publishing opens its own connection
     gs = settings(cfg)
     layers = hotspots.spatial_layers(con, gs)
     written = [hotspots.write_geopackage(layers, out_dir / "svna.gpkg")]

@@ -127,7 +127,8 @@ def spatial_layers(con: duckdb.DuckDBPyConnection, gs) -> dict:
         layers["ward_hotspots"] = _geo(con, """
             select h.*, st_aswkb(w.geom) as wkb from ward_hotspots as h join ref_wards as w using (ward_code)
             where w.geom is not null order by h.theme, h.ward_code""")
-    cell = float(con.execute("select getvariable('grid_cell_m')").fetchone()[0] or 200.0)
+    cell = float(con.execute("select try_cast(any_value(value) as double) from ref_geography_log "
+                             "where item = 'grid_cell_m'").fetchone()[0] or 200.0)
     layers["cell_m"] = cell
     if _table_exists(con, "grid_hotspots"):
         grid = con.execute("select * from grid_hotspots order by theme, period_role, grid_col, grid_row").df()
@@ -138,7 +139,9 @@ def spatial_layers(con: duckdb.DuckDBPyConnection, gs) -> dict:
 
 
 def kde_layer(con: duckdb.DuckDBPyConnection, gs, cell: float, area):
-    """KDE per theme x period (themes with at least gi_min_crimes located points), cells with density > 0."""
+    """KDE of the current period per theme (themes with at least gi_min_crimes located points), cells with
+    density > 0. The previous period is compared through Gi* (grid_hotspots.hotspot_change), which keeps
+    the GeoPackage small enough to open quickly."""
     import geopandas as gpd
 
     if area.empty or not _table_exists(con, "int_offences_classified"):
@@ -147,8 +150,9 @@ def kde_layer(con: duckdb.DuckDBPyConnection, gs, cell: float, area):
         select c.theme, p.period_role, p.period_label, c.x_bng, c.y_bng
         from int_offences_classified as c
         join periods as p on c.event_date between p.period_start and p.period_end
-        where c.x_bng is not null and c.location_method in ('point_in_polygon', 'point_snapped')""").df()
-    kde_cell = gs.kde_cell_m or max(25.0, cell / 4)
+        where c.x_bng is not null and c.location_method in ('point_in_polygon', 'point_snapped')
+          and p.period_role = 'current'""").df()
+    kde_cell = gs.kde_cell_m or max(25.0, cell / 2)
     bandwidth = gs.kde_bandwidth_m or 2 * cell
     frames = []
     geom = area.geometry.iloc[0]

@@ -18,8 +18,8 @@ PCT_SUFFIXES = ("_pct", "pct_change", "_pct_of_role", "pct_of_role")
 
 
 def mart_names() -> list[str]:
-    """Every mart model plus the audit of inputs: what a run publishes."""
-    return list(db.model_files(("marts",))) + ["audit_inputs"]
+    """Every mart model: what a run publishes."""
+    return list(db.model_files(("marts",)))
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
@@ -120,7 +120,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
 
 
 def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: dict, started: datetime,
-                   outcome: str, outputs: list[Path]) -> Path:
+                   outcome: str, outputs: list[Path], validation: dict | None = None) -> Path:
     manifest = {
         "run_id": run_id,
         "outcome": outcome,
@@ -135,6 +135,7 @@ def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: d
                     for role, p in (("current", cfg.current), ("previous", cfg.previous))},
         "date_basis": cfg.date_basis,
         "inputs": [f.as_dict() for f in files],
+        "validation": validation,
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "outputs": sorted(str(p.relative_to(out_dir)) for p in outputs),
     }

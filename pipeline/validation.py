@@ -16,9 +16,11 @@ each expectation has a gate:
   by SQL (a row that fails the suite is never published), else the run stops.
 - ``published``: holds for every row that passed the row rules (``row_condition``
   quarantine_rule is null), e.g. one row per crime reference per extract version.
-- ``area``: coordinates inside the area's bounding box (the configured wards, else Great
-  Britain). Points outside a ward are quarantined by the geography rule `outside_area` where it
-  exists; a share above the threshold means a wrong CRS or the wrong area and stops the run.
+- ``area``: coordinates inside the area's bounding box (the configured wards widened by the
+  geography snap tolerance, else Great Britain). The exact test is the geography step's
+  (points outside every ward are quarantined as `outside_area`; points outside Great Britain are
+  treated as unlocated), so this gate only bounds the share: above the quarantine threshold it
+  means a wrong CRS or the wrong area, and the run stops.
 
 A failure raises InputError naming the file, the column, the rule, expected versus found and at
 most five examples: the crime reference and the failing value only, never a whole record.
@@ -34,7 +36,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +53,12 @@ GATES = ("batch", "published", "row", "area")
 GB_BOUNDS = {"easting": (0.0, 700000.0), "northing": (0.0, 1300000.0),
              "longitude": (-9.01, 2.01), "latitude": (49.75, 61.01)}
 FLAG_REGEX = r"^(?i:true|t|y|yes|1|false|f|n|no|0)$"  # pipeline parse_flag / flag_is_valid macros
-COUNT_REGEX = r"^\s*[0-9]+(\.0+)?\s*$"  # int_mps_counts_checked: invalid_count
+COUNT_REGEX = r"^\s*[0-9]+(?:\.0+)?\s*$"  # int_mps_counts_checked: invalid_count
 STATUSES = ["recorded", "cancelled", "transferred"]
+# SQL quarantine rules with no row-level expectation: malformed lines never become typed rows (they are
+# counted by the reconciliation suite), and `outside_area` is the geography step's polygon test
+# (bounded here by the `area` gate).
+NOT_MIRRORED = {"too_many_columns", "too_few_columns", "invalid_encoding", "outside_area"}
 log = logging.getLogger(__name__)
 
 
@@ -65,7 +71,7 @@ class Spec:
     gate: str
     expected: str  # the rule in words, as an error message shows it
     quarantine_rule: str | None = None  # the SQL rule a `row` expectation mirrors
-    where: list[tuple] = field(default_factory=list)  # row condition: (column, "is_null"|"is_not_null"|"eq", value)
+    where: list[tuple] = field(default_factory=list)  # row condition: (column, is_null|is_not_null|eq|ne, value)
 
     @property
     def columns(self) -> list[str]:
@@ -88,16 +94,13 @@ class Suite:
 
 # ------------------------------------------------------------------------------------------ suites
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_name = ?", [table]).fetchone()[0])
-
-
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.execute(f"select count(*) from ({sql})").fetchone()[0])
 
 
-def area_bounds(cfg: RunConfig) -> tuple[dict[str, tuple[float, float]], str]:
-    """Bounding box of the configured wards in EPSG:27700 and EPSG:4326, else Great Britain's."""
+def area_bounds(cfg: RunConfig, margin_m: float = 0.0) -> tuple[dict[str, tuple[float, float]], str]:
+    """Bounding box of the configured wards in EPSG:27700 and EPSG:4326, widened by `margin_m`
+    metres, else Great Britain's."""
     wards = cfg.reference.get("wards")
     if wards and Path(wards).exists():
         try:
@@ -110,11 +113,38 @@ def area_bounds(cfg: RunConfig) -> tuple[dict[str, tuple[float, float]], str]:
             out = {}
             for crs, (x, y) in (("EPSG:27700", ("easting", "northing")), ("EPSG:4326", ("longitude", "latitude"))):
                 x0, y0, x1, y1 = Transformer.from_crs(source, crs, always_xy=True).transform_bounds(*bounds)
-                out[x], out[y] = (x0, x1), (y0, y1)
-            return out, f"the bounding box of {Path(wards).name}"
+                pad = margin_m if crs == "EPSG:27700" else margin_m / 111_000 * 2  # degrees, generously
+                out[x], out[y] = (x0 - pad, x1 + pad), (y0 - pad, y1 + pad)
+            widened = f" widened by {margin_m:g} m" if margin_m else ""
+            return out, f"the bounding box of {Path(wards).name}{widened},"
         except Exception as exc:  # noqa: BLE001 - an unreadable boundary file is the geography step's error to report
             log.warning("could not read ward bounds from %s (%s); using Great Britain's", wards, type(exc).__name__)
-    return dict(GB_BOUNDS), "Great Britain (British National Grid extent)"
+    return dict(GB_BOUNDS), "Great Britain (the British National Grid's extent),"
+
+
+def _snap_tolerance(con: duckdb.DuckDBPyConnection) -> float:
+    """The geography step's snap tolerance (metres): its variable, else its log table (a new connection)."""
+    for sql in ("select getvariable('snap_tolerance_m')",
+                "select value from ref_geography_log where item = 'snap_tolerance_m'"):
+        try:
+            value = con.execute(sql).fetchone()
+            if value and value[0] is not None:
+                return float(value[0])
+        except (duckdb.Error, TypeError, ValueError):
+            continue
+    return 0.0
+
+
+def _run_name(con: duckdb.DuckDBPyConnection) -> str:
+    """The svna run id: the build's variable, else the one the marts carry (a new connection)."""
+    for sql in ("select getvariable('run_id')", "select max(run_id) from quarantine_summary"):
+        try:
+            value = con.execute(sql).fetchone()
+            if value and value[0]:
+                return str(value[0])
+        except duckdb.Error:
+            continue
+    return "svna"
 
 
 def _not_null(column: str, rule: str, expected: str, where: list[tuple] | None = None) -> Spec:
@@ -137,10 +167,11 @@ FLOAT_TYPES = ["float64", "Float64"]
 
 def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
     codes = sorted(r[0] for r in con.execute("select distinct ho_code from seed_ho_offence_codes").fetchall())
-    bounds, where = area_bounds(cfg)
+    bounds, where = area_bounds(cfg, _snap_tolerance(con))
     sql = """
-        select row_number() over (order by source_file, source_row) as row_id, source_file, source_row, crime_ref,
-               extract_version, extract_date, recorded_date, ho_code, domestic_abuse_raw, knife_raw, status,
+        select row_number() over (order by source_file, source_row) as row_id,
+               regexp_extract(source_file, '[^/\\\\]+$') || ':' || source_row as line, source_file, source_row, crime_ref,
+               extract_version, extract_date, extract_date_raw, recorded_date, ho_code, domestic_abuse_raw, knife_raw, status,
                extract_period_start, extract_period_end, easting, northing, latitude, longitude, quarantine_rule
         from int_offences_checked
     """
@@ -150,6 +181,8 @@ def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
         *_types({"recorded_date": DATE_TYPES, "extract_date": DATE_TYPES, "easting": FLOAT_TYPES,
                  "northing": FLOAT_TYPES}),
         _not_null("crime_ref", "missing_crime_ref", "every offence must have a crime reference"),
+        _not_null("extract_date", "unparseable_extract_date", "an extract date, where given, must be a date",
+                  [("extract_date_raw", "is_not_null", None)]),
         _not_null("recorded_date", "unparseable_recorded_date",
                   "every offence must have a recorded date in dd/mm/yyyy, ISO or Excel serial form"),
         Spec("ExpectColumnPairValuesAToBeGreaterThanB",
@@ -180,15 +213,17 @@ def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
     ]
     for column, (low, high) in bounds.items():
         specs.append(Spec("ExpectColumnValuesToBeBetween", {"column": column, "min_value": low, "max_value": high},
-                          "area", f"{column} must lie inside {where} ({low:.6g} to {high:.6g})", "outside_area"))
+                          "area", f"{column} must lie inside {where} {low:.6g} to {high:.6g}",
+                          where=[(column, "ne", 0)]))  # 0 is the usual "no location" placeholder
     return Suite("offences", "int_offences_checked", sql, specs,
                  "Offence rows of every record extract version, typed, with their row-rule verdict.")
 
 
 def people_suite(con: duckdb.DuckDBPyConnection, role: str) -> Suite:
     sql = f"""
-        select row_number() over (order by source_file, source_row) as row_id, source_file, source_row, crime_ref,
-               extract_version, person_ref, age, age_raw, age_unknown, sex,
+        select row_number() over (order by source_file, source_row) as row_id,
+               regexp_extract(source_file, '[^/\\\\]+$') || ':' || source_row as line, source_file, source_row, crime_ref,
+               extract_version, extract_date, extract_date_raw, person_ref, age, age_raw, age_unknown, sex,
                crime_ref in (select crime_ref from stg_offences where crime_ref is not null) as has_offence,
                crime_ref in (select crime_ref from int_offences_current) as offence_loaded,
                quarantine_rule
@@ -200,6 +235,8 @@ def people_suite(con: duckdb.DuckDBPyConnection, role: str) -> Suite:
         *_exist(["crime_ref", "person_ref", "age", "sex", "source_file", "source_row"]),
         *_types({"age": FLOAT_TYPES}),
         _not_null("crime_ref", "missing_crime_ref", f"every {role[:-1]} row must name a crime reference"),
+        _not_null("extract_date", "unparseable_extract_date", "an extract date, where given, must be a date",
+                  [("extract_date_raw", "is_not_null", None)]),
         _not_null("age", "unparseable_age", "an age must be a number, blank or an 'unknown' word (Unknown, N/K)",
                   [("age_unknown", "eq", False)]),
         Spec("ExpectColumnValuesToBeBetween", {"column": "age", "min_value": 0, "max_value": 120}, "row",
@@ -225,7 +262,9 @@ def counts_suite(con: duckdb.DuckDBPyConnection) -> Suite:
                                           "where trim(minor_text) = '*'").fetchall()]
     wild_sql = ", ".join("'" + w.replace("'", "''") + "'" for w in wildcard) or "''"
     sql = f"""
-        select row_number() over (order by source_file, source_row, month_start) as row_id, source_file, source_row,
+        select row_number() over (order by source_file, source_row, month_start) as row_id,
+               regexp_extract(source_file, '[^/\\\\]+$') || ':' || source_row || ' ' || strftime(month_start, '%Y%m') as line,
+               source_file, source_row,
                borough_name || coalesce(' ' || ward_code, '') || ' ' || strftime(month_start, '%Y-%m') as crime_ref,
                area_level, lower(borough_name) as borough_key, coalesce(ward_code, '') as ward_key, major_key, minor_key,
                major_key || ' / ' || case when major_key in ({wild_sql}) then '*' else minor_key end as category_key,
@@ -255,7 +294,8 @@ def counts_suite(con: duckdb.DuckDBPyConnection) -> Suite:
 
 def reconciliation_suite(cfg: RunConfig) -> Suite:
     sql = """
-        select row_number() over (order by source_file, input_table) as row_id, source_file, input_table,
+        select row_number() over (order by source_file, input_table) as row_id,
+               regexp_extract(source_file, '[^/\\\\]+$') || ' ' || input_table as line, source_file, input_table,
                input_table as crime_ref, rows_read, rows_in, rows_loaded, rows_superseded, rows_quarantined,
                rows_in - rows_loaded - rows_superseded - rows_quarantined as rows_unaccounted,
                case when rows_in > 0 then rows_loaded + rows_superseded end as rows_valid,
@@ -328,10 +368,21 @@ def _condition(where: list[tuple]):
 
     condition = None
     for column, op, value in where:
-        part = {"is_null": lambda c: c.is_null(), "is_not_null": lambda c: c.is_not_null(),
-                "eq": lambda c: c == value}[op](Column(column))
+        part = _comparison(Column(column), op, value)
         condition = part if condition is None else condition & part
     return condition
+
+
+def _comparison(column, op: str, value: Any):
+    if op == "is_null":
+        return column.is_null()
+    if op == "is_not_null":
+        return column.is_not_null()
+    if op == "eq":
+        return column == value
+    if op == "ne":
+        return column != value
+    raise ValueError(f"unknown row condition {op!r}")
 
 
 def _expectation(gx, spec: Spec, index: int, mostly: float):
@@ -354,8 +405,8 @@ def _context(gx, docs_dir: Path):
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    except Exception:  # noqa: BLE001 - progress bars are cosmetic
-        pass
+    except Exception as exc:  # noqa: BLE001 - progress bars are cosmetic
+        log.debug("progress bars left on: %s", exc)
     for name in list(context.list_data_docs_sites()):  # the default site writes to a temporary folder: never
         context.delete_data_docs_site(name)
     context.add_data_docs_site("svna", {
@@ -397,8 +448,8 @@ class Failure:
             ref = "no crime reference" if ref is None or (isinstance(ref, float) and pd.isna(ref)) else str(ref)
             examples.append(f"{ref}: {value}" if value else ref)
         column = ", ".join(self.spec.columns) or "-"
-        rule = (f"{self.spec.expected} (Great Expectations suite '{self.suite.name}' v{SUITE_VERSION}, "
-                f"{_snake(self.spec.expectation)})")
+        rule = (f"{self.spec.expected} [Great Expectations suite '{self.suite.name}' v{SUITE_VERSION}: "
+                f"{_snake(self.spec.expectation)}]")
         return InputError(file, column, rule, self.found, examples=examples)
 
 
@@ -422,7 +473,7 @@ def _judge(suite: Suite, spec: Spec, result, df: pd.DataFrame, known_rules: set[
         return Failure(suite, spec, f"the check could not run: {message}", rows.head(0))
     counted = res.get("element_count") or len(df)
     bad = res.get("unexpected_count") or len(rows)
-    if spec.gate in ("row", "area") and spec.quarantine_rule in known_rules:
+    if spec.gate == "row" and spec.quarantine_rule in known_rules:
         leaked = rows[rows["quarantine_rule"].isna()] if "quarantine_rule" in rows else rows.head(0)
         if len(leaked):
             return Failure(suite, spec, f"{len(leaked)} row(s) fail it but were not quarantined by rule "
@@ -452,6 +503,7 @@ def validate(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> d
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
 
     docs_dir = Path(out_dir) / DOCS_DIR
     docs_dir.mkdir(parents=True, exist_ok=True)
@@ -460,6 +512,7 @@ def validate(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> d
     threshold = float(cfg.quarantine_threshold_pct)
     mostly = max(0.0, min(1.0, 1.0 - threshold / 100.0))
     known_rules = {r[0] for r in con.execute("select rule from seed_quarantine_rules").fetchall()}
+    gx_run = RunIdentifier(run_name=_run_name(con), run_time=datetime.now(UTC))
     summary: dict[str, Any] = {"suite_version": SUITE_VERSION, "data_docs": str(docs_dir / "index.html"),
                                "quarantine_threshold_pct": threshold, "suites": {}}
     failures: list[Failure] = []
@@ -467,15 +520,14 @@ def validate(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> d
         df = _frame(con, suite.sql)
         gx_suite = context.suites.add(gx.ExpectationSuite(
             name=suite.name,
+            expectations=[_expectation(gx, spec, index, mostly) for index, spec in enumerate(suite.specs)],
             meta={"svna_suite_version": SUITE_VERSION, "validates": suite.table, "description": suite.description,
                   "fingerprint": suite_fingerprint(suite)},
         ))
-        for index, spec in enumerate(suite.specs):
-            gx_suite.add_expectation(_expectation(gx, spec, index, mostly))
         batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
         definition = context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
-        result = definition.run(batch_parameters={"dataframe": df}, result_format={
-            "result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"], "partial_unexpected_count": 5})
+        result = definition.run(batch_parameters={"dataframe": df}, run_id=gx_run, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": ["line", "row_id"], "partial_unexpected_count": 5})
         failed = []
         by_index = {int(res.expectation_config.meta["spec_index"]): res for res in result.results}
         for index, spec in enumerate(suite.specs):
@@ -486,7 +538,7 @@ def validate(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> d
                 failures.append(failure)
                 failed.append(f"{_snake(spec.expectation)}({', '.join(spec.columns)})")
         summary["suites"][suite.name] = {
-            "success": not failed, "rows": int(len(df)), "evaluated": len(suite.specs), "failed": failed,
+            "success": not failed, "rows": len(df), "evaluated": len(suite.specs), "failed": failed,
             "suite_version": SUITE_VERSION, "fingerprint": suite_fingerprint(suite),
         }
     context.build_data_docs(site_names=["svna"])

@@ -11,6 +11,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -67,6 +68,12 @@ def decode(path: Path, declared: str | None = "auto") -> tuple[str, str]:
     else is Windows-1252 (the usual Excel "CSV" export on Windows).
     """
     data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        raise InputError(str(path), "-", "a CSV input must be text; this is a zip file, probably an Excel workbook "
+                         "saved with a .csv name (use the .xlsx name and the profile's xlsx: settings)", "zip bytes")
+    if b"\x00" in data[:65536] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(str(path), "-", "a CSV input must be text", "NUL bytes (binary data, or UTF-16 without "
+                         "a byte-order mark: save it as 'CSV UTF-8')")
     if declared in (None, "", "auto"):
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             declared = "utf-16"
@@ -91,15 +98,18 @@ def decode(path: Path, declared: str | None = "auto") -> tuple[str, str]:
     return data.decode(declared, errors="surrogateescape"), declared
 
 
+INVALID_BYTE = re.compile("[\udc80-\udcff]")  # what decode() turns undecodable bytes into
+
+
 def has_invalid_bytes(text: str) -> bool:
-    return any(0xDC80 <= ord(c) <= 0xDCFF for c in text)
+    return INVALID_BYTE.search(text) is not None
 
 
 def _clean_header(cells: list[str]) -> list[str]:
     out = []
     for cell in cells:
         cell = cell.replace("\ufeff", "").strip()
-        out.append("".join("?" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in cell))
+        out.append(INVALID_BYTE.sub("?", cell))
     return out
 
 
@@ -138,6 +148,7 @@ def read_csv_text(source: InputFile, encoding: str = "auto", header_hint: str | 
     banner) are skipped, as long as it appears within the first HEADER_SEARCH_ROWS records.
     """
     text, source.encoding = decode(source.path, encoding)
+    check_bytes = has_invalid_bytes(text)
     records: list[tuple[int, int, list[str]]] = []  # (first line, last line, cells)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     start = 1
@@ -177,7 +188,7 @@ def read_csv_text(source: InputFile, encoding: str = "auto", header_hint: str | 
             rule = "too_many_columns" if len(cells) > len(header) else "too_few_columns"
             source.malformed.append((first, rule, f"{len(cells)} fields; the header has {len(header)}"))
             continue
-        if any(has_invalid_bytes(cell) for cell in cells):
+        if check_bytes and any(has_invalid_bytes(cell) for cell in cells):
             source.malformed.append((first, "invalid_encoding", f"bytes that are not valid {source.encoding}"))
             continue
         rows.append(cells)
@@ -239,9 +250,8 @@ def read_xlsx(source: InputFile, sheet: str | None = None, header_row: int | Non
             continue
         extra = cells[len(header):]
         if any(extra):
-            source.malformed.append((number, "too_many_columns",
-                                     f"{len(header) + max(i for i, c in enumerate(extra) if c) + 1} fields; "
-                                     f"the header has {len(header)}"))
+            width = len(header) + max(i for i, c in enumerate(extra) if c) + 1
+            source.malformed.append((number, "too_many_columns", f"{width} fields; the header has {len(header)}"))
             continue
         rows.append((cells + [""] * len(header))[: len(header)])
         lines.append(number)

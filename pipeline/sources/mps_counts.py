@@ -30,6 +30,9 @@ def extract_date_of(path: Path, months: list[str]) -> str:
     """The extract date in the file name (`extract2023-08`), else the last month the file covers."""
     match = re.search(r"extract(\d{4})-(\d{2})", path.name)
     if match:
+        if not 1 <= int(match.group(2)) <= 12:
+            raise InputError(str(path), "file name", "the extract date in the file name must be extractYYYY-MM",
+                             f"extract{match.group(1)}-{match.group(2)}")
         return f"{match.group(1)}-{match.group(2)}-01"
     last = max(months)
     return f"{last[:4]}-{last[4:]}-01"

@@ -115,9 +115,8 @@ def load_profile(path: Path) -> Profile:
     if len(delimiter) != 1:
         raise InputError(str(path), "delimiter", "expected one character, e.g. ',' ';' or tab", repr(delimiter))
     xlsx = spec.get("xlsx") or {}
-    if "header_row" in xlsx and xlsx["header_row"] is not None:
-        if not str(xlsx["header_row"]).isdigit() or int(xlsx["header_row"]) < 1:
-            raise InputError(str(path), "xlsx.header_row", "expected a row number from 1", str(xlsx["header_row"]))
+    if xlsx.get("header_row") is not None and (not str(xlsx["header_row"]).isdigit() or int(xlsx["header_row"]) < 1):
+        raise InputError(str(path), "xlsx.header_row", "expected a row number from 1", str(xlsx["header_row"]))
     return Profile(
         name=str(spec.get("name") or path.stem), path=path, layout=layout,
         encoding=str(spec.get("encoding", "auto")), tables=tables, drop=drop,

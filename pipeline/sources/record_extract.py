@@ -16,7 +16,14 @@ import duckdb
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.sources.files import InputFile, Table, header_key, open_input, read_csv_text, read_xlsx
+from pipeline.sources.files import (
+    InputFile,
+    Table,
+    header_key,
+    open_input,
+    read_csv_text,
+    read_xlsx,
+)
 from pipeline.sources.profiles import CANONICAL, Profile
 
 LINEAGE = ("source_file", "source_row", "extract_date")
@@ -37,7 +44,7 @@ def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
     def one(v: str) -> str | None:
         v = (v or "").strip()
         return hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:20] if v else None
-    return values.map(one)
+    return pd.Series([one(v) for v in values], index=values.index, dtype="object")
 
 
 def read_table(source: InputFile, profile: Profile, role: str = "offences") -> Table:
@@ -106,7 +113,7 @@ def to_canonical(source: InputFile, table: Table, profile: Profile, role: str, k
         value_map = profile.value_map(canon)
         if value_map:
             upper = values.map(lambda v: v.upper() if isinstance(v, str) else v)
-            mapped = upper.map(lambda v: value_map.get(v, "\x00") if v is not None else None)
+            mapped = upper.map(lambda v, m=value_map: m.get(v, "\x00") if v is not None else None)
             values = mapped.where(mapped != "\x00", values)
         out[canon] = values.astype("object")
     if "person_ref" in out and mapping.get("person_ref"):

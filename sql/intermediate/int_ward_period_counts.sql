@@ -13,7 +13,7 @@ with periods_sized as (
 ),
 
 record_crimes as (
-    select classified.*, periods_sized.period_role, weights.weight
+    select classified.*, periods_sized.period_role, periods_sized.months_in_period, weights.weight
     from int_offences_classified as classified
     join periods_sized on classified.event_date between periods_sized.period_start and periods_sized.period_end
     left join ref_severity_weights as weights on weights.ho_code = classified.ho_code

@@ -80,7 +80,7 @@ def test_documented_bad_rows_are_quarantined_not_lost(demo_run):
 def test_excel_pack_is_usable(demo_run):
     root = demo_run[0]
     book = openpyxl.load_workbook(root / "data/processed/demo/svna_data_pack.xlsx")
-    assert {"theme_summary", "ward_summary", "quarantine_summary", "Definitions", "Caveats"} <= set(book.sheetnames)
+    assert {"theme_summary", "ward_summary", "quarantine_summary", "input_files", "Definitions", "Caveats"} <= set(book.sheetnames)
     ws = book["theme_summary"]
     header = [c.value for c in ws[2]]
     count_col = header.index("count") + 1
@@ -96,7 +96,7 @@ def test_manifest_traces_inputs(demo_run):
     manifest = json.loads((root / "data/processed/demo/run.json").read_text())
     offences = next(i for i in manifest["inputs"] if i["role"] == "offences")
     assert offences["sha256"] == hashlib.sha256(open(offences["path"], "rb").read()).hexdigest()
-    assert set(manifest["timings_seconds"]) == {"ingest", "build", "check", "publish"}
+    assert set(manifest["timings_seconds"]) == {"ingest", "build", "check", "validate", "publish"}
     assert manifest["config_hash"] and manifest["code_version"].startswith("svna")
     headlines = (root / "data/processed/demo/headlines.md").read_text()
     assert "There were" in headlines and "VWI offences" in headlines
