@@ -12,7 +12,7 @@ from pipeline.config import PROJECT_ROOT, configure_runtime
 
 configure_runtime()
 
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+SHARED_DATA = (PROJECT_ROOT.parent / "shared" / "data").resolve()  # paths as the pipeline records them
 needs_shared_data = pytest.mark.skipif(
     not SHARED_DATA.exists(), reason=f"real open data not found at {SHARED_DATA} (present in CI, not in a user's clone)")
 
