@@ -18,18 +18,18 @@ from pipeline.sources.files import InputFile
 
 
 def ingest_step(cfg: RunConfig, db_path: Path) -> list[InputFile]:
-    with db.connect(db_path) as con:
+    with db.connect(db_path, settings=cfg.duckdb) as con:
         return assessment.ingest(con, cfg)
 
 
 def build_step(cfg: RunConfig, db_path: Path, run_id: str) -> list[str]:
-    with db.connect(db_path) as con:
+    with db.connect(db_path, settings=cfg.duckdb) as con:
         return assessment.build(con, cfg, run_id)
 
 
 def check_step(cfg: RunConfig, db_path: Path) -> dict:
     """Batch checks that stop the run; returns the reconciliation totals (aggregates only)."""
-    with db.connect(db_path) as con:
+    with db.connect(db_path, settings=cfg.duckdb) as con:
         assessment.check_coverage(con, cfg)
         assessment.check_reconciliation(con, cfg)
         rows = con.execute("select sum(rows_in), sum(rows_loaded), sum(rows_superseded), sum(rows_quarantined) "
@@ -39,12 +39,12 @@ def check_step(cfg: RunConfig, db_path: Path) -> dict:
 
 def validate_step(cfg: RunConfig, work: Path) -> dict:
     """Great Expectations suites over the built tables; Data Docs go to <work>/validation."""
-    with db.connect(work / assessment.DB_NAME) as con:
+    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return validation.validate(con, cfg, work)
 
 
 def publish_step(cfg: RunConfig, work: Path) -> list[Path]:
-    with db.connect(work / assessment.DB_NAME) as con:
+    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return publish.publish(con, cfg, work) + [work / assessment.DB_NAME]
 
 

@@ -64,6 +64,7 @@ class RunConfig:
     z_threshold: float = 3.0
     quarantine_threshold_pct: float = 5.0
     demo: bool = False
+    duckdb: dict[str, Any] = field(default_factory=dict)  # DuckDB settings, e.g. memory_limit, threads
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -212,6 +213,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         z_threshold=float(significance.get("z_threshold", 3.0)),
         quarantine_threshold_pct=float(raw.get("quarantine_threshold_pct", 5.0)),
         demo=bool((raw.get("privacy") or {}).get("demo", False)),
+        duckdb=dict(raw.get("duckdb") or {}),
         raw=raw,
     )
 

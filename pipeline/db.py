@@ -18,9 +18,15 @@ from pipeline.config import SEEDS_DIR, SQL_DIR
 LAYERS = ("staging", "intermediate", "marts")
 
 
-def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: str | Path = ":memory:", read_only: bool = False,
+            settings: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """`settings`: DuckDB settings from the run config's `duckdb:` key (memory_limit, threads, ...)."""
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("set preserve_insertion_order = true")
+    for name, value in (settings or {}).items():
+        if not re.fullmatch(r"[a-z_]+", str(name)):
+            raise ValueError(f"not a DuckDB setting name: {name!r}")
+        con.execute(f"set {name} = ?", [value])
     return con
 
 
@@ -42,6 +48,7 @@ def load_seeds(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:
+    load_spatial(con)  # some macros build geometries
     con.execute((SQL_DIR / "macros.sql").read_text())
 
 

@@ -42,3 +42,7 @@ create or replace macro poisson_z(current_count, previous_count) as
 create or replace macro change_flag(z, threshold) as case
     when z is null then null when z >= threshold then 'significant_increase'
     when z <= -threshold then 'significant_decrease' else 'no_significant_change' end;
+
+-- The square of the location grid (int_location_grid) numbered `cell` = column * rows + row.
+create or replace macro grid_cell_box(cell, x0, y0, cell_m, ny) as st_makeenvelope(
+    x0 + (cell // ny) * cell_m, y0 + (cell % ny) * cell_m, x0 + (cell // ny + 1) * cell_m, y0 + (cell % ny + 1) * cell_m);

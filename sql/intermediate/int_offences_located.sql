@@ -10,6 +10,9 @@
 --   recorded_ward     no usable coordinates or LSOA; the recorded ward is in the current ward set
 --   unlocated         none of these: counted in area totals, in no ward
 -- Coordinates outside Great Britain's ranges (e.g. 0,0 placeholders) count as no coordinates.
+-- Points are placed through the grid index of int_location_cells: most by their cell alone, the
+-- rest against the zones clipped to their cell. CTEs keep one row per point, so millions of
+-- records locate in seconds and in little memory (benchmarks/bench_spatial.py).
 with offences as (
     select source_file, source_row, easting, northing, latitude, longitude, lsoa_code, ward_code
     from stg_offences
@@ -27,104 +30,189 @@ points as (
     from offences
 ),
 
-geocoded as (
+-- x, y: metres on the British National Grid; null without usable coordinates.
+projected as (
+    select
+        *,
+        case coordinate_source
+            when 'easting_northing' then easting
+            when 'latitude_longitude'
+                then st_x(st_transform(st_point(longitude, latitude), 'EPSG:4326', 'EPSG:27700', always_xy := true))
+        end as x,
+        case coordinate_source
+            when 'easting_northing' then northing
+            when 'latitude_longitude'
+                then st_y(st_transform(st_point(longitude, latitude), 'EPSG:4326', 'EPSG:27700', always_xy := true))
+        end as y
+    from points
+),
+
+gridded as (
+    select
+        projected.*,
+        case
+            when x >= grid.x0 and x < grid.x0 + grid.nx * grid.cell_m and y >= grid.y0 and y < grid.y0 + grid.ny * grid.cell_m
+                then floor((x - grid.x0) / grid.cell_m)::bigint * grid.ny + floor((y - grid.y0) / grid.cell_m)::bigint
+        end as cell,
+        exists (select 1 from ref_wards where geom is not null) as has_wards,
+        exists (select 1 from ref_lsoas where geom is not null) as has_lsoas
+    from projected
+    left join int_location_grid as grid on true
+),
+
+-- Most points lie in a grid cell that one zone covers: placed by the cell alone.
+placed as not materialized (
+    select gridded.*, ward_cell.code as ward_by_cell, lsoa_cell.code as lsoa_by_cell
+    from gridded
+    left join int_location_cells as ward_cell
+      on ward_cell.cell = gridded.cell and ward_cell.level = 'ward' and ward_cell.sole_cover
+    left join int_location_cells as lsoa_cell
+      on lsoa_cell.cell = gridded.cell and lsoa_cell.level = 'lsoa' and lsoa_cell.sole_cover
+),
+
+unresolved as not materialized (
+    select
+        *,
+        has_wards and ward_by_cell is null as ward_open,
+        has_lsoas and lsoa_by_cell is null as lsoa_open
+    from placed
+    where x is not null and ((has_wards and ward_by_cell is null) or (has_lsoas and lsoa_by_cell is null))
+),
+
+-- The rest: tested against the zones clipped to their cell. Per level the zone containing the point
+-- wins, else (a point on a shared edge) the lowest code: '0' || code sorts before '1' || code.
+piece_matches as (
+    select
+        unresolved.source_file,
+        unresolved.source_row,
+        cells.level,
+        (not st_contains(cells.piece, st_point(unresolved.x, unresolved.y)))::int || cells.code as ranked_code
+    from unresolved
+    join int_location_cells as cells on cells.cell = unresolved.cell and not cells.sole_cover
+    where ((cells.level = 'ward' and unresolved.ward_open) or (cells.level = 'lsoa' and unresolved.lsoa_open))
+      and st_intersects(cells.piece, st_point(unresolved.x, unresolved.y))
+),
+
+-- One row per unresolved point, hit or not (a union and one aggregate: cheaper than a join).
+pieces_hit as (
     select
         source_file,
         source_row,
-        case coordinate_source
-            when 'easting_northing' then st_point(easting, northing)
-            when 'latitude_longitude'
-                then st_transform(st_point(longitude, latitude), 'EPSG:4326', 'EPSG:27700', always_xy := true)
-        end as geom
-    from points
-    where coordinate_source in ('easting_northing', 'latitude_longitude')
-),
-
-zones as (
-    select 'ward' as level, ward_code as code, geom from ref_wards where geom is not null
-    union all
-    select 'lsoa' as level, lsoa_code as code, geom from ref_lsoas where geom is not null
-),
-
-hits as (
-    select geocoded.source_file, geocoded.source_row, zones.level, zones.code
-    from geocoded
-    join zones on st_intersects(zones.geom, geocoded.geom)
-    qualify row_number() over (
-        partition by geocoded.source_file, geocoded.source_row, zones.level
-        order by st_contains(zones.geom, geocoded.geom) desc, zones.code
-    ) = 1
+        any_value(coordinate_source) as coordinate_source,
+        any_value(x) as x,
+        any_value(y) as y,
+        any_value(lsoa_code) as lsoa_code,
+        any_value(ward_code) as ward_code,
+        any_value(ward_open) as ward_open,
+        any_value(lsoa_open) as lsoa_open,
+        coalesce(any_value(ward_by_cell), substr(min(ranked_code) filter (where level = 'ward'), 2)) as ward_hit,
+        coalesce(any_value(lsoa_by_cell), substr(min(ranked_code) filter (where level = 'lsoa'), 2)) as lsoa_hit
+    from (
+        select source_file, source_row, coordinate_source, x, y, lsoa_code, ward_code, ward_open, lsoa_open,
+            ward_by_cell, lsoa_by_cell
+        from unresolved
+        union all by name
+        select * from piece_matches
+    )
+    group by source_file, source_row
 ),
 
 missed as (
-    select geocoded.*, levels.level
-    from geocoded
-    cross join (values ('ward'), ('lsoa')) as levels(level)
-    where not exists (
-        select 1 from hits
-        where hits.source_file = geocoded.source_file and hits.source_row = geocoded.source_row and hits.level = levels.level
-    )
+    select *, ward_open and ward_hit is null as ward_missed, lsoa_open and lsoa_hit is null as lsoa_missed
+    from pieces_hit
+    where (ward_open and ward_hit is null) or (lsoa_open and lsoa_hit is null)
+),
+
+-- Points just outside every zone (generalised boundaries): the nearest zone within the snap
+-- tolerance. A plain st_intersects with the zones grown by the tolerance lets DuckDB use its
+-- R-tree spatial join.
+zone_reach as (
+    select 'ward' as level, ward_code as code, geom, st_buffer(geom, getvariable('snap_tolerance_m')) as reach
+    from ref_wards where geom is not null
+    union all
+    select 'lsoa' as level, lsoa_code as code, geom, st_buffer(geom, getvariable('snap_tolerance_m')) as reach
+    from ref_lsoas where geom is not null
+),
+
+reached as (
+    select
+        missed.source_file,
+        missed.source_row,
+        zone_reach.level,
+        zone_reach.code,
+        st_distance(zone_reach.geom, st_point(missed.x, missed.y)) as distance_m
+    from missed
+    join zone_reach on st_intersects(zone_reach.reach, st_point(missed.x, missed.y))
 ),
 
 snaps as (
-    select missed.source_file, missed.source_row, missed.level, zones.code, st_distance(zones.geom, missed.geom) as distance_m
-    from missed
-    join zones on zones.level = missed.level and st_dwithin(zones.geom, missed.geom, getvariable('snap_tolerance_m'))
-    qualify row_number() over (
-        partition by missed.source_file, missed.source_row, missed.level order by distance_m, zones.code
-    ) = 1
+    select
+        reached.source_file,
+        reached.source_row,
+        arg_min(reached.code, (reached.distance_m, reached.code)) filter (where reached.level = 'ward' and missed.ward_missed)
+            as ward_code,
+        min(reached.distance_m) filter (where reached.level = 'ward' and missed.ward_missed) as ward_distance_m,
+        arg_min(reached.code, (reached.distance_m, reached.code)) filter (where reached.level = 'lsoa' and missed.lsoa_missed)
+            as lsoa_code
+    from reached
+    join missed using (source_file, source_row)
+    where reached.distance_m <= getvariable('snap_tolerance_m')
+    group by all
 ),
 
 outside as (
-    select missed.source_file, missed.source_row, round(st_distance(ref_area.geom, missed.geom)) as distance_m
+    select missed.source_file, missed.source_row, round(st_distance(ref_area.geom, st_point(missed.x, missed.y))) as distance_m
     from missed
     cross join ref_area
-    where missed.level = 'ward'
+    where missed.ward_missed
 ),
 
-current_lsoas as (
-    select lsoa_code, ward_code from ref_lsoa_to_ward
-),
-
-current_wards as (
-    select ward_code from ref_wards
+-- One row per point, from its cell or from the pieces and snapping (no join over every point).
+points_placed as (
+    select
+        source_file, source_row, coordinate_source, x, y, lsoa_code, ward_code,
+        ward_by_cell as ward_hit,
+        lsoa_by_cell as lsoa_hit,
+        null::varchar as ward_snap,
+        null::varchar as lsoa_snap,
+        null::double as distance_outside_m,
+        false as outside_area
+    from placed
+    where not (x is not null and ((has_wards and ward_by_cell is null) or (has_lsoas and lsoa_by_cell is null)))
+    union all
+    select
+        pieces_hit.source_file, pieces_hit.source_row, pieces_hit.coordinate_source, pieces_hit.x, pieces_hit.y,
+        pieces_hit.lsoa_code, pieces_hit.ward_code,
+        ward_hit,
+        lsoa_hit,
+        snaps.ward_code as ward_snap,
+        snaps.lsoa_code as lsoa_snap,
+        case when ward_hit is null then coalesce(round(snaps.ward_distance_m, 1), outside.distance_m) end,
+        outside.source_row is not null
+    from pieces_hit
+    left join snaps on snaps.source_file = pieces_hit.source_file and snaps.source_row = pieces_hit.source_row
+    left join outside on outside.source_file = pieces_hit.source_file and outside.source_row = pieces_hit.source_row
 ),
 
 joined as (
     select
-        points.source_file,
-        points.source_row,
-        points.coordinate_source,
-        st_x(geocoded.geom) as x_bng,
-        st_y(geocoded.geom) as y_bng,
+        points_placed.*,
         case
-            when geocoded.geom is not null and ward_hit.code is not null then 'point_in_polygon'
-            when geocoded.geom is not null and ward_snap.code is not null then 'point_snapped'
-            when geocoded.geom is not null and outside.source_row is not null then 'outside_area'
+            when x is not null and ward_hit is not null then 'point_in_polygon'
+            when x is not null and ward_snap is not null then 'point_snapped'
+            when x is not null and outside_area then 'outside_area'
             when recorded_lsoa.ward_code is not null then 'lsoa_best_fit'
             when recorded_ward.ward_code is not null then 'recorded_ward'
             else 'unlocated'
         end as location_method,
-        coalesce(ward_hit.code, ward_snap.code) as point_ward_code,
-        coalesce(lsoa_hit.code, lsoa_snap.code) as point_lsoa_code,
+        coalesce(ward_hit, ward_snap) as point_ward_code,
+        coalesce(lsoa_hit, lsoa_snap) as point_lsoa_code,
         recorded_lsoa.lsoa_code as recorded_lsoa_code,
         recorded_lsoa.ward_code as recorded_lsoa_ward_code,
-        recorded_ward.ward_code as recorded_ward_code,
-        case when ward_hit.code is null then coalesce(round(ward_snap.distance_m, 1), outside.distance_m) end
-            as distance_outside_m
-    from points
-    left join geocoded on geocoded.source_file = points.source_file and geocoded.source_row = points.source_row
-    left join hits as ward_hit
-      on ward_hit.source_file = points.source_file and ward_hit.source_row = points.source_row and ward_hit.level = 'ward'
-    left join hits as lsoa_hit
-      on lsoa_hit.source_file = points.source_file and lsoa_hit.source_row = points.source_row and lsoa_hit.level = 'lsoa'
-    left join snaps as ward_snap
-      on ward_snap.source_file = points.source_file and ward_snap.source_row = points.source_row and ward_snap.level = 'ward'
-    left join snaps as lsoa_snap
-      on lsoa_snap.source_file = points.source_file and lsoa_snap.source_row = points.source_row and lsoa_snap.level = 'lsoa'
-    left join outside on outside.source_file = points.source_file and outside.source_row = points.source_row
-    left join current_lsoas as recorded_lsoa on recorded_lsoa.lsoa_code = points.lsoa_code
-    left join current_wards as recorded_ward on recorded_ward.ward_code = points.ward_code
+        recorded_ward.ward_code as recorded_ward_code
+    from points_placed
+    left join ref_lsoa_to_ward as recorded_lsoa on recorded_lsoa.lsoa_code = points_placed.lsoa_code
+    left join ref_wards as recorded_ward on recorded_ward.ward_code = points_placed.ward_code
 ),
 
 final as (
@@ -132,8 +220,8 @@ final as (
         source_file,
         source_row,
         coordinate_source,
-        x_bng,
-        y_bng,
+        x as x_bng,
+        y as y_bng,
         location_method,
         case location_method
             when 'point_in_polygon' then point_ward_code
