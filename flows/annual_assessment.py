@@ -44,6 +44,8 @@ def check_inputs(cfg: RunConfig, db_path: Path) -> dict:
     totals = annual.check_step(cfg, db_path)
     print("Reconciled: {rows_in:,} rows in = {rows_loaded:,} loaded + {rows_superseded:,} superseded + "
           "{rows_quarantined:,} quarantined".format(**totals))
+    if totals["location_methods"]:
+        print("Located: " + ", ".join(f"{m['crimes']:,} {m['method']} ({m['pct']}%)" for m in totals["location_methods"]))
     return totals
 
 
@@ -68,11 +70,17 @@ def report_artifacts(db_path: Path) -> None:
                               "from theme_summary").fetchall()
         files = con.execute("select regexp_extract(source_file, '[^/]+$') as file, input_table, rows_in, rows_loaded, "
                             "rows_superseded, rows_quarantined, reconciled from quarantine_summary").fetchall()
+        located = con.execute("select location_method, crimes, crimes_pct from location_summary where crimes > 0 "
+                              "order by crimes desc").fetchall()
     create_table_artifact(key="theme-summary", table=[
         dict(zip(("theme", "period", "count", "previous", "pct_change", "flag"), row)) for row in summary])
     create_table_artifact(key="reconciliation", table=[
         dict(zip(("file", "table", "rows_in", "loaded", "superseded", "quarantined", "reconciled"), row)) for row in files],
         description="rows in = loaded + superseded + quarantined, per input file")
+    if located:
+        create_table_artifact(key="location-methods", table=[
+            dict(zip(("method", "crimes", "pct"), row)) for row in located],
+            description="how record-level crimes were placed on the current wards")
     totals = [sum(row[i] for row in files) for i in (2, 3, 4, 5)]
     create_markdown_artifact(key="run-totals", markdown=(
         f"**Reconciliation**: {totals[0]:,} rows in = {totals[1]:,} loaded + {totals[2]:,} superseded + "

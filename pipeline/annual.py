@@ -28,13 +28,17 @@ def build_step(cfg: RunConfig, db_path: Path, run_id: str) -> list[str]:
 
 
 def check_step(cfg: RunConfig, db_path: Path) -> dict:
-    """Batch checks that stop the run; returns the reconciliation totals (aggregates only)."""
+    """Batch checks that stop the run; returns the reconciliation totals and the crimes placed by
+    each location method (aggregates only)."""
     with db.connect(db_path, settings=cfg.duckdb) as con:
         assessment.check_coverage(con, cfg)
         assessment.check_reconciliation(con, cfg)
         rows = con.execute("select sum(rows_in), sum(rows_loaded), sum(rows_superseded), sum(rows_quarantined) "
                            "from quarantine_summary").fetchone()
-    return dict(zip(("rows_in", "rows_loaded", "rows_superseded", "rows_quarantined"), (int(r or 0) for r in rows)))
+        located = con.execute("select location_method, crimes, crimes_pct from location_summary "
+                              "where crimes > 0 order by crimes desc").fetchall()
+    totals = dict(zip(("rows_in", "rows_loaded", "rows_superseded", "rows_quarantined"), (int(r or 0) for r in rows)))
+    return {**totals, "location_methods": [{"method": m, "crimes": int(n), "pct": pct} for m, n, pct in located]}
 
 
 def validate_step(cfg: RunConfig, work: Path) -> dict:
@@ -75,10 +79,10 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
         try:
             files = timed("ingest", cfg, db_path)
             timed("build", cfg, db_path, run_id)
-            timed("check", cfg, db_path)
-            checks = timed("validate", cfg, work)
+            checks = timed("check", cfg, db_path)
+            validation = timed("validate", cfg, work)
             outputs = timed("publish", cfg, work)
-            publish.write_manifest(work, cfg, run_id, files, timings, started, "success", outputs, checks)
+            publish.write_manifest(work, cfg, run_id, files, timings, started, "success", outputs, validation, checks)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise

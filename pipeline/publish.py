@@ -120,7 +120,8 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
 
 
 def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: dict, started: datetime,
-                   outcome: str, outputs: list[Path], validation: dict | None = None) -> Path:
+                   outcome: str, outputs: list[Path], validation: dict | None = None,
+                   checks: dict | None = None) -> Path:
     manifest = {
         "run_id": run_id,
         "outcome": outcome,
@@ -136,6 +137,7 @@ def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: d
         "date_basis": cfg.date_basis,
         "inputs": [f.as_dict() for f in files],
         "validation": validation,
+        "checks": checks,  # reconciliation totals and crimes by location method
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "outputs": sorted(str(p.relative_to(out_dir)) for p in outputs),
     }

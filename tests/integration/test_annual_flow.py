@@ -98,5 +98,10 @@ def test_manifest_traces_inputs(demo_run):
     assert offences["sha256"] == hashlib.sha256(open(offences["path"], "rb").read()).hexdigest()
     assert set(manifest["timings_seconds"]) == {"ingest", "build", "check", "validate", "publish"}
     assert manifest["config_hash"] and manifest["code_version"].startswith("svna")
+    # the run report says how crimes were placed on the current wards, and the shares add up
+    methods = {m["method"]: m for m in manifest["checks"]["location_methods"]}
+    assert methods["point_in_polygon"]["pct"] > 90
+    placed = demo_run[2].execute("select count(*) from int_offences_current where counted").fetchone()[0]
+    assert sum(m["crimes"] for m in methods.values()) == placed
     headlines = (root / "data/processed/demo/headlines.md").read_text()
     assert "There were" in headlines and "VWI offences" in headlines
