@@ -93,33 +93,29 @@ piece_matches as (
       and st_intersects(cells.piece, st_point(unresolved.x, unresolved.y))
 ),
 
--- One row per unresolved point, hit or not (a union and one aggregate: cheaper than a join).
+-- Per unresolved point and level: the containing zone, else (a shared edge) the lowest code.
 pieces_hit as (
     select
         source_file,
         source_row,
-        any_value(coordinate_source) as coordinate_source,
-        any_value(x) as x,
-        any_value(y) as y,
-        any_value(lsoa_code) as lsoa_code,
-        any_value(ward_code) as ward_code,
-        any_value(ward_open) as ward_open,
-        any_value(lsoa_open) as lsoa_open,
-        coalesce(any_value(ward_by_cell), substr(min(ranked_code) filter (where level = 'ward'), 2)) as ward_hit,
-        coalesce(any_value(lsoa_by_cell), substr(min(ranked_code) filter (where level = 'lsoa'), 2)) as lsoa_hit
-    from (
-        select source_file, source_row, coordinate_source, x, y, lsoa_code, ward_code, ward_open, lsoa_open,
-            ward_by_cell, lsoa_by_cell
-        from unresolved
-        union all by name
-        select * from piece_matches
-    )
+        substr(min(ranked_code) filter (where level = 'ward'), 2) as ward_piece,
+        substr(min(ranked_code) filter (where level = 'lsoa'), 2) as lsoa_piece
+    from piece_matches
     group by source_file, source_row
+),
+
+unresolved_placed as (
+    select
+        unresolved.*,
+        coalesce(unresolved.ward_by_cell, pieces_hit.ward_piece) as ward_hit,
+        coalesce(unresolved.lsoa_by_cell, pieces_hit.lsoa_piece) as lsoa_hit
+    from unresolved
+    left join pieces_hit using (source_file, source_row)
 ),
 
 missed as (
     select *, ward_open and ward_hit is null as ward_missed, lsoa_open and lsoa_hit is null as lsoa_missed
-    from pieces_hit
+    from unresolved_placed
     where (ward_open and ward_hit is null) or (lsoa_open and lsoa_hit is null)
 ),
 
@@ -181,17 +177,18 @@ points_placed as (
     where not (x is not null and ((has_wards and ward_by_cell is null) or (has_lsoas and lsoa_by_cell is null)))
     union all
     select
-        pieces_hit.source_file, pieces_hit.source_row, pieces_hit.coordinate_source, pieces_hit.x, pieces_hit.y,
-        pieces_hit.lsoa_code, pieces_hit.ward_code,
+        unresolved_placed.source_file, unresolved_placed.source_row, unresolved_placed.coordinate_source,
+        unresolved_placed.x, unresolved_placed.y, unresolved_placed.lsoa_code, unresolved_placed.ward_code,
         ward_hit,
         lsoa_hit,
         snaps.ward_code as ward_snap,
         snaps.lsoa_code as lsoa_snap,
         case when ward_hit is null then coalesce(round(snaps.ward_distance_m, 1), outside.distance_m) end,
         outside.source_row is not null
-    from pieces_hit
-    left join snaps on snaps.source_file = pieces_hit.source_file and snaps.source_row = pieces_hit.source_row
-    left join outside on outside.source_file = pieces_hit.source_file and outside.source_row = pieces_hit.source_row
+    from unresolved_placed
+    left join snaps on snaps.source_file = unresolved_placed.source_file and snaps.source_row = unresolved_placed.source_row
+    left join outside
+      on outside.source_file = unresolved_placed.source_file and outside.source_row = unresolved_placed.source_row
 ),
 
 joined as (
