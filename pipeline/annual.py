@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import assessment, db, publish, validation
@@ -64,7 +64,7 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
     """
     steps = {**STEPS, **(steps or {})}
     run_id = run_id or assessment.new_run_id()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     timings: dict[str, float] = {}
 
     def timed(name: str, *args):

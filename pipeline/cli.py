@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -40,7 +39,7 @@ class _NoTraceback(logging.Filter):
         return True
 
 
-def _run(config: Path, period: dict | None, output: Optional[Path], debug: bool) -> None:
+def _run(config: Path, period: dict | None, output: Path | None, debug: bool) -> None:
     configure_runtime()
     try:
         from flows.annual_assessment import annual_assessment
@@ -56,7 +55,7 @@ def _run(config: Path, period: dict | None, output: Optional[Path], debug: bool)
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         typer.echo("Nothing was written; the previous outputs (if any) are unchanged.", err=True)
         raise typer.Exit(2)
-    except Exception as exc:  # noqa: BLE001 - one clear line for the analyst; --debug shows the traceback
+    except Exception as exc:
         if debug:
             raise
         typer.secho(f"svna failed: {exc}", fg=typer.colors.RED, err=True)
@@ -70,12 +69,12 @@ def _run(config: Path, period: dict | None, output: Optional[Path], debug: bool)
 @app.command()
 def annual(
     config: Path = typer.Option(..., "--config", "-c", help="Run configuration YAML (see config/demo.yaml)."),
-    calendar_year: Optional[int] = typer.Option(None, help="Calendar year, e.g. 2022 (compared with 2021)."),
-    financial_year: Optional[int] = typer.Option(None, help="Financial year starting April, e.g. 2022 for 2022/23."),
-    rolling_12m_to: Optional[str] = typer.Option(None, help="Rolling 12 months to YYYY-MM."),
-    start: Optional[str] = typer.Option(None, help="Custom period start, YYYY-MM-DD (with --end)."),
-    end: Optional[str] = typer.Option(None, help="Custom period end, YYYY-MM-DD (inclusive)."),
-    output: Optional[Path] = typer.Option(None, help="Output folder (default: the config's `output`)."),
+    calendar_year: int | None = typer.Option(None, help="Calendar year, e.g. 2022 (compared with 2021)."),
+    financial_year: int | None = typer.Option(None, help="Financial year starting April, e.g. 2022 for 2022/23."),
+    rolling_12m_to: str | None = typer.Option(None, help="Rolling 12 months to YYYY-MM."),
+    start: str | None = typer.Option(None, help="Custom period start, YYYY-MM-DD (with --end)."),
+    end: str | None = typer.Option(None, help="Custom period end, YYYY-MM-DD (inclusive)."),
+    output: Path | None = typer.Option(None, help="Output folder (default: the config's `output`)."),
     debug: bool = typer.Option(False, help="Show full tracebacks."),
 ) -> None:
     """Run the annual assessment: ingest, validate, compute every SNA table and publish."""
@@ -89,7 +88,7 @@ def annual(
 
 @app.command()
 def demo(
-    output: Optional[Path] = typer.Option(None, help="Output folder (default data/processed/demo)."),
+    output: Path | None = typer.Option(None, help="Output folder (default data/processed/demo)."),
     regenerate: bool = typer.Option(False, help="Rebuild the synthetic demo data even if present."),
     debug: bool = typer.Option(False, help="Show full tracebacks."),
 ) -> None:

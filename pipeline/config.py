@@ -108,7 +108,7 @@ def resolve_periods(spec: dict[str, Any]) -> tuple[Period, Period]:
         start = _add_months(date(year, month, 1), -11)
         prev_end = start - timedelta(days=1)
         prev_start = _add_months(start, -12)
-        label = lambda d: f"12 months to {d:%b %Y}"  # noqa: E731
+        label = lambda d: f"12 months to {d:%b %Y}"
         return Period(label(end), start, end), Period(label(prev_end), prev_start, prev_end)
     if "start" in spec and "end" in spec:
         start, end = date.fromisoformat(str(spec["start"])), date.fromisoformat(str(spec["end"]))

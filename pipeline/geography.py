@@ -29,7 +29,6 @@ Settings (config `geography:`): ``grid_cell_m`` (Gi* cell; default from the rule
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from dataclasses import dataclass

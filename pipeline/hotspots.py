@@ -130,6 +130,7 @@ def spatial_layers(con: duckdb.DuckDBPyConnection, gs) -> dict:
     cell = float(con.execute("select try_cast(any_value(value) as double) from ref_geography_log "
                              "where item = 'grid_cell_m'").fetchone()[0] or 200.0)
     layers["cell_m"] = cell
+    layers["fdr_alpha"] = gs.fdr_alpha
     if _table_exists(con, "grid_hotspots"):
         grid = con.execute("select * from grid_hotspots order by theme, period_role, grid_col, grid_row").df()
         layers["grid_hotspots"] = _cells(grid, cell)

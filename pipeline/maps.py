@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 
 from pipeline.config import RunConfig
+from pipeline.privacy import MARKING
 
 FORMATS = ("png", "svg")
 CLASS_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
@@ -70,6 +71,8 @@ def _base(ax, wards, area, title: str, subtitle: str, source: str):
     wards.boundary.plot(ax=ax, color="#555555", linewidth=0.5, zorder=3)
     if area is not None and len(area):
         area.boundary.plot(ax=ax, color="#222222", linewidth=1.0, zorder=4)
+    ax.annotate(MARKING, (0, 1.12), xycoords="axes fraction", fontsize=7, fontweight="bold", color="#b00020",
+                va="bottom", ha="left")
     ax.annotate(title, (0, 1.06), xycoords="axes fraction", fontsize=11, fontweight="bold", va="bottom", ha="left")
     ax.annotate(subtitle, (0, 1.02), xycoords="axes fraction", fontsize=8, color="#444444", va="bottom", ha="left")
     ax.annotate(source, (0, -0.02), xycoords="axes fraction", fontsize=6, color="#444444", va="top", ha="left",
@@ -177,7 +180,7 @@ def gi_star_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Pa
     label = layers["themes"].get(theme, theme)
     cell_m = layers.get("cell_m")
     _base(ax, layers["wards"], layers.get("area"), f"{label}: Gi* hot and cold spots, {cells.period_label.iloc[0]}",
-          f"{cell_m:g} m grid cells; Getis-Ord Gi* (PySAL esda), Benjamini-Hochberg FDR q <= 0.05",
+          f"{cell_m:g} m grid cells; Getis-Ord Gi* (PySAL esda), Benjamini-Hochberg FDR q <= {layers['fdr_alpha']:g}",
           _source({"source": ["record_extract"]}, source))
     _labels(ax, layers["wards"])
     handles = [Patch(facecolor=HOT, label=f"hot spot ({(cells.hotspot_class == 'hot').sum()} cells)"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import duckdb
 
-
 MIN_BASE = 10  # no percentage is quoted on a denominator smaller than this
 
 
@@ -17,7 +16,7 @@ def _base(detail: dict, column: str) -> bool:
     return (detail.get(column) or 0) >= MIN_BASE
 
 
-def fmt_count(n: int | float | None) -> str:
+def fmt_count(n: float | None) -> str:
     return f"{int(n):,}"
 
 

@@ -28,3 +28,7 @@ def pseudonymisation_key(cfg: RunConfig) -> bytes:
     raise InputError(str(cfg.config_path), "privacy.key_file",
                      f"record-level extracts need a pseudonymisation key: set ${KEY_ENV} or privacy.key_file",
                      "no key")
+
+
+# Protective marking on every restricted-tier output (data pack, headlines, maps, GeoPackage).
+MARKING = "OFFICIAL-SENSITIVE: restricted tier, contains unsuppressed small numbers"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from pipeline import assessment, db, geography, narrative
 from pipeline.config import RunConfig
+from pipeline.privacy import MARKING
 
-MARKING = "OFFICIAL-SENSITIVE: restricted tier, contains unsuppressed small numbers"
 EXCEL_NAME = "svna_data_pack.xlsx"
 # columns shown as percentages in the Excel pack (values are already 0-100)
 PCT_SUFFIXES = ("_pct", "pct_change", "_pct_of_role", "pct_of_role")
@@ -126,7 +126,7 @@ def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: d
         "run_id": run_id,
         "outcome": outcome,
         "started": started.isoformat(),
-        "finished": datetime.now(timezone.utc).isoformat(),
+        "finished": datetime.now(UTC).isoformat(),
         "code_version": assessment.code_version(),
         "config_path": str(cfg.config_path),
         "config_hash": cfg.config_hash,

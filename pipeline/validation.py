@@ -513,7 +513,8 @@ def validate(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> d
     mostly = max(0.0, min(1.0, 1.0 - threshold / 100.0))
     known_rules = {r[0] for r in con.execute("select rule from seed_quarantine_rules").fetchall()}
     gx_run = RunIdentifier(run_name=_run_name(con), run_time=datetime.now(UTC))
-    summary: dict[str, Any] = {"suite_version": SUITE_VERSION, "data_docs": str(docs_dir / "index.html"),
+    # where the Data Docs will be once the run's outputs are swapped into place
+    summary: dict[str, Any] = {"suite_version": SUITE_VERSION, "data_docs": str(Path(cfg.output) / DOCS_DIR / "index.html"),
                                "quarantine_threshold_pct": threshold, "suites": {}}
     failures: list[Failure] = []
     for suite in build_suites(con, cfg):

@@ -29,7 +29,7 @@ POPULATION = "population/census2021_usual_residents_lsoa21_age6_Merton.csv"
 WARDS = "boundaries/merton_wards_2022.geojson"
 
 
-def merton_config(root, ward_files: list[str], previous_wards: bool = False, extra_inputs: str = "") -> "Path":  # noqa: F821
+def merton_config(root, ward_files: list[str], previous_wards: bool = False, extra_inputs: str = "") -> Path:  # noqa: F821
     paths = ", ".join(str(SHARED_DATA / f) for f in ward_files)
     previous = f"  previous_wards: {SHARED_DATA}/boundaries/london_wards_2018/London_Ward_CityMerged.shp\n" \
         if previous_wards else ""
@@ -117,6 +117,9 @@ def test_pre_2022_ward_file_is_rebased_through_lsoas_never_mixed(tmp_path, merto
         assert codes == set(con.execute("select ward_code from ref_wards").df().ward_code)
         # 2022 comes only from the 2022-ward file, though the old file also holds Jan-Aug 2022
         assert (rebased["count"] == current["count"]).all()
+        # wards as recorded (ward_summary) use one ward set too: the newest file's
+        as_recorded = con.execute("select ward_code, count from ward_summary where theme = 'vwi'").df()
+        assert set(as_recorded.ward_code) == codes and as_recorded["count"].sum() == current["count"].sum()
         # 2021: Jan-Mar re-based from the old wards, Apr-Dec on the new; flagged as an estimate
         assert rebased.previous_count.notna().all()
         assert rebased.previous_count_basis.str.contains("re-based").all()

@@ -54,7 +54,7 @@ offences:
 """
 
 
-def write_borough(root, previous_wards: bool = False, **geography_settings) -> "Path":  # noqa: F821
+def write_borough(root, previous_wards: bool = False, **geography_settings) -> Path:  # noqa: F821
     wards = gpd.GeoDataFrame({"WD23CD": [ALPHA, BETA], "WD23NM": ["Alpha", "Beta"], "LAD23CD": ["E09000999"] * 2},
                              geometry=[box(530_000, 180_000, 531_000, 181_000), box(531_000, 180_000, 532_000, 181_000)],
                              crs="EPSG:27700")
