@@ -128,8 +128,13 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
                              f"({cfg.previous.start} to {cfg.current.end})",
                              f"{len(missing)} month(s) with no data for {cfg.area_name}", examples=missing)
     if not area_sources:
+        ward_rows = con.execute("select count(*) from int_mps_counts_current where area_level = 'ward' "
+                                "and lower(borough_name) = lower(?)", [cfg.area_name]).fetchone()[0] \
+            if "mps_counts" in kinds else 0
+        found = (f"only ward-level rows ({ward_rows:,}): the area's totals come from a borough-level file "
+                 "(MPS_Borough_Level_Crime_*.csv); add one") if ward_rows else "no rows for that area"
         raise InputError("inputs", "LookUp_BoroughName", f"the inputs must include data for the area '{cfg.area_name}'",
-                         "no rows for that area")
+                         found)
 
 
 def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
@@ -150,7 +155,9 @@ def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None
                          f"all {f[2]} {f[1]} rows quarantined ({rules})", examples=examples)
     _check_date_order(con)
     over = con.execute("select source_file, input_table, rows_quarantined, rows_in, quarantined_pct from quarantine_summary "
-                       "where quarantined_pct > ? order by quarantined_pct desc, source_file, input_table",
+                       "where quarantined_pct > ? "
+                       # offences first: victims and suspects of a quarantined offence are quarantined with it
+                       "order by input_table <> 'offences', quarantined_pct desc, source_file, input_table",
                        [cfg.quarantine_threshold_pct]).fetchall()
     if over:
         f = over[0]

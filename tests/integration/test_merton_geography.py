@@ -176,3 +176,16 @@ def test_points_generated_inside_each_ward_land_in_it(tmp_path):
         assert (located.current_ward_code.to_numpy() == points.ward.to_numpy()).all()
     finally:
         con.close()
+
+
+def test_ward_files_alone_are_refused_with_a_clear_message(tmp_path):
+    """Area totals come from borough-level files; ward files alone stop the run and say so."""
+    cfg = load_config(merton_config(tmp_path, [WARD_FILE_2022]))
+    con = db.connect()
+    try:
+        assessment.ingest(con, cfg)
+        assessment.build(con, cfg, "test-run")
+        with pytest.raises(InputError, match="only ward-level rows .* borough-level file"):
+            assessment.check_coverage(con, cfg)
+    finally:
+        con.close()
