@@ -24,7 +24,7 @@ Options: ``layer`` (GeoPackage layer), ``crs`` (when the file has none), ``code_
 
 Settings (config `geography:`): ``grid_cell_m`` (Gi* cell; default from the rule in
 :func:`grid_cell_size`), ``snap_tolerance_m`` (default 25), ``kde_bandwidth_m``, ``kde_cell_m``,
-``gi_permutations`` (999), ``gi_min_crimes`` (20), ``fdr_alpha`` (0.05), ``seed``.
+``gi_permutations`` (0), ``gi_min_crimes`` (20), ``fdr_alpha`` (0.05), ``seed``.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class GeographySettings:
     snap_tolerance_m: float = 25.0
     kde_bandwidth_m: float | None = None  # None: 2 x the Gi* cell
     kde_cell_m: float | None = None       # None: the Gi* cell / 2 (at least 25 m)
-    gi_permutations: int = 999
+    gi_permutations: int = 0           # >0: also a permutation pseudo p-value (p_sim); FDR uses the analytical z
     gi_min_crimes: int = 20
     fdr_alpha: float = 0.05
     seed: int = 20240131

@@ -111,20 +111,29 @@ def _wrap(text: str, width: int = 14) -> list[str]:
     return lines + ([line] if line else [])
 
 
+def _figure():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8.5, 7))
+    fig.subplots_adjust(left=0.02, right=0.74, bottom=0.07, top=0.84)  # room for titles and the legend
+    # geopandas redraws the whole figure after every layer it plots; one draw, at save, is enough
+    fig.canvas.draw_idle = lambda *args, **kwargs: None
+    return fig, ax
+
+
 def _save(fig, out_dir: Path, stem: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
     for fmt in FORMATS:
         path = out_dir / f"{stem}.{fmt}"
-        fig.savefig(path, dpi=200 if fmt == "png" else None, bbox_inches="tight", metadata=None if fmt == "png" else {"Date": None})
+        fig.savefig(path, dpi=200 if fmt == "png" else None, metadata=None if fmt == "png" else {"Date": None})
         paths.append(path)
     plt.close(fig)
     return paths
 
 
 def ward_choropleth(layers: dict, theme: str, out_dir: Path, source: str) -> list[Path]:
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     data = layers["ward_hotspots"]
@@ -136,7 +145,7 @@ def ward_choropleth(layers: dict, theme: str, out_dir: Path, source: str) -> lis
     values = data[column].astype(float).to_numpy()
     breaks = class_breaks(values)
     classes = np.searchsorted(breaks, values, side="left")
-    fig, ax = plt.subplots(figsize=(8.5, 7))
+    fig, ax = _figure()
     for i, colour in enumerate(CLASS_COLOURS[-len(breaks):] if len(breaks) < 5 else CLASS_COLOURS):
         part = data[classes == i]
         if len(part):
@@ -162,7 +171,6 @@ def ward_choropleth(layers: dict, theme: str, out_dir: Path, source: str) -> lis
 
 
 def gi_star_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Path]:
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     grid = layers.get("grid_hotspots")
@@ -171,7 +179,7 @@ def gi_star_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Pa
     cells = grid[(grid.theme == theme) & (grid.period_role == "current")]
     if cells.empty or (cells.hotspot_class == "not_computed").all():
         return []
-    fig, ax = plt.subplots(figsize=(8.5, 7))
+    fig, ax = _figure()
     layers["wards"].plot(ax=ax, color="#f7f7f7", linewidth=0, zorder=1)
     for cls, colour in (("hot", HOT), ("cold", COLD)):
         part = cells[cells.hotspot_class == cls]
@@ -199,6 +207,7 @@ def write_maps(layers: dict, out_dir: Path, source_line: str) -> list[Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     plt.rcParams["svg.hashsalt"] = "svna"  # stable SVG ids: same inputs, same files
+    plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: editable in reports, and faster to write
     written: list[Path] = []
     hotspots = layers.get("ward_hotspots")
     themes = [t for t in layers["themes"] if hotspots is not None and t in set(hotspots.theme)]

@@ -54,6 +54,15 @@ def _definitions(con: duckdb.DuckDBPyConnection):
     return themes, metrics
 
 
+# Tables too long for a reader's spreadsheet: the pack keeps the rows that matter, with a note;
+# every row stays in tables/ and svna.gpkg.
+EXCEL_EXTRACTS = {
+    "grid_hotspots": ("hotspot_class in ('hot', 'cold') or hotspot_change in ('former_hot', 'former_cold')",
+                      "Hot and cold cells only (and cells that were hot or cold in the previous period); "
+                      "every cell is in tables/grid_hotspots.csv and svna.gpkg."),
+}
+
+
 def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     """One sheet per table plus Definitions and Caveats; numbers stay numbers, percentages formatted."""
     import xlsxwriter
@@ -70,12 +79,15 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
 
     for name in mart_names():
-        cursor = con.execute(f"select * from {name}")
+        where, note = EXCEL_EXTRACTS.get(name, ("true", None))
+        cursor = con.execute(f"select * from {name} where {where}")
         columns = [d[0] for d in cursor.description]
         types = [str(d[1]) for d in cursor.description]
         rows = cursor.fetchall()
         ws = book.add_worksheet(name[:31])
         ws.write(0, 0, MARKING, marking)
+        if note:
+            ws.write(0, 4, note)
         ws.write_row(1, 0, columns, header)
         for c, (column, dtype) in enumerate(zip(columns, types)):
             fmt = None
