@@ -93,7 +93,7 @@ piece_matches as (
       and st_intersects(cells.piece, st_point(unresolved.x, unresolved.y))
 ),
 
--- Per unresolved point and level: the containing zone, else (a shared edge) the lowest code.
+-- One row per unresolved point that lies on a piece: its ward and LSOA.
 pieces_hit as (
     select
         source_file,
