@@ -140,6 +140,10 @@ def _resolve_paths(base: Path, patterns: str | list[str] | None) -> list[Path]:
     return found
 
 
+# The reference files a run config may name (read by pipeline.geography).
+REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights")
+
+
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read a run config; `overrides` replaces `period` and/or `output` (CLI flags)."""
     path = Path(path).resolve()
@@ -193,6 +197,11 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     if any(i.kind == "mps_counts" for i in inputs) and not (current.month_aligned and previous.month_aligned):
         raise InputError(str(path), "period", "MPS count files are monthly: periods must start and end on month boundaries",
                          f"{current.start} .. {current.end}")
+
+    unknown = sorted(set(raw.get("reference") or {}) - set(REFERENCE_KEYS))
+    if unknown:
+        raise InputError(str(path), f"reference.{unknown[0]}", f"expected one of {', '.join(REFERENCE_KEYS)}",
+                         f"unknown reference key {unknown[0]!r}")
 
     output = overrides.get("output") or raw.get("output") or f"../data/processed/{area['name'].lower()}-{current.label}"
     significance = raw.get("significance") or {}

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import db
-from pipeline.config import SQL_DIR, RunConfig
+from pipeline.config import REFERENCE_KEYS, SQL_DIR, RunConfig
 from pipeline.errors import InputError
 
 BNG = "EPSG:27700"
@@ -127,7 +127,7 @@ def detect_code_column(frame: pd.DataFrame, kind: str, source: Path | str, prefe
     if not candidates:
         raise InputError(str(source), f"{kind} code", f"a column of {kind} codes (GSS codes starting "
                          f"{'/'.join(prefixes[:2])}) is needed; name it with the reference option "
-                         f"{'code_column' if kind == 'ward' else 'lsoa_column'}",
+                         f"code_column (boundary files) or {kind}_column (lookup and population tables)",
                          "columns " + ", ".join(map(str, frame.columns[:12])))
 
     def score(column: str) -> tuple:
@@ -488,8 +488,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     ward set that cannot be re-based onto the current one."""
     db.load_spatial(con)
     register_functions(con)
-    opts = {key: reference_options(cfg, key) for key in
-            ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights")}
+    opts = {key: reference_options(cfg, key) for key in REFERENCE_KEYS}
     ref = cfg.reference
     log: list[tuple[str, str, str]] = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
@@ -17,7 +18,7 @@ def pseudonymisation_key(cfg: RunConfig) -> bytes:
         return os.environ[KEY_ENV].encode()
     key_file = (cfg.raw.get("privacy") or {}).get("key_file")
     if key_file:
-        path = (cfg.config_path.parent / key_file).resolve()
+        path = (cfg.config_path.parent / Path(key_file).expanduser()).resolve()
         if not path.exists():
             raise InputError(str(path), "privacy.key_file", "the pseudonymisation key file must exist", "file not found")
         return path.read_bytes().strip()

@@ -17,8 +17,10 @@ with offences as (
                when 'invalid_knife_flag' then 'knife'
                when 'unknown_status' then 'status'
                when 'duplicate_crime_ref' then 'crime_ref'
+               when 'outside_area' then 'coordinates'
            end as failing_column,
            case quarantine_rule
+               when 'outside_area' then cast(round(distance_outside_m) as bigint) || ' m outside the area'
                when 'unparseable_extract_date' then extract_date_raw
                when 'unparseable_recorded_date' then recorded_date_raw
                when 'recorded_after_extract' then strftime(recorded_date, '%Y-%m-%d') || ' > extract ' || strftime(extract_date, '%Y-%m-%d')

@@ -209,8 +209,11 @@ def test_every_record_located_by_the_stated_method(built):
 
 
 def test_outside_area_is_quarantined_and_rows_reconcile(built):
-    quarantined = frame(built, "select crime_ref, rule, reason from quarantine where input_table = 'offences'")
+    quarantined = frame(built, "select crime_ref, rule, reason, failing_column, failing_value from quarantine "
+                               "where input_table = 'offences'")
     assert quarantined.crime_ref.tolist() == ["C04"] and quarantined.rule.tolist() == ["outside_area"]
+    # C04 at easting 520,000 is 10 km west of the area: the distance, never the location, is shown
+    assert quarantined.failing_value.tolist() == ["10000 m outside the area"]
     assert quarantined.reason.iloc[0].startswith("The coordinates lie outside")
     assert built.execute("select bool_and(reconciled) from quarantine_summary").fetchone()[0]
     summary = frame(built, "select * from location_summary").set_index("location_method")
@@ -338,3 +341,10 @@ def test_previous_ward_counts_are_rebased_not_mixed(tmp_path):
     assert hot.loc[BETA, "previous_count"] == round(8 * 12 * 500 / 2_500 + 2 * 12)
     assert "re-based" in hot.loc[ALPHA, "previous_count_basis"] and "re-based" not in hot.loc[ALPHA, "count_basis"]
     con.close()
+
+
+def test_a_misspelt_reference_key_is_refused(tmp_path):
+    config = write_borough(tmp_path)
+    config.write_text(config.read_text().replace("  sub_areas: sub_areas.csv", "  sub_area: sub_areas.csv"))
+    with pytest.raises(InputError, match="reference.sub_area.*expected one of wards, lsoas"):
+        load_config(config)

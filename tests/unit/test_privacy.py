@@ -42,6 +42,14 @@ def test_the_key_comes_from_the_environment_or_a_key_file(tmp_path, monkeypatch)
     assert pseudonymisation_key(cfg) == b"env-key-0123456789abcdef"
 
 
+def test_a_key_file_in_the_home_folder(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".svna").mkdir(parents=True)
+    (home / ".svna" / "key").write_text("home-key-0123456789abcdef")
+    monkeypatch.setenv("HOME", str(home))
+    assert pseudonymisation_key(_cfg(tmp_path, privacy={"key_file": "~/.svna/key"})) == b"home-key-0123456789abcdef"
+
+
 def test_a_missing_key_file_is_named(tmp_path):
     cfg = _cfg(tmp_path, privacy={"key_file": "nowhere.key"})
     with pytest.raises(InputError, match="nowhere.key.*the pseudonymisation key file must exist"):
