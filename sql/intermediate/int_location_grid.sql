@@ -1,7 +1,8 @@
 -- int_location_grid
 -- Grain: one row (none without boundaries): the regular grid (EPSG:27700) that indexes the current
--- wards and LSOAs for placing points (int_location_cells). Cell side: sqrt(extent area / 500,000),
--- at least 20 m, so at most about 500,000 cells whatever the area. Cell of (x, y) = column * rows + row.
+-- wards and LSOAs for placing points (int_location_cells). Cell side: sqrt(extent area / 2,000,000),
+-- at least 20 m: about 2 million cells over the area's bounding box, fewer inside its zones.
+-- Cell of (x, y) = column * rows + row.
 with extent as (
     select st_xmin(box) as x0, st_ymin(box) as y0, st_xmax(box) as x1, st_ymax(box) as y1
     from (
@@ -13,7 +14,7 @@ with extent as (
 ),
 
 sized as (
-    select *, greatest(20.0, sqrt((x1 - x0) * (y1 - y0) / 500000.0)) as cell_m from extent
+    select *, greatest(20.0, sqrt((x1 - x0) * (y1 - y0) / 2000000.0)) as cell_m from extent
 )
 
 select
