@@ -76,7 +76,6 @@ from pathlib import Path
 from pipeline import db
 t = time.perf_counter()
 con = db.connect(Path(tempfile.mkdtemp()) / "bench.duckdb", settings={settings})  # a database file, as in a run
-db.load_spatial(con)
 db.load_macros(con)
 db.set_variables(con, {{"snap_tolerance_m": 25.0}})
 con.execute("create table ref_wards as select code as ward_code, code as ward_name, geometry::geometry as geom "
