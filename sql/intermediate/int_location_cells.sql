@@ -19,21 +19,19 @@ blocks as (
 ),
 
 block_zones as (
-    select zones.level, zones.code, blocks.bi, blocks.bj, st_covers(zones.geom, blocks.box) as covers
+    select zones.level, zones.code, blocks.bi, blocks.bj, blocks.box, st_covers(zones.geom, blocks.box) as covers
     from blocks
     join zones on st_intersects(zones.geom, blocks.box)
 ),
 
 block_sole as (
-    select level, code, bi, bj, covers and count(*) over (partition by level, bi, bj) = 1 as sole_cover from block_zones
+    select *, covers and count(*) over (partition by level, bi, bj) = 1 as sole_cover from block_zones
 ),
 
 block_pieces as (
-    select block_sole.level, block_sole.code, block_sole.bi, block_sole.bj,
-        st_intersection(zones.geom, grid_cell_box(bi * ((grid.ny + 7) // 8) + bj, grid.x0, grid.y0, 8 * grid.cell_m, (grid.ny + 7) // 8)) as piece
+    select block_sole.level, block_sole.code, block_sole.bi, block_sole.bj, st_intersection(zones.geom, block_sole.box) as piece
     from block_sole
     join zones using (level, code)
-    cross join int_location_grid as grid
     where not block_sole.sole_cover
 ),
 
@@ -54,10 +52,10 @@ edge_cells as (
 ),
 
 classified as (
-    select level, (bi * 8 + di) * ny + bj * 8 + dj as cell, code, true as sole_cover, null::geometry as piece,
-        null::geometry as box
-    from block_sole, int_location_grid, range(8) as block_column(di), range(8) as block_row(dj)
-    where block_sole.sole_cover and bi * 8 + di < nx and bj * 8 + dj < ny
+    select block_sole.level, cells.cell, block_sole.code, true as sole_cover, null::geometry as piece, null::geometry as box
+    from block_sole
+    join cells_of_blocks as cells using (bi, bj)
+    where block_sole.sole_cover
     union all
     select level, cell, code, count(*) over (partition by level, cell) = 1 and st_covers(piece, box) as sole_cover,
         piece, box
