@@ -16,8 +16,8 @@ from pipeline.config import RunConfig, load_config
 
 
 @task(name="load-config")
-def load_run_config(config_path: str, period: dict | None, output: str | None) -> RunConfig:
-    return load_config(config_path, {"period": period, "output": output})
+def load_run_config(config_path: str, period: dict | None, output: str | None, demo: bool = False) -> RunConfig:
+    return load_config(config_path, {"period": period, "output": output}, demo=demo)
 
 
 def _io_error(task, task_run, state) -> bool:
@@ -88,9 +88,11 @@ def report_artifacts(db_path: Path) -> None:
 
 
 @flow(name="annual_assessment", log_prints=True)
-def annual_assessment(config_path: str, period: dict | None = None, output: str | None = None) -> str:
-    """Ingest, validate, compute and publish one area's annual SNA; returns the output folder."""
-    cfg = load_run_config(config_path, period, output)
+def annual_assessment(config_path: str, period: dict | None = None, output: str | None = None,
+                      demo: bool = False) -> str:
+    """Ingest, validate, compute and publish one area's annual SNA; returns the output folder.
+    `demo` (set by `svna demo`) allows the fixed demo key on svna's own synthetic extract only."""
+    cfg = load_run_config(config_path, period, output, demo)
     get_run_logger().info("%s: %s compared with %s", cfg.area_name, cfg.current.label, cfg.previous.label)
     out = annual.run_annual(cfg, steps={"ingest": ingest_inputs, "build": build_models, "check": check_inputs,
                                         "validate": validate_outputs, "publish": publish_outputs})

@@ -79,7 +79,10 @@ def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[s
     db.load_macros(con)
     db.set_variables(con, {
         "run_id": run_id, "area_name": cfg.area_name, "area_code": cfg.area_code,
-        "comparator_name": cfg.comparator_name, "date_basis": cfg.date_basis, "z_threshold": cfg.z_threshold,
+        "comparator_name": cfg.comparator_name, "date_basis": cfg.date_basis,
+        "significance_alpha": cfg.significance_alpha, "significance_min_total": cfg.significance_min_total,
+        "current_days": (cfg.current.end - cfg.current.start).days + 1,
+        "previous_days": (cfg.previous.end - cfg.previous.start).days + 1,
     })
     con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, period_end date)")
     for role, period in (("current", cfg.current), ("previous", cfg.previous)):

@@ -39,16 +39,55 @@ class _NoTraceback(logging.Filter):
         return True
 
 
-def _run(config: Path, period: dict | None, output: Path | None, debug: bool) -> None:
+PREFECT_ADVICE = (
+    "For faster runs and run history, start a persistent local server in another terminal "
+    "(`.venv/bin/prefect server start`) and set PREFECT_API_URL=http://127.0.0.1:4200/api; "
+    "or allow the temporary server longer with PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (now {timeout} s).")
+
+
+def _prefect_problem(exc: Exception) -> str | None:
+    """A plain message when Prefect's API could not be reached, else None."""
+    import os
+
+    text = str(exc)
+    timeout = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "?")
+    if "Timed out while attempting to connect to ephemeral Prefect API server" in text:
+        return "Prefect's temporary server did not start in time (the machine may be busy). " + \
+            PREFECT_ADVICE.format(timeout=timeout)
+    return None
+
+
+def _check_prefect_api() -> None:
+    """With PREFECT_API_URL set, svna uses that server; say so plainly when it does not answer."""
+    import os
+    import urllib.request
+
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        return
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=5) as response:
+            if response.status == 200:
+                return
+    except OSError:
+        pass
+    raise InputError("PREFECT_API_URL", "-", "a Prefect server must answer at PREFECT_API_URL: start it with "
+                     "`.venv/bin/prefect server start`, or unset PREFECT_API_URL to use a temporary server",
+                     f"no answer from {url}")
+
+
+def _run(config: Path, period: dict | None, output: Path | None, debug: bool, demo: bool = False) -> None:
     configure_runtime()
     try:
+        _check_prefect_api()
         from flows.annual_assessment import annual_assessment
 
         if not debug:
             for name in ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine"):
                 logging.getLogger(name).addFilter(_NoTraceback())
 
-        out = annual_assessment(str(config), period=period, output=str(output.resolve()) if output else None)
+        out = annual_assessment(str(config), period=period, output=str(output.resolve()) if output else None,
+                                demo=demo)
     except InputError as exc:
         if debug:
             raise
@@ -58,6 +97,10 @@ def _run(config: Path, period: dict | None, output: Path | None, debug: bool) ->
     except Exception as exc:
         if debug:
             raise
+        problem = _prefect_problem(exc)
+        if problem:
+            typer.secho(problem, fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
         typer.secho(f"svna failed: {exc}", fg=typer.colors.RED, err=True)
         typer.echo("Run again with --debug for the full traceback.", err=True)
         raise typer.Exit(1)
@@ -98,7 +141,26 @@ def demo(
     if regenerate or not (DEMO_RAW_DIR / "extract").exists():
         typer.echo(f"Generating the synthetic demo borough in {DEMO_RAW_DIR} ...")
         generate_demo_data(DEMO_RAW_DIR)
-    _run(DEMO_CONFIG, None, output, debug)
+    _run(DEMO_CONFIG, None, output, debug, demo=True)
+
+
+key_app = typer.Typer(no_args_is_help=True, help="Pseudonymisation keys.")
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("new")
+def key_new(path: Path = typer.Argument(..., help="Where to write the key, e.g. ~/.svna/key (never overwritten).")) -> None:
+    """Write a new random pseudonymisation key (32 bytes as hex), readable by you alone (mode 600)."""
+    from pipeline.privacy import write_new_key
+
+    try:
+        written = write_new_key(path)
+    except FileExistsError:
+        typer.secho(f"{path} already exists: svna never overwrites a key (hashes made with it would no longer "
+                    "match). Choose another path.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    typer.echo(f"Wrote a new key to {written} (mode 600). In the run config: privacy: {{key_file: {written}}}. "
+               "Keep it outside the repository and back it up: the same key gives the same pseudonyms.")
 
 
 def main() -> None:  # pragma: no cover - console entry point

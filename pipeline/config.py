@@ -61,7 +61,8 @@ class RunConfig:
     output: Path
     reports: Path | None = None
     date_basis: str = "recorded"
-    z_threshold: float = 3.0
+    significance_alpha: float = 0.01   # exact-test p (or ward q) at or below which a change is flagged
+    significance_min_total: int = 10   # never flag a change on fewer crimes than this in both periods together
     quarantine_threshold_pct: float = 5.0
     demo: bool = False
     duckdb: dict[str, Any] = field(default_factory=dict)  # DuckDB settings, e.g. memory_limit, threads
@@ -144,8 +145,9 @@ def _resolve_paths(base: Path, patterns: str | list[str] | None) -> list[Path]:
 REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights")
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read a run config; `overrides` replaces `period` and/or `output` (CLI flags)."""
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo: bool = False) -> RunConfig:
+    """Read a run config; `overrides` replaces `period` and/or `output` (CLI flags). `demo` is set by
+    `svna demo` alone: the fixed demo key then applies if the extract is svna's own synthetic data."""
     path = Path(path).resolve()
     if not path.exists():
         raise InputError(str(path), "-", "config file must exist", "file not found")
@@ -203,8 +205,22 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         raise InputError(str(path), f"reference.{unknown[0]}", f"expected one of {', '.join(REFERENCE_KEYS)}",
                          f"unknown reference key {unknown[0]!r}")
 
+    privacy = raw.get("privacy") or {}
+    if not isinstance(privacy, dict) or set(privacy) - {"key_file"}:
+        found = sorted(set(privacy) - {"key_file"}) if isinstance(privacy, dict) else [str(privacy)]
+        raise InputError(str(path), f"privacy.{found[0]}", "expected key_file (the pseudonymisation key; the fixed "
+                         "demo key is used only by `svna demo` on its own synthetic data)", f"unknown key {found[0]!r}")
+
     output = overrides.get("output") or raw.get("output") or f"../data/processed/{area['name'].lower()}-{current.label}"
     significance = raw.get("significance") or {}
+    unknown = sorted(set(significance) - {"alpha", "min_total"})
+    if unknown:
+        raise InputError(str(path), f"significance.{unknown[0]}", "expected one of alpha, min_total "
+                         "(the change flag comes from an exact test, not a Z threshold)", f"unknown key {unknown[0]!r}")
+    alpha, min_total = float(significance.get("alpha", 0.01)), int(significance.get("min_total", 10))
+    if not 0 < alpha < 1 or min_total < 1:
+        raise InputError(str(path), "significance", "alpha must lie between 0 and 1 and min_total be at least 1",
+                         f"alpha {alpha:g}, min_total {min_total}")
     return RunConfig(
         config_path=path,
         area_name=str(area["name"]),
@@ -219,9 +235,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         output=(base / output).resolve() if not Path(output).is_absolute() else Path(output),
         reports=(base / raw["reports"]).resolve() if raw.get("reports") and not overrides.get("output") else None,
         date_basis=date_basis,
-        z_threshold=float(significance.get("z_threshold", 3.0)),
+        significance_alpha=alpha,
+        significance_min_total=min_total,
         quarantine_threshold_pct=float(raw.get("quarantine_threshold_pct", 5.0)),
-        demo=bool((raw.get("privacy") or {}).get("demo", False)),
+        demo=demo,
         duckdb=dict(raw.get("duckdb") or {}),
         raw=raw,
     )
@@ -236,3 +253,5 @@ def configure_runtime() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    # Prefect's default (20 s) is often missed on a busy 2-core machine (issue 7 item 10)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")

@@ -39,6 +39,7 @@ Run ``python -m pipeline.demo [ROOT]`` to write the files by hand.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import sys
 
@@ -48,6 +49,9 @@ import pandas as pd
 import pyogrio
 import shapely
 from shapely import affinity
+
+from pipeline.privacy import DEMO_MANIFEST
+from pipeline.sources.files import sha256_of
 
 DEMO_AREA = {"name": "Riverford", "code": "E09000099"}
 DEFAULT_SEED = 20240131
@@ -963,6 +967,9 @@ def generate_demo_data(root: pathlib.Path, seed: int = DEFAULT_SEED) -> dict[str
     _write_csv(victims, paths["victims"])
     _write_csv(suspects, paths["suspects"])
     _write_csv(comparator, paths["mps_counts"])
+    # the fixed demo key is accepted only for files listed here (pipeline.privacy.is_generated_demo_data)
+    (root / DEMO_MANIFEST).write_text(json.dumps(
+        {"generator": "svna demo", "seed": seed, "sha256": {key: sha256_of(p) for key, p in paths.items()}}, indent=2))
     return paths
 
 

@@ -46,13 +46,14 @@ def short_name(name: str) -> str:
     return "MPS" if name.lower().startswith("metropolitan police service") else name
 
 
-def significance_phrase(flag: str | None, z: float | None) -> str:
-    if flag is None or z is None:
-        return ""
-    if flag == "no_significant_change":
-        return f" The change is within normal year-to-year variation (Poisson Z = {z:.1f})."
-    word = "increase" if flag == "significant_increase" else "decrease"
-    return f" This is a statistically significant {word} (Poisson Z = {z:.1f})."
+def significance_phrase(flag: str | None) -> str:
+    """Plain words for the exact test's verdict; the p-value and Z stay in the tables."""
+    return {
+        "significant_increase": " This rise is unlikely to be chance.",
+        "significant_decrease": " This fall is unlikely to be chance.",
+        "no_significant_change": " The change is within normal variation.",
+        "too_few_to_test": " There are too few offences to tell a real change from chance.",
+    }.get(flag or "", "")
 
 
 def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_label: str, previous_label: str,
@@ -61,7 +62,7 @@ def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_l
     text = (f"There were {fmt_count(row['count'])} {label} offences, "
             f"{change_phrase(row['pct_change'], previous_label, row['previous_count'])}."
             f"{comparator_phrase(comparator_name, row['comparator_pct_change'])}"
-            f"{significance_phrase(row['change_flag'], row['poisson_z'])}")
+            f"{significance_phrase(row['change_flag'])}")
     if row["theme"] != "all_crime" and row["share_of_all_crime_pct"] is not None and row["count"] >= MIN_BASE:
         text += f" {label[0].upper() + label[1:]} offences made up {row['share_of_all_crime_pct']:.0f}% of all recorded crime."
     if detail.get("share_of_vap_pct") is not None and row["theme"] == "vwi":

@@ -1,34 +1,83 @@
-"""Pseudonymisation key handling: person references are hashed with a key the analyst holds."""
+"""Pseudonymisation key handling: person references are hashed with a key the analyst holds.
+
+A key is at least 32 bytes of random material: `svna key new PATH` writes one as 64 hex digits.
+The fixed demo key is used only by `svna demo` on the synthetic data svna generated itself
+(every record-extract file listed, with its sha256, in the generator's manifest).
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import secrets
 from pathlib import Path
 
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
 KEY_ENV = "SVNA_PSEUDONYMISATION_KEY"
+KEY_BYTES = 32
 DEMO_KEY = b"svna-demo-key-not-for-real-data"
+DEMO_MANIFEST = "synthetic_demo.json"  # written by pipeline.demo beside the files it generates
+HOW_TO_MAKE_ONE = f"make one with `svna key new ~/.svna/key` and set privacy.key_file, or put 64 hex digits in ${KEY_ENV}"
+
+
+def key_material(text: bytes, where: str, column: str) -> bytes:
+    """The key bytes: hex text is decoded (as `svna key new` writes it); anything else is used as is.
+    Refuses fewer than 32 bytes, or bytes too repetitive to be random (a typed password)."""
+    text = text.strip()
+    material = bytes.fromhex(text.decode()) if re.fullmatch(rb"(?:[0-9a-fA-F]{2})+", text) else text
+    if len(material) < KEY_BYTES or len(set(material)) < 16:
+        found = "an empty key" if not material else (
+            f"{len(material)} bytes" if len(material) < KEY_BYTES else f"{len(set(material))} distinct byte values")
+        raise InputError(where, column, f"a pseudonymisation key needs at least {KEY_BYTES} bytes of random "
+                         f"material; {HOW_TO_MAKE_ONE}", found)
+    return material
 
 
 def pseudonymisation_key(cfg: RunConfig) -> bytes:
-    """The key from $SVNA_PSEUDONYMISATION_KEY or the config's privacy.key_file; the demo may use a fixed key."""
+    """The key from $SVNA_PSEUDONYMISATION_KEY or the config's privacy.key_file; for `svna demo` on its own
+    synthetic data, the fixed demo key. Count files hold no person references and need none."""
     if os.environ.get(KEY_ENV):
-        return os.environ[KEY_ENV].encode()
+        return key_material(os.environ[KEY_ENV].encode(), f"${KEY_ENV}", KEY_ENV)
     key_file = (cfg.raw.get("privacy") or {}).get("key_file")
     if key_file:
         path = (cfg.config_path.parent / Path(key_file).expanduser()).resolve()
-        if not path.exists():
+        if not path.is_file():
             raise InputError(str(path), "privacy.key_file", "the pseudonymisation key file must exist", "file not found")
-        return path.read_bytes().strip()
-    if cfg.demo:
+        return key_material(path.read_bytes(), str(path), "privacy.key_file")
+    if cfg.demo and is_generated_demo_data(cfg):
         return DEMO_KEY
     if not any(i.kind == "record_extract" for i in cfg.inputs):
-        return DEMO_KEY  # count files hold no person references, so nothing is hashed
+        return DEMO_KEY  # nothing is hashed
     raise InputError(str(cfg.config_path), "privacy.key_file",
-                     f"record-level extracts need a pseudonymisation key: set ${KEY_ENV} or privacy.key_file",
-                     "no key")
+                     f"record-level extracts need a pseudonymisation key: set ${KEY_ENV} or privacy.key_file; "
+                     f"{HOW_TO_MAKE_ONE}", "no key")
+
+
+def is_generated_demo_data(cfg: RunConfig) -> bool:
+    """True when every record-extract file is one svna's demo generator wrote (sha256 in its manifest)."""
+    files = [f for i in cfg.inputs if i.kind == "record_extract" for paths in i.paths.values() for f in paths]
+    for f in files:
+        manifest = next((p / DEMO_MANIFEST for p in f.parents if (p / DEMO_MANIFEST).is_file()), None)
+        if manifest is None:
+            return False
+        from pipeline.sources.files import sha256_of
+
+        if sha256_of(f) not in json.loads(manifest.read_text()).get("sha256", {}).values():
+            return False
+    return bool(files)
+
+
+def write_new_key(path: Path) -> Path:
+    """Write 32 random bytes as hex to a new file only its owner can read; never overwrite a file."""
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(KEY_BYTES) + "\n")
+    return path
 
 
 # Protective marking on every restricted-tier output (data pack, headlines, maps, GeoPackage).

@@ -48,8 +48,13 @@ def _definitions(con: duckdb.DuckDBPyConnection):
         ("victim_age_unknown_pct", "victims with unknown age / all victims x 100"),
         ("suspects_u25_pct", "suspects aged 0-24 / suspects with a known age x 100"),
         ("suspect_age_unknown_pct", "crimes with no suspect recorded or a suspect of unknown age / crimes x 100"),
-        ("poisson_z", "2 x (sqrt(count) - sqrt(previous_count)); roughly standard normal under no change"),
-        ("change_flag", "significant_increase when Z >= threshold (default 3), significant_decrease when Z <= -threshold"),
+        ("poisson_z", "2 x (sqrt(count) - sqrt(previous_count)); descriptive only (the flag uses p_value)"),
+        ("p_value", "exact two-sided test of count against previous_count: count given count + previous_count is "
+                    "binomial with the periods' lengths as weights when nothing changed"),
+        ("q_value", "wards: Benjamini-Hochberg adjusted p_value across the area's wards for the theme"),
+        ("change_flag", "significant_increase / significant_decrease when p_value (wards: q_value) <= significance.alpha "
+                        "(default 0.01); too_few_to_test when count + previous_count < significance.min_total "
+                        "(default 10); otherwise no_significant_change"),
     ]
     return themes, metrics
 

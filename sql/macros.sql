@@ -37,11 +37,9 @@ create or replace macro pct(numerator, denominator) as
     case when denominator > 0 then round(100.0 * numerator / denominator, 1) end;
 create or replace macro pct_change(current_count, previous_count) as
     case when previous_count > 0 then round(100.0 * (current_count - previous_count) / previous_count, 1) end;
+-- Descriptive only: the change flag comes from the exact test in macros_geography.sql.
 create or replace macro poisson_z(current_count, previous_count) as
     round(2 * (sqrt(current_count) - sqrt(previous_count)), 2);
-create or replace macro change_flag(z, threshold) as case
-    when z is null then null when z >= threshold then 'significant_increase'
-    when z <= -threshold then 'significant_decrease' else 'no_significant_change' end;
 
 -- The square of the location grid (int_location_grid) numbered `cell` = column * rows + row.
 create or replace macro grid_cell_box(cell, x0, y0, cell_m, ny) as st_makeenvelope(

@@ -21,6 +21,21 @@ create or replace temporary macro rate_ci_upper(c, population) as
 create or replace temporary macro p_two_sided(z) as
     case when z is null or isnan(z) then null else least(1.0, 2 * norm_sf(abs(z))) end;
 
+-- Exact test of a change between two counts (DESIGN §12): the conditional binomial test of C given C + P,
+-- weighted by the two periods' lengths in days (run variables), two-sided; exact_change_p is scipy's.
+create or replace temporary macro change_p_value(c, p) as
+    case when c is null or p is null then null
+         else exact_change_p(c, p, getvariable('current_days'), getvariable('previous_days')) end;
+
+-- The flag a reader sees, from a p-value (or an FDR q-value across wards): never on fewer than
+-- significance.min_total crimes in the two periods together, where no test can be trusted.
+create or replace temporary macro change_flag(c, p, p_value) as case
+    when c is null or p is null then null
+    when c + p < getvariable('significance_min_total') then 'too_few_to_test'
+    when p_value <= getvariable('significance_alpha') and c > p then 'significant_increase'
+    when p_value <= getvariable('significance_alpha') and c < p then 'significant_decrease'
+    else 'no_significant_change' end;
+
 -- Benjamini-Hochberg step: p x m / rank; the q-value is the running minimum of this from the largest
 -- p down (a window in the model: min(bh_step(...)) over (... order by p desc)), capped at 1.
 create or replace temporary macro bh_step(p, m, p_rank) as least(1.0, p * m / p_rank);

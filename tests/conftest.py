@@ -3,14 +3,19 @@ tests/unit/test_metrics.py), and the location of the real open data in ../shared
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from pipeline.config import PROJECT_ROOT, configure_runtime
+from pipeline.privacy import write_new_key
 
 configure_runtime()
+
+# One random pseudonymisation key for the test session (the fixed demo key is for `svna demo` only).
+TEST_KEY_FILE = write_new_key(Path(tempfile.mkdtemp(prefix="svna-test-key-")) / "svna.key")
 
 SHARED_DATA = (PROJECT_ROOT.parent / "shared" / "data").resolve()  # paths as the pipeline records them
 needs_shared_data = pytest.mark.skipif(
@@ -108,7 +113,7 @@ def write_tiny_inputs(tmp_path: Path) -> Path:
             suspects: extract/suspects.csv
           - kind: mps_counts
             paths: [mps.csv]
-        privacy: {demo: true}
+        privacy: {key_file: KEY_FILE}
         output: out
-        """))
+        """).replace("KEY_FILE", str(TEST_KEY_FILE)))
     return config

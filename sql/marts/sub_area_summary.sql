@@ -54,7 +54,9 @@ final as (
         case when not count_missing then rate_ci_upper(count, population) end as rate_ci_upper,
         case when not (count_missing or previous_missing) then poisson_z(count, previous_count) end as poisson_z,
         case when not (count_missing or previous_missing)
-             then change_flag(poisson_z(count, previous_count), getvariable('z_threshold')) end as change_flag,
+             then round(change_p_value(count, previous_count), 6) end as p_value,
+        case when not (count_missing or previous_missing)
+             then change_flag(count, previous_count, change_p_value(count, previous_count)) end as change_flag,
         getvariable('run_id') as run_id
     from by_sub_area
     order by theme, sub_area

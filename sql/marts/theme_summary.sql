@@ -52,7 +52,9 @@ final as (
         pct(people.suspects_u25, people.suspects_known_age) as suspects_u25_pct,
         pct(people.offences_no_suspect + people.offences_suspect_age_missing, people.offences) as suspect_age_unknown_pct,
         poisson_z(area.current_count, area.previous_count) as poisson_z,
-        change_flag(poisson_z(area.current_count, area.previous_count), getvariable('z_threshold')) as change_flag,
+        round(change_p_value(area.current_count, area.previous_count), 6) as p_value,
+        change_flag(area.current_count, area.previous_count,
+                    change_p_value(area.current_count, area.previous_count)) as change_flag,
         concat_ws('; ',
             'source: ' || area.source || ' (' || case area.source
                 when 'record_extract' then themes.record_extract_definition

@@ -6,8 +6,10 @@
 --   rate_per_1000 (+ exact Poisson 95% interval)  count / usual residents (Census LSOA populations) x 1000
 --   share_of_area_pct   count / the area's count for the theme (incl. crimes placed in no ward) x 100
 --   rank_in_area        by count, ties by rate
---   poisson_z           2(sqrt(count) - sqrt(previous_count)); p_value two-sided from it; q_value
---                       Benjamini-Hochberg across the area's wards for the theme
+--   p_value             exact test of count against previous_count (conditional binomial, two-sided);
+--                       q_value Benjamini-Hochberg across the area's wards for the theme;
+--                       change_flag from q_value, never on fewer than significance.min_total crimes
+--   poisson_z           2(sqrt(count) - sqrt(previous_count)), descriptive only
 --   harm_weighted_count sum of ONS Crime Severity Score weights (ref_severity_weights) of the crimes
 --                       whose HO code has a weight; harm_weight_coverage_pct says how many had one
 -- Counts are null (never zero) when the inputs do not cover the period on these wards.
@@ -113,7 +115,7 @@ tested as (
     select
         *,
         poisson_z(count, previous_count) as poisson_z,
-        p_two_sided(poisson_z(count, previous_count)) as p_value
+        change_p_value(count, previous_count) as p_value
     from joined
 ),
 
@@ -167,7 +169,7 @@ final as (
         adjusted.poisson_z,
         round(adjusted.p_value, 6) as p_value,
         round(adjusted.q_value, 6) as q_value,
-        change_flag(adjusted.poisson_z, getvariable('z_threshold')) as change_flag,
+        change_flag(adjusted.count, adjusted.previous_count, adjusted.q_value) as change_flag,
         adjusted.q_value <= getvariable('fdr_alpha') as significant_after_fdr,
         adjusted.harm_weighted_count,
         adjusted.previous_harm_weighted_count,
@@ -193,8 +195,9 @@ final as (
             'current ward boundaries',
             case when adjusted.population is null then 'rates null: no population configured'
                  else 'rate per 1,000 usual residents (LSOA populations via best-fit lookup), exact Poisson 95% interval' end,
-            'poisson_z = 2(sqrt(count) - sqrt(previous_count)); q_value = Benjamini-Hochberg across '
-                || adjusted.p_tests || ' wards',
+            'p_value: exact test of count against previous_count (conditional binomial); q_value: '
+                || 'Benjamini-Hochberg across ' || adjusted.p_tests || ' wards; change_flag from q_value; '
+                || 'poisson_z = 2(sqrt(count) - sqrt(previous_count)), descriptive',
             case when adjusted.source = 'record_extract'
                  then 'harm: ONS Crime Severity Score weights where known (harm_weight_coverage_pct)'
                  else 'harm null: MPS count files carry no offence codes' end

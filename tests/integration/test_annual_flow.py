@@ -29,7 +29,7 @@ def demo_run(tmp_path_factory, prefect_harness):
     root = tmp_path_factory.mktemp("project")
     generate_demo_data(root / "data" / "raw" / "demo")
     shutil.copytree(CONFIG_DIR, root / "config")
-    out = annual_assessment(str(root / "config" / "demo.yaml"))
+    out = annual_assessment(str(root / "config" / "demo.yaml"), demo=True)
     con = duckdb.connect(str(root / "data" / "processed" / "demo" / "svna.duckdb"), read_only=True)
     yield root, out, con
     con.close()

@@ -18,6 +18,7 @@ import yaml
 from pipeline import assessment, db, validation
 from pipeline.config import RunConfig, load_config
 from pipeline.errors import InputError
+from tests.conftest import TEST_KEY_FILE
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"
 MANIFEST = yaml.safe_load((CORPUS / "manifest.yaml").read_text())
@@ -41,7 +42,8 @@ def _absolute(item: dict) -> dict:
 
 def write_config(folder: Path, inputs: list[dict], **overrides) -> Path:
     """A run config over corpus files (absolute paths), written into `folder`."""
-    config = {**MANIFEST["defaults"], "inputs": [_absolute(i) for i in inputs], "output": str(folder / "out")}
+    config = {**MANIFEST["defaults"], "privacy": {"key_file": str(TEST_KEY_FILE)},
+              "inputs": [_absolute(i) for i in inputs], "output": str(folder / "out")}
     for key, value in overrides.items():
         if value is None:
             config.pop(key, None)

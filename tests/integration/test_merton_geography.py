@@ -37,7 +37,6 @@ def merton_config(root, ward_files: list[str], previous_wards: bool = False, ext
     config.write_text(textwrap.dedent(f"""\
         area: {{name: Merton, code: E09000024}}
         period: {{calendar_year: 2022}}
-        privacy: {{demo: true}}
         inputs:
           - kind: mps_counts
             paths: [{paths}]

@@ -11,7 +11,7 @@ import openpyxl
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.conftest import TINY_OFFENCES, TINY_SUSPECTS, TINY_VICTIMS, write_tiny_inputs
+from tests.conftest import TEST_KEY_FILE, TINY_OFFENCES, TINY_SUSPECTS, TINY_VICTIMS, write_tiny_inputs
 
 SINGLE_PROFILE = """\
 name: other_force_single_sheet
@@ -84,7 +84,7 @@ def test_single_sheet_xlsx_needs_only_a_profile(tmp_path):
         period: {calendar_year: 2023}
         inputs:
           - {kind: record_extract, profile: profile.yaml, offences: extract.xlsx}
-        privacy: {demo: true}
-        """))
+        privacy: {key_file: KEY_FILE}
+        """).replace("KEY_FILE", str(TEST_KEY_FILE)))
     single = counts(config)
     assert single == linked        # same crimes, same themes, same suspect shares

@@ -62,7 +62,8 @@ def test_vwi_row_worked_by_hand(marts):
     assert r["suspects_u25_pct"] == 0.0                 # the one known suspect age is 30
     assert r["suspect_age_unknown_pct"] == 50.0         # C2's suspect has no age
     assert r["poisson_z"] == round(2 * (2 ** 0.5 - 1), 2)
-    assert r["change_flag"] == "no_significant_change"
+    assert r["p_value"] == 1.0                          # 2 vs 1: both tails of Binomial(3, 1/2) exceed 1/2
+    assert r["change_flag"] == "too_few_to_test"        # 3 crimes in the two years: never flagged
     assert r["period_label"] == "2023" and str(r["period_start"]) == "2023-01-01"
     assert r["run_id"] == "test-run" and r["area_code"] == "E09000999"
     assert r["definition"].startswith("source: record_extract")

@@ -3,15 +3,21 @@ personal data. (Every output file of a whole run is scanned in tests/integration
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
+import stat
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from pipeline import assessment, db
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from pipeline.privacy import DEMO_KEY, KEY_ENV, pseudonymisation_key
+from pipeline.cli import app
+from pipeline.privacy import DEMO_KEY, DEMO_MANIFEST, KEY_ENV, pseudonymisation_key
+from pipeline.sources.files import sha256_of
 from tests.integration.test_bad_inputs import CORPUS, MANIFEST, write_config
 
 P01 = next(c for c in MANIFEST["cases"] if c["id"] == "p01_personal_data")
@@ -34,20 +40,23 @@ def test_a_record_extract_needs_a_key(tmp_path):
     assert "privacy.key_file" in caught.value.message and KEY_ENV in caught.value.message
 
 
+KEY_A, KEY_B = "2b670f707c949a29bc53d83bd7537747d92d5915b57671bf1141da836aec5704", secrets.token_hex(32)
+
+
 def test_the_key_comes_from_the_environment_or_a_key_file(tmp_path, monkeypatch):
-    (tmp_path / "svna.key").write_text("  file-key-0123456789abcdef\n")
+    (tmp_path / "svna.key").write_text(f"  {KEY_A}\n")
     cfg = _cfg(tmp_path, privacy={"key_file": "svna.key"})
-    assert pseudonymisation_key(cfg) == b"file-key-0123456789abcdef"
-    monkeypatch.setenv(KEY_ENV, "env-key-0123456789abcdef")
-    assert pseudonymisation_key(cfg) == b"env-key-0123456789abcdef"
+    assert pseudonymisation_key(cfg) == bytes.fromhex(KEY_A)          # hex text is decoded
+    monkeypatch.setenv(KEY_ENV, KEY_B)
+    assert pseudonymisation_key(cfg) == bytes.fromhex(KEY_B)
 
 
 def test_a_key_file_in_the_home_folder(tmp_path, monkeypatch):
     home = tmp_path / "home"
     (home / ".svna").mkdir(parents=True)
-    (home / ".svna" / "key").write_text("home-key-0123456789abcdef")
+    (home / ".svna" / "key").write_text(KEY_A)
     monkeypatch.setenv("HOME", str(home))
-    assert pseudonymisation_key(_cfg(tmp_path, privacy={"key_file": "~/.svna/key"})) == b"home-key-0123456789abcdef"
+    assert pseudonymisation_key(_cfg(tmp_path, privacy={"key_file": "~/.svna/key"})) == bytes.fromhex(KEY_A)
 
 
 def test_a_missing_key_file_is_named(tmp_path):
@@ -56,8 +65,66 @@ def test_a_missing_key_file_is_named(tmp_path):
         pseudonymisation_key(cfg)
 
 
-def test_only_the_demo_and_count_files_run_without_a_key(tmp_path):
-    assert pseudonymisation_key(_cfg(tmp_path)) == DEMO_KEY  # manifest defaults: privacy.demo
+@pytest.mark.parametrize("key, found", [
+    ("", "an empty key"),
+    ("secret", "6 bytes"),
+    ("ab" * 16, "16 bytes"),                                     # 32 hex digits are only 16 bytes
+    ("passwordpasswordpasswordpassword", "7 distinct byte values"),
+    ("0" * 64, "1 distinct byte values"),
+])
+def test_short_empty_or_repetitive_keys_are_refused_with_how_to_make_one(tmp_path, monkeypatch, key, found):
+    (tmp_path / "svna.key").write_text(key)
+    with pytest.raises(InputError) as caught:
+        pseudonymisation_key(_cfg(tmp_path, privacy={"key_file": "svna.key"}))
+    assert f"found {found}" in caught.value.message and "svna key new" in caught.value.message
+    assert key not in caught.value.message or not key          # the key itself is never printed
+    monkeypatch.setenv(KEY_ENV, key or " ")
+    with pytest.raises(InputError, match="at least 32 bytes of random material"):
+        pseudonymisation_key(_cfg(tmp_path, privacy=None))
+
+
+def test_svna_key_new_writes_a_private_random_key_and_never_overwrites(tmp_path):
+    path = tmp_path / "keys" / "svna.key"
+    result = CliRunner().invoke(app, ["key", "new", str(path)])
+    assert result.exit_code == 0, result.output
+    text = path.read_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", text) and stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = CliRunner().invoke(app, ["key", "new", str(path)])
+    assert again.exit_code == 2 and path.read_text().strip() == text
+    assert pseudonymisation_key(_cfg(tmp_path, privacy={"key_file": str(path)})) == bytes.fromhex(text)
+
+
+def test_a_config_cannot_ask_for_the_demo_key(tmp_path):
+    with pytest.raises(InputError, match="privacy.demo.*svna demo"):
+        _cfg(tmp_path, privacy={"demo": True})
+
+
+def test_the_demo_key_only_for_svna_demo_on_its_own_synthetic_files(tmp_path):
+    config = write_config(tmp_path, P01["inputs"], privacy=None)
+    with pytest.raises(InputError, match="need a pseudonymisation key"):
+        pseudonymisation_key(load_config(config, demo=True))        # real-looking data: demo flag refused
+    cfg = load_config(config, demo=True)
+    extract = [f for i in cfg.inputs for paths in i.paths.values() for f in paths]
+    manifest = tmp_path / DEMO_MANIFEST                              # as if svna's generator wrote them
+    copies = []
+    for f in extract:
+        copy = tmp_path / "demo" / f.name
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes(f.read_bytes())
+        copies.append(copy)
+    manifest.write_text(json.dumps({"sha256": {c.name: sha256_of(c) for c in copies}}))
+    inputs = [{**P01["inputs"][0], **{role: str(tmp_path / "demo" / Path(P01["inputs"][0][role]).name)
+                                      for role in ("offences", "victims", "suspects") if role in P01["inputs"][0]}}]
+    demo_config = write_config(tmp_path, inputs, privacy=None)
+    assert pseudonymisation_key(load_config(demo_config, demo=True)) == DEMO_KEY
+    with pytest.raises(InputError):
+        pseudonymisation_key(load_config(demo_config))              # the same files outside `svna demo`
+    copies[0].write_bytes(copies[0].read_bytes() + b"\n")           # changed after generation
+    with pytest.raises(InputError):
+        pseudonymisation_key(load_config(demo_config, demo=True))
+
+
+def test_count_files_need_no_key(tmp_path):
     counts = load_config(write_config(tmp_path, [{"kind": "mps_counts", "paths": ["r11_mps_counts/counts.csv"]}],
                                       privacy=None))
     assert pseudonymisation_key(counts) == DEMO_KEY  # nothing to hash
@@ -78,11 +145,11 @@ def _refs(con) -> list[str]:
 
 
 def test_person_references_are_hashed_under_the_key_and_dropped_columns_never_loaded(tmp_path, monkeypatch):
-    con = _ingest(tmp_path / "one", "first-key-0123456789", monkeypatch)
+    con = _ingest(tmp_path / "one", KEY_A, monkeypatch)
     refs = _refs(con)
     assert len(refs) == 2 and all(re.fullmatch(r"[0-9a-f]{20}", r) for r in refs)
-    assert _refs(_ingest(tmp_path / "again", "first-key-0123456789", monkeypatch)) == refs
-    assert set(_refs(_ingest(tmp_path / "other", "second-key-0123456789", monkeypatch))).isdisjoint(refs)
+    assert _refs(_ingest(tmp_path / "again", KEY_A, monkeypatch)) == refs
+    assert set(_refs(_ingest(tmp_path / "other", KEY_B, monkeypatch))).isdisjoint(refs)
     columns = {r[0] for r in con.execute("select column_name from information_schema.columns "
                                          "where table_name in ('raw_offences', 'raw_victims')").fetchall()}
     assert not {c.lower() for c in columns} & {"street", "notes", "victimname", "address"}
