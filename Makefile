@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test test-unit test-integration bench lint clean
+.PHONY: demo test test-unit test-integration check-install bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +28,16 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
+check-install: $(STAMP)  ## build the wheel, install it (not editable) in a fresh venv, run the demo from it
+	rm -rf .build-check && mkdir -p .build-check
+	$(BIN)/uv build -q --wheel -o .build-check/dist .
+	$(BIN)/uv venv -q --python $(BIN)/python .build-check/venv
+	$(BIN)/uv pip install -q --python .build-check/venv/bin/python .build-check/dist/*.whl
+	cd .build-check && SVNA_DEMO_HOME=$(CURDIR)/.build-check/home PREFECT_HOME=$(CURDIR)/.build-check/prefect \
+		venv/bin/svna demo --output $(CURDIR)/.build-check/out
+	test -s .build-check/out/tables/theme_summary.csv && test -s .build-check/out/svna_data_pack.xlsx
+	@echo "check-install: the wheel installs and runs the demo"
+
 bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; 5M points located vs geopandas.sjoin
 	$(BIN)/python benchmarks/bench_annual.py
 	$(BIN)/python benchmarks/bench_spatial.py
@@ -36,4 +46,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check pipeline flows tests
 
 clean:
-	rm -rf data/processed/demo data/processed/demo.* .prefect .pytest_cache
+	rm -rf data/processed/demo data/processed/demo.* .prefect .pytest_cache .build-check

@@ -4,6 +4,7 @@ one-paragraph error naming the file, column and rule (a traceback only with --de
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -136,8 +137,12 @@ def demo(
     debug: bool = typer.Option(False, help="Show full tracebacks."),
 ) -> None:
     """Generate the synthetic demo borough (if absent) and run the annual assessment on it."""
+    from pipeline.config import CONFIG_DIR, IN_CHECKOUT
     from pipeline.demo import generate_demo_data
 
+    if not IN_CHECKOUT and not DEMO_CONFIG.exists():  # an installed package: a demo workspace of its own
+        typer.echo(f"Writing the demo configuration to {DEMO_CONFIG.parent} (set SVNA_DEMO_HOME to choose) ...")
+        shutil.copytree(CONFIG_DIR, DEMO_CONFIG.parent, dirs_exist_ok=False)
     if regenerate or not (DEMO_RAW_DIR / "extract").exists():
         typer.echo(f"Generating the synthetic demo borough in {DEMO_RAW_DIR} ...")
         generate_demo_data(DEMO_RAW_DIR)

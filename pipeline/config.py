@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,12 +18,17 @@ import yaml
 
 from pipeline.errors import InputError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = PROJECT_ROOT / "sql"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# In a checkout sql/ and config/ sit beside pipeline/; an installed wheel carries them as package data
+# (pipeline/_sql, pipeline/_config: see pyproject.toml), and the demo then works in SVNA_DEMO_HOME.
+IN_CHECKOUT = (PROJECT_ROOT / "sql" / "macros.sql").is_file() and (PROJECT_ROOT / "pyproject.toml").is_file()
+SQL_DIR = PROJECT_ROOT / "sql" if IN_CHECKOUT else PACKAGE_DIR / "_sql"
 SEEDS_DIR = SQL_DIR / "seeds"
-CONFIG_DIR = PROJECT_ROOT / "config"
-DEMO_CONFIG = CONFIG_DIR / "demo.yaml"
-DEMO_RAW_DIR = PROJECT_ROOT / "data" / "raw" / "demo"
+CONFIG_DIR = PROJECT_ROOT / "config" if IN_CHECKOUT else PACKAGE_DIR / "_config"
+DEMO_HOME = PROJECT_ROOT if IN_CHECKOUT else Path(os.environ.get("SVNA_DEMO_HOME", "~/.svna/demo")).expanduser()
+DEMO_CONFIG = DEMO_HOME / "config" / "demo.yaml"
+DEMO_RAW_DIR = DEMO_HOME / "data" / "raw" / "demo"
 
 INPUT_KINDS = ("record_extract", "mps_counts")
 DATE_BASES = ("recorded", "committed")
@@ -246,8 +252,6 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
 
 def configure_runtime() -> None:
     """Environment for Prefect and Great Expectations: offline, no telemetry, state inside the project."""
-    import os
-
     os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -50,6 +50,7 @@ import pyogrio
 import shapely
 from shapely import affinity
 
+from pipeline.config import DEMO_RAW_DIR, SEEDS_DIR
 from pipeline.privacy import DEMO_MANIFEST
 from pipeline.sources.files import sha256_of
 
@@ -59,8 +60,7 @@ EXTRACT_DATE = "2024-01-15"
 YEARS = (2022, 2023)
 CRS = "EPSG:27700"
 
-PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
-HO_CODES_SEED = PROJECT_ROOT / "sql" / "seeds" / "ho_offence_codes.csv"
+HO_CODES_SEED = SEEDS_DIR / "ho_offence_codes.csv"
 
 # Fixed relative paths of every file written (config/demo.yaml points at these).
 RELATIVE_PATHS = {
@@ -976,7 +976,7 @@ def generate_demo_data(root: pathlib.Path, seed: int = DEFAULT_SEED) -> dict[str
 def main(argv: list[str] | None = None) -> None:
     """`python -m pipeline.demo [ROOT]`: write the demo inputs (default <project>/data/raw/demo)."""
     argv = sys.argv[1:] if argv is None else argv
-    root = pathlib.Path(argv[0]) if argv else PROJECT_ROOT / "data" / "raw" / "demo"
+    root = pathlib.Path(argv[0]) if argv else DEMO_RAW_DIR
     for key, path in generate_demo_data(root).items():
         print(f"{key:13s} {path}")
 
