@@ -73,8 +73,16 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
     return files
 
 
-def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[str]:
-    """Seeds, macros, run parameters and every SQL model, staging -> intermediate -> marts."""
+def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, select: list[str] | None = None) -> list[str]:
+    """Seeds, macros, run parameters and every SQL model, staging -> intermediate -> marts (or only
+    `select` and the models they read)."""
+    prepare(con, cfg, run_id)
+    return db.run_models(con, select=select, upstream=True)
+
+
+def prepare(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, reference: bool = True) -> None:
+    """What the models read besides the raw tables: seeds, macros, run variables, periods and (unless
+    `reference` is false, reusing tables already loaded) the reference tables."""
     db.load_seeds(con)
     db.load_macros(con)
     db.set_variables(con, {
@@ -87,8 +95,8 @@ def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[s
     con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, period_end date)")
     for role, period in (("current", cfg.current), ("previous", cfg.previous)):
         con.execute("insert into periods values (?, ?, ?, ?)", [role, period.label, period.start, period.end])
-    geography.load_reference(con, cfg)
-    return db.run_models(con)
+    if reference:
+        geography.load_reference(con, cfg)
 
 
 def _months(start: date, end: date) -> set[str]:

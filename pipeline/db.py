@@ -1,12 +1,15 @@
 """DuckDB plumbing: connections, seeds, macros and the layered SQL models in sql/.
 
 Models are plain `select` statements, one per file (dbt style). Each becomes a table named after
-its file. Dependencies are found by name, so a model runs after every model it mentions.
+its file. A model runs after every model it names (outside comments and string literals), never
+reads a later layer, and is checked against the `-- unique_key:` in its header; sql/tests holds
+data tests that run after every build.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
@@ -57,30 +60,117 @@ def set_variables(con: duckdb.DuckDBPyConnection, variables: dict[str, Any]) -> 
         con.execute(f"set variable {name} = ?", [value])
 
 
+class ModelError(RuntimeError):
+    """A model that cannot be built or trusted: its SQL failed, its layout breaks the layer rules, its
+    unique key is not unique, or a data test in sql/tests returned rows."""
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    layer: str
+    path: Path
+    sql: str
+    refs: frozenset[str]          # the other models it reads
+    unique_key: tuple[str, ...]   # from its `-- unique_key: a, b` header line; () when it states none
+
+
+# Comments and string literals never name a model: 'int_x' in a string or `-- from int_x` is not a reference.
+_NOT_CODE = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def sql_identifiers(sql: str) -> set[str]:
+    return set(_IDENTIFIER.findall(_NOT_CODE.sub(" ", sql).lower()))
+
+
+def _unique_key(sql: str) -> tuple[str, ...]:
+    match = re.search(r"^--\s*unique_key:\s*(.+)$", sql, re.M | re.I)
+    return tuple(c.strip() for c in match.group(1).split(",") if c.strip()) if match else ()
+
+
 def model_files(layers: tuple[str, ...] = LAYERS) -> dict[str, Path]:
-    return {p.stem: p for layer in layers for p in sorted((SQL_DIR / layer).glob("*.sql"))}
+    return {name: m.path for name, m in load_models(layers).items()}
 
 
-def model_order(models: dict[str, str]) -> list[str]:
-    """Order models so each runs after the models its SQL names."""
-    graph = {}
-    for name, sql in models.items():
-        words = set(re.findall(r"[a-z_][a-z0-9_]*", _strip_comments(sql).lower()))
-        graph[name] = {other for other in models if other != name and other in words}
+def load_models(layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR) -> dict[str, Model]:
+    """Every model in `layers`, checked: one model per name, and no model reads a later layer
+    (staging -> intermediate -> marts)."""
+    found: dict[str, tuple[str, Path, str]] = {}
+    for layer in layers:
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            if path.stem in found:
+                raise ModelError(f"two models are named {path.stem}: {found[path.stem][1]} and {path}")
+            found[path.stem] = (layer, path, path.read_text())
+    models = {}
+    for name, (layer, path, sql) in found.items():
+        refs = frozenset(sql_identifiers(sql) & set(found) - {name})
+        for ref in refs:
+            if LAYERS.index(found[ref][0]) > LAYERS.index(layer):
+                raise ModelError(f"{layer} model {name} reads {found[ref][0]} model {ref}: a model reads only "
+                                 f"its own layer or an earlier one ({' -> '.join(LAYERS)})")
+        models[name] = Model(name, layer, path, sql, refs, _unique_key(sql))
+    return models
+
+
+def model_order(models: dict[str, Model], select: list[str] | None = None, upstream: bool = False) -> list[str]:
+    """Build order: each model after the models it reads. `select` limits it to those models (and,
+    with `upstream`, everything they read, directly or not)."""
+    chosen = set(models) if select is None else set(select)
+    unknown = sorted(chosen - set(models))
+    if unknown:
+        raise ModelError(f"no model named {', '.join(unknown)}")
+    todo = list(chosen) if upstream else []
+    while todo:
+        for ref in models[todo.pop()].refs - chosen:
+            chosen.add(ref)
+            todo.append(ref)
+    graph = {name: set(models[name].refs & chosen) for name in chosen}
     return list(TopologicalSorter(graph).static_order())
 
 
-def _strip_comments(sql: str) -> str:
-    return re.sub(r"--[^\n]*", "", sql)
+def check_unique_key(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    if not model.unique_key:
+        return
+    key = ", ".join(model.unique_key)
+    duplicated = con.execute(f"select count(*) from (select {key} from {model.name} group by all "
+                             "having count(*) > 1)").fetchone()[0]
+    if duplicated:
+        raise ModelError(f"model {model.name}: its unique_key ({key}) has {duplicated} value(s) on more than one row")
 
 
-def run_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> list[str]:
-    """Build every model in `layers` as a table; returns the names in build order."""
-    sources = {name: path.read_text() for name, path in model_files(layers).items()}
-    order = model_order(sources)
+def data_tests(sql_dir: Path = SQL_DIR) -> dict[str, str]:
+    """sql/tests/*.sql: each a query returning the rows that break a rule (none = pass)."""
+    return {p.stem: p.read_text() for p in sorted((sql_dir / "tests").glob("*.sql"))}
+
+
+def run_data_tests(con: duckdb.DuckDBPyConnection, built: set[str], sql_dir: Path = SQL_DIR) -> list[str]:
+    """Run every data test whose models were all built here; raises on the first one that returns rows."""
+    ran = []
+    all_models = set(load_models(sql_dir=sql_dir))
+    for name, sql in data_tests(sql_dir).items():
+        needs = sql_identifiers(sql) & all_models
+        if not needs or not needs <= built:
+            continue
+        rows = con.execute(f"select * from ({sql}) limit 3").fetchall()
+        if rows:
+            total = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+            raise ModelError(f"data test {name} (sql/tests/{name}.sql) failed: {total} row(s) break it, e.g. {rows}")
+        ran.append(name)
+    return ran
+
+
+def run_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, upstream: bool = False,
+               layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Build models as tables (all of them, or `select` with `upstream` ancestors), check each model's
+    unique key, then run the data tests the built models allow. Returns the names in build order."""
+    models = load_models(layers, sql_dir)
+    order = model_order(models, select, upstream)
     for name in order:
         try:
-            con.execute(f"create or replace table {name} as {sources[name]}")
+            con.execute(f"create or replace table {name} as {models[name].sql}")
         except duckdb.Error as exc:
-            raise RuntimeError(f"SQL model {name} failed: {exc}") from exc
+            raise ModelError(f"SQL model {name} failed: {exc}") from exc
+        check_unique_key(con, models[name])
+    run_data_tests(con, set(order), sql_dir)
     return order

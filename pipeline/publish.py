@@ -52,9 +52,9 @@ def _definitions(con: duckdb.DuckDBPyConnection):
         ("p_value", "exact two-sided test of count against previous_count: count given count + previous_count is "
                     "binomial with the periods' lengths as weights when nothing changed"),
         ("q_value", "wards: Benjamini-Hochberg adjusted p_value across the area's wards for the theme"),
-        ("change_flag", "significant_increase / significant_decrease when p_value (wards: q_value) <= significance.alpha "
-                        "(default 0.01); too_few_to_test when count + previous_count < significance.min_total "
-                        "(default 10); otherwise no_significant_change"),
+        ("change_flag", "significant_increase / significant_decrease when p_value <= significance.alpha (default 0.01; "
+                        "wards: q_value <= geography.fdr_alpha, default 0.05); too_few_to_test when count + "
+                        "previous_count < significance.min_total (default 10); otherwise no_significant_change"),
     ]
     return themes, metrics
 

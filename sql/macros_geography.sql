@@ -27,13 +27,14 @@ create or replace temporary macro change_p_value(c, p) as
     case when c is null or p is null then null
          else exact_change_p(c, p, getvariable('current_days'), getvariable('previous_days')) end;
 
--- The flag a reader sees, from a p-value (or an FDR q-value across wards): never on fewer than
--- significance.min_total crimes in the two periods together, where no test can be trusted.
-create or replace temporary macro change_flag(c, p, p_value) as case
+-- The flag a reader sees, from a p-value at significance.alpha (or, across wards, a Benjamini-Hochberg
+-- q-value at geography.fdr_alpha): never on fewer than significance.min_total crimes in the two periods
+-- together, where no test can be trusted.
+create or replace temporary macro change_flag(c, p, p_value, alpha) as case
     when c is null or p is null then null
     when c + p < getvariable('significance_min_total') then 'too_few_to_test'
-    when p_value <= getvariable('significance_alpha') and c > p then 'significant_increase'
-    when p_value <= getvariable('significance_alpha') and c < p then 'significant_decrease'
+    when p_value <= alpha and c > p then 'significant_increase'
+    when p_value <= alpha and c < p then 'significant_decrease'
     else 'no_significant_change' end;
 
 -- Benjamini-Hochberg step: p x m / rank; the q-value is the running minimum of this from the largest

@@ -1,6 +1,7 @@
 -- int_grid_cells
 -- Grain: one row per cell of a regular square grid (side getvariable('grid_cell_m'), in metres of
 -- British National Grid) that overlaps the area's interior (ref_area, the union of the current wards).
+-- unique_key: grid_col, grid_row
 -- Cells are indexed from the grid origin (0, 0), so a cell keeps its id across runs of one cell size.
 with area as (
     select geom, getvariable('grid_cell_m') as cell from ref_area

@@ -2,6 +2,7 @@
 -- Grain: one row per grid cell (int_grid_cells) x theme x period role: crimes whose point lies in
 -- the cell (record extracts; points inside the area or snapped to it), zeros included. MPS count
 -- files have no points, so they add nothing here.
+-- unique_key: grid_col, grid_row, theme, period_role
 with cells as (
     select * from int_grid_cells
 ),

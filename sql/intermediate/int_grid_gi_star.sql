@@ -4,6 +4,7 @@
 -- area's cells, the cell itself included), computed by gi_star_grid (pipeline.hotspots, registered
 -- as a DuckDB function) once per theme x period. p_norm: one-sided normal tail of |z|; p_sim:
 -- conditional-permutation pseudo p-value (getvariable('gi_permutations'), fixed seed).
+-- unique_key: grid_col, grid_row, theme, period_role
 with counts as (
     select * from int_grid_counts
 ),

@@ -1,5 +1,6 @@
 -- int_location_cells
 -- Grain: one row per boundary level (ward, lsoa) x grid cell x current zone touching the cell.
+-- unique_key: level, cell, code
 -- A spatial index for placing points (int_offences_located): each zone clipped to each cell of
 -- int_location_grid it touches. A cell touched by one zone that covers it (`sole_cover`) places its
 -- points by arithmetic alone; elsewhere a point is tested against the small clipped pieces, not the

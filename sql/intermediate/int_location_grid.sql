@@ -3,6 +3,7 @@
 -- wards and LSOAs for placing points (int_location_cells). Cell side: sqrt(extent area / 2,000,000),
 -- at least 20 m: about 2 million cells over the area's bounding box, fewer inside its zones.
 -- Cell of (x, y) = column * rows + row.
+-- unique_key: x0, y0
 with extent as (
     select st_xmin(box) as x0, st_ymin(box) as y0, st_xmax(box) as x1, st_ymax(box) as y1
     from (

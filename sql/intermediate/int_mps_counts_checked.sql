@@ -1,5 +1,6 @@
 -- int_mps_counts_checked
 -- Grain: one row per source file x area x MPS category x month, with the first rule it fails.
+-- unique_key: source_file, source_row, month_start
 -- A count is a whole number written with digits; an area x category x month appears once per file
 -- (a repeated row would double-count): later copies are `duplicate_count_row`.
 with counts as (

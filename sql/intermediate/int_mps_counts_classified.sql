@@ -1,6 +1,7 @@
 -- int_mps_counts_classified
 -- Grain: one row per area level x borough x ward x theme x month: the count of the theme's
 -- MPS categories (mapping only from seed_mps_category_themes).
+-- unique_key: area_level, borough_name, ward_code, theme, month_start
 with counts as (
     select * from int_mps_counts_current
 ),

@@ -2,6 +2,7 @@
 -- Grain: one row per area x MPS category x month, from the newest extract covering that area and
 -- month. Supersession is per area-month (not per category) so a file in the 2024+ classification
 -- and one in the 2010-2023 classification never both count the same month.
+-- unique_key: source_file, source_row, month_start
 with valid as (
     select * from int_mps_counts_checked where quarantine_rule is null
 ),

@@ -1,6 +1,7 @@
 -- int_offences_checked
 -- Grain: one row per offence row read (every extract version), with the first row-level rule it
 -- fails (null when it passes). Failing rows go to quarantine; none are dropped silently.
+-- unique_key: source_file, source_row
 -- An extract version is the extract date (else the file); a crime reference may appear once per
 -- version: later copies of a reference whose first valid row is kept are `duplicate_crime_ref`.
 -- Rules and reasons: sql/seeds/quarantine_rules.csv; the GX suite in pipeline/validation.py

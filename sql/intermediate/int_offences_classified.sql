@@ -1,6 +1,7 @@
 -- int_offences_classified
 -- Grain: one row per counted crime x theme it belongs to (themes overlap: a DA-flagged assault is
 -- in all_crime, vap, vwi, domestic_abuse ...). Membership comes only from seed_ho_code_themes.
+-- unique_key: crime_ref, theme
 with offences as (
     select * from int_offences_current where counted
 ),

@@ -2,6 +2,7 @@
 -- Grain: one row per crime reference: the latest extract version of each crime that passed the
 -- row checks (a newer extract supersedes an older one). Cancelled and transferred records stay
 -- here with counted = false: kept, but never counted.
+-- unique_key: crime_ref
 with valid as (
     select * from int_offences_checked where quarantine_rule is null
 ),

@@ -1,6 +1,7 @@
 -- int_offences_located
 -- Grain: one row per offence row read (every extract version): where it lies on the CURRENT
 -- boundaries (ref_wards, ref_lsoas) and how that was decided (location_method).
+-- unique_key: source_file, source_row
 --   point_in_polygon  coordinates (BNG easting/northing, else WGS84 latitude/longitude) inside a ward;
 --                     a point on a shared edge goes to the ward containing it, else the lowest ward code
 --   point_snapped     coordinates outside every ward but within getvariable('snap_tolerance_m') of one

@@ -1,5 +1,6 @@
 -- int_people_checked
 -- Grain: one row per victim or suspect row read, with the first rule it fails (null = passes).
+-- unique_key: person_role, source_file, source_row
 -- A person (pseudonymised reference) is listed once per crime, role and extract version: later
 -- copies are `duplicate_person`, so a victim is never counted twice.
 with people as (

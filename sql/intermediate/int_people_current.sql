@@ -1,6 +1,7 @@
 -- int_people_current
 -- Grain: one row per victim or suspect of a current crime, from the latest extract that lists
 -- people for that crime and role (older extracts' people are superseded, not double-counted).
+-- unique_key: person_role, source_file, source_row
 with valid as (
     select * from int_people_checked where quarantine_rule is null
 ),

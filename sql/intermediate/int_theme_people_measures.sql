@@ -1,6 +1,7 @@
 -- int_theme_people_measures
 -- Grain: one row per theme x period role (record extracts only): the crime, victim and suspect
 -- counts behind every people metric. Victim shares count victims; suspect-unknown shares count crimes.
+-- unique_key: theme, period_role
 with crimes as (
     select classified.*, periods.period_role
     from int_offences_classified as classified

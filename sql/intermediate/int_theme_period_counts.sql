@@ -1,6 +1,7 @@
 -- int_theme_period_counts
 -- Grain: one row per source x area role (area | comparator) x theme, with the counts for the
 -- current and previous periods. Every theme a source supports gets a row, with 0 where it had no crimes.
+-- unique_key: source, area_role, theme
 -- Record extracts count at day precision; MPS files by month of recording.
 with record_counts as (
     select 'record_extract' as source, 'area' as area_role, theme, period_role, count(*) as n

@@ -8,6 +8,7 @@
 --                   (ref_previous_ward_weights: through LSOAs, weighted by residents) - estimates,
 --                   flagged by months_rebased. A month is never taken from both ward sets.
 -- months_covered < months_in_period means the inputs do not cover the period on these wards.
+-- unique_key: source, ward_code, theme, period_role
 with periods_sized as (
     select *, datediff('month', period_start, period_end) + 1 as months_in_period from periods
 ),

@@ -3,6 +3,7 @@
 -- LSOA populations (ref_population) through the LSOA -> ward best-fit lookup (ref_lsoa_to_ward),
 -- with the ward's sub-area. Populations are null when no population file is configured, and the
 -- under-25 count is null when the age bands do not say who is under 25.
+-- unique_key: ward_code
 with wards as (
     select ward_code, ward_name from ref_wards
 ),

@@ -56,7 +56,8 @@ final as (
         case when not (count_missing or previous_missing)
              then round(change_p_value(count, previous_count), 6) end as p_value,
         case when not (count_missing or previous_missing)
-             then change_flag(count, previous_count, change_p_value(count, previous_count)) end as change_flag,
+             then change_flag(count, previous_count, change_p_value(count, previous_count),
+                              getvariable('significance_alpha')) end as change_flag,
         getvariable('run_id') as run_id
     from by_sub_area
     order by theme, sub_area

@@ -54,7 +54,8 @@ final as (
         poisson_z(area.current_count, area.previous_count) as poisson_z,
         round(change_p_value(area.current_count, area.previous_count), 6) as p_value,
         change_flag(area.current_count, area.previous_count,
-                    change_p_value(area.current_count, area.previous_count)) as change_flag,
+                    change_p_value(area.current_count, area.previous_count), getvariable('significance_alpha'))
+            as change_flag,
         concat_ws('; ',
             'source: ' || area.source || ' (' || case area.source
                 when 'record_extract' then themes.record_extract_definition

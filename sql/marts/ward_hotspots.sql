@@ -8,7 +8,8 @@
 --   rank_in_area        by count, ties by rate
 --   p_value             exact test of count against previous_count (conditional binomial, two-sided);
 --                       q_value Benjamini-Hochberg across the area's wards for the theme;
---                       change_flag from q_value, never on fewer than significance.min_total crimes
+--                       change_flag from q_value <= geography.fdr_alpha, never on fewer than
+--                       significance.min_total crimes
 --   poisson_z           2(sqrt(count) - sqrt(previous_count)), descriptive only
 --   harm_weighted_count sum of ONS Crime Severity Score weights (ref_severity_weights) of the crimes
 --                       whose HO code has a weight; harm_weight_coverage_pct says how many had one
@@ -169,7 +170,7 @@ final as (
         adjusted.poisson_z,
         round(adjusted.p_value, 6) as p_value,
         round(adjusted.q_value, 6) as q_value,
-        change_flag(adjusted.count, adjusted.previous_count, adjusted.q_value) as change_flag,
+        change_flag(adjusted.count, adjusted.previous_count, adjusted.q_value, getvariable('fdr_alpha')) as change_flag,
         adjusted.q_value <= getvariable('fdr_alpha') as significant_after_fdr,
         adjusted.harm_weighted_count,
         adjusted.previous_harm_weighted_count,
@@ -196,7 +197,7 @@ final as (
             case when adjusted.population is null then 'rates null: no population configured'
                  else 'rate per 1,000 usual residents (LSOA populations via best-fit lookup), exact Poisson 95% interval' end,
             'p_value: exact test of count against previous_count (conditional binomial); q_value: '
-                || 'Benjamini-Hochberg across ' || adjusted.p_tests || ' wards; change_flag from q_value; '
+                || 'Benjamini-Hochberg across ' || adjusted.p_tests || ' wards; change_flag from q_value <= ' || getvariable('fdr_alpha') || '; '
                 || 'poisson_z = 2(sqrt(count) - sqrt(previous_count)), descriptive',
             case when adjusted.source = 'record_extract'
                  then 'harm: ONS Crime Severity Score weights where known (harm_weight_coverage_pct)'

@@ -1,5 +1,6 @@
 -- stg_mps_counts
 -- Grain: one row per source file x area x MPS category x month (the wide files, unpivoted), typed.
+-- unique_key: source_file, source_row, month_start
 with source as (
     select * from raw_mps_counts
 ),

@@ -1,5 +1,6 @@
 -- stg_offences
 -- Grain: one row per offence row read from a record extract (every extract version), typed.
+-- unique_key: source_file, source_row
 -- Renames and types only; the *_raw columns keep the text as read so quarantine can show it.
 with source as (
     select * from raw_offences

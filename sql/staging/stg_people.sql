@@ -1,5 +1,6 @@
 -- stg_people
 -- Grain: one row per victim or suspect row read from a record extract (every extract version), typed.
+-- unique_key: person_role, source_file, source_row
 -- Victims and suspects share one shape; `person_role` says which.
 with victims as (
     select 'victim' as person_role, * from raw_victims

@@ -54,36 +54,11 @@ def write_config(folder: Path, inputs: list[dict], **overrides) -> Path:
     return path
 
 
-def core_models() -> dict[str, str]:
-    """The SQL models behind quarantine and reconciliation (all their ancestors), by name."""
-    sources = {name: path.read_text() for name, path in db.model_files().items()}
-    words = {name: set(re.findall(r"[a-z_][a-z0-9_]*", db._strip_comments(sql).lower())) for name, sql in sources.items()}
-    need, todo = set(), list(CORE_MODELS)
-    while todo:
-        name = todo.pop()
-        if name not in need:
-            need.add(name)
-            todo += [other for other in sources if other in words[name] and other != name]
-    return {name: sources[name] for name in need}
-
-
 def build_core(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str = "test-run", reference: bool = True) -> None:
-    """assessment.build restricted to the quarantine and reconciliation models (fast, and independent of
-    marts still being written). `reference=False` reuses reference tables already on the connection."""
-    models = core_models()
-    db.load_seeds(con)
-    db.load_macros(con)
-    db.set_variables(con, {"run_id": run_id, "area_name": cfg.area_name, "area_code": cfg.area_code,
-                           "comparator_name": cfg.comparator_name, "date_basis": cfg.date_basis,
-                           "z_threshold": cfg.z_threshold})
-    con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, period_end date)")
-    for role, period in (("current", cfg.current), ("previous", cfg.previous)):
-        con.execute("insert into periods values (?, ?, ?, ?)", [role, period.label, period.start, period.end])
-    if reference and any(re.search(r"\bref_", db._strip_comments(sql)) for sql in models.values()):
-        from pipeline import geography
-        geography.load_reference(con, cfg)
-    for name in db.model_order(models):
-        con.execute(f"create or replace table {name} as {models[name]}")
+    """assessment.build restricted to the quarantine and reconciliation models and what they read (fast,
+    and independent of the marts). `reference=False` reuses reference tables already on the connection."""
+    assessment.prepare(con, cfg, run_id, reference=reference)
+    db.run_models(con, select=list(CORE_MODELS), upstream=True)
 
 
 def run_steps(cfg: RunConfig, steps: list[str], out_dir: Path, con: duckdb.DuckDBPyConnection | None = None):

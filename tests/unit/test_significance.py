@@ -19,7 +19,7 @@ def con():
 
 
 def flag(con, current: int, previous: int) -> tuple[float, str]:
-    return con.execute("select change_p_value($c, $p), change_flag($c, $p, change_p_value($c, $p))",
+    return con.execute("select change_p_value($c, $p), change_flag($c, $p, change_p_value($c, $p), 0.01)",
                        {"c": current, "p": previous}).fetchone()
 
 
@@ -56,4 +56,4 @@ def test_unequal_period_lengths_weight_the_test(con):
 
 
 def test_missing_counts_give_no_verdict(con):
-    assert con.execute("select change_p_value(null, 3), change_flag(null, 3, null)").fetchone() == (None, None)
+    assert con.execute("select change_p_value(null, 3), change_flag(null, 3, null, 0.01)").fetchone() == (None, None)
