@@ -1,8 +1,9 @@
 -- quarantine_summary
 -- Grain: one row per input file x input table: rows in = loaded + superseded + quarantined.
 -- rows_read is what the reader counted in the file (data records, blank lines excluded); rows_in
--- is what reached the database (typed rows + malformed lines). `reconciled` is false if any row
--- is unaccounted for; the run refuses to publish if so. `quarantine_rules` lists rule: rows.
+-- is what reached the database (typed rows + malformed lines). Each term is counted on its own
+-- (superseded rows in int_superseded_rows), so `reconciled` is false if any row is unaccounted for;
+-- the run refuses to publish if so. `quarantine_rules` lists rule: rows.
 with rows_in as (
     select source_file, 'offences' as input_table, count(*) as n from stg_offences group by all
     union all
@@ -27,12 +28,8 @@ loaded as (
     select source_file, 'counts', count(*) from int_mps_counts_current group by all
 ),
 
-valid as (
-    select source_file, 'offences' as input_table, count(*) as n from int_offences_checked where quarantine_rule is null group by all
-    union all
-    select source_file, person_role || 's', count(*) from int_people_checked where quarantine_rule is null group by all
-    union all
-    select source_file, 'counts', count(*) from int_mps_counts_checked where quarantine_rule is null group by all
+superseded as (
+    select source_file, input_table, count(*) as n from int_superseded_rows group by all
 ),
 
 rules as (
@@ -56,12 +53,11 @@ final as (
         audit_inputs.rows_read,
         coalesce(rows_in.n, 0) + coalesce(malformed.n, 0) as rows_in,
         coalesce(loaded.n, 0) as rows_loaded,
-        coalesce(valid.n, 0) - coalesce(loaded.n, 0) as rows_superseded,
+        coalesce(superseded.n, 0) as rows_superseded,
         coalesce(quarantined.n, 0) as rows_quarantined,
         pct(coalesce(quarantined.n, 0), coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)) as quarantined_pct,
         coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)
-            = coalesce(loaded.n, 0) + (coalesce(valid.n, 0) - coalesce(loaded.n, 0)) + coalesce(quarantined.n, 0)
-            and coalesce(loaded.n, 0) <= coalesce(valid.n, 0)
+            = coalesce(loaded.n, 0) + coalesce(superseded.n, 0) + coalesce(quarantined.n, 0)
             and (audit_inputs.rows_read is null
                  or audit_inputs.rows_read = coalesce(rows_in.n, 0) + coalesce(malformed.n, 0)) as reconciled,
         rules.quarantine_rules,
@@ -73,7 +69,7 @@ final as (
     left join malformed using (source_file, input_table)
     left join quarantined using (source_file, input_table)
     left join loaded using (source_file, input_table)
-    left join valid using (source_file, input_table)
+    left join superseded using (source_file, input_table)
     left join rules using (source_file, input_table)
     left join audit_inputs on audit_inputs.path = files.source_file and audit_inputs.role = files.input_table
     order by files.source_file, files.input_table
