@@ -80,6 +80,7 @@ def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[s
     db.set_variables(con, {
         "run_id": run_id, "area_name": cfg.area_name, "area_code": cfg.area_code,
         "comparator_name": cfg.comparator_name, "date_basis": cfg.date_basis, "z_threshold": cfg.z_threshold,
+        "run_date": date.today(),  # a recorded date after it is quarantined (future_recorded_date)
     })
     con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, period_end date)")
     for role, period in (("current", cfg.current), ("previous", cfg.previous)):
@@ -127,6 +128,8 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
                              f"the {kind} inputs must cover every month of {cfg.previous.label} and {cfg.current.label} "
                              f"({cfg.previous.start} to {cfg.current.end})",
                              f"{len(missing)} month(s) with no data for {cfg.area_name}", examples=missing)
+    if "mps_counts" in kinds and cfg.comparator_name:
+        _check_comparator_coverage(con, cfg, needed)
     if not area_sources:
         ward_rows = con.execute("select count(*) from int_mps_counts_current where area_level = 'ward' "
                                 "and lower(borough_name) = lower(?)", [cfg.area_name]).fetchone()[0] \
@@ -135,6 +138,24 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
                  "(MPS_Borough_Level_Crime_*.csv); add one") if ward_rows else "no rows for that area"
         raise InputError("inputs", "LookUp_BoroughName", f"the inputs must include data for the area '{cfg.area_name}'",
                          found)
+
+
+def _check_comparator_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, needed: set[str]) -> None:
+    """The comparator is the sum over every area of the borough-level count files: a month no file
+    covers would silently drop a month from the force total. Superseding is per area and month
+    (int_mps_counts_current), so a month missing from the newest file but in an older one is covered."""
+    files = [row[0] for row in con.execute(
+        "select distinct source_file from int_mps_counts_checked where area_level = 'borough' order by 1").fetchall()]
+    if not files:
+        return  # ward-level files only: no comparator total is computed
+    present = {row[0] for row in con.execute(
+        "select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current where area_level = 'borough'").fetchall()}
+    missing = sorted(needed - present)
+    if missing:
+        raise InputError(", ".join(Path(f).name for f in files), "YYYYMM columns",
+                         f"the MPS count files give the comparator ({cfg.comparator_name}) and must cover every month "
+                         f"of {cfg.previous.label} and {cfg.current.label} ({cfg.previous.start} to {cfg.current.end})",
+                         f"{len(missing)} month(s) with no valid counts in any borough-level file", examples=missing)
 
 
 def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
