@@ -43,8 +43,8 @@ def code_version() -> str:
 def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
     """Read every input into raw tables; record lineage (audit_inputs) and malformed lines (raw_rejects).
 
-    A byte-identical copy of a file already read is listed in audit_inputs (duplicate_of) but never
-    loaded twice. Malformed lines keep their line number, rule and a detail such as a field count,
+    A file is read once per role however often the config names it (audit_inputs.times_listed); a
+    byte-identical copy under another name is listed in audit_inputs (duplicate_of) but never loaded. Malformed lines keep their line number, rule and a detail such as a field count,
     never the raw text (it may hold personal data).
     """
     create_raw_tables(con)
@@ -52,22 +52,23 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
     con.execute("create table if not exists raw_rejects (source_file varchar, source_row integer, "
                 "input_table varchar, rule varchar, detail varchar)")
     files: list[InputFile] = []
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], InputFile] = {}
     raw_inputs = cfg.raw.get("inputs") or []
     for i, spec in enumerate(cfg.inputs):
         if spec.kind == "mps_counts":
-            files += ingest_mps_counts(con, spec.paths["counts"], seen=seen)
+            files += ingest_mps_counts(con, spec.paths["counts"], seen=seen, times_listed=spec.times_listed)
         else:
             item = raw_inputs[i] if i < len(raw_inputs) and isinstance(raw_inputs[i], dict) else {}
             period = parse_period(cfg.config_path, item.get("extract_period"))
             files += ingest_record_extract(con, spec.paths, load_profile(spec.profile), pseudonymisation_key(cfg),
-                                           extract_period=period, seen=seen)
+                                           extract_period=period, seen=seen, times_listed=spec.times_listed)
     con.execute("create or replace table audit_inputs (path varchar, kind varchar, role varchar, size bigint, "
-                "sha256 varchar, encoding varchar, rows_read bigint, rows_malformed bigint, duplicate_of varchar)")
+                "sha256 varchar, encoding varchar, rows_read bigint, rows_malformed bigint, duplicate_of varchar, "
+                "times_listed integer)")
     for f in files:
-        con.execute("insert into audit_inputs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute("insert into audit_inputs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [str(f.path), f.kind, f.role, f.size, f.sha256, f.encoding, f.rows_read, len(f.malformed),
-                     f.duplicate_of])
+                     f.duplicate_of, f.times_listed])
         for line, rule, detail in f.malformed:
             con.execute("insert into raw_rejects values (?, ?, ?, ?, ?)", [str(f.path), line, f.role, rule, detail])
     return files

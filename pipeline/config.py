@@ -44,8 +44,9 @@ class Period:
 @dataclass(frozen=True)
 class InputSpec:
     kind: str
-    paths: dict[str, list[Path]]  # role (offences/victims/suspects/counts) -> files
+    paths: dict[str, list[Path]]  # role (offences/victims/suspects/counts) -> files, each once
     profile: Path | None = None
+    times_listed: dict[tuple[str, Path], int] = field(default_factory=dict)  # (role, file) matched by several patterns
 
 
 @dataclass
@@ -127,17 +128,21 @@ def resolve_periods(spec: dict[str, Any]) -> tuple[Period, Period]:
 
 # ---------------------------------------------------------------- loading
 
-def _resolve_paths(base: Path, patterns: str | list[str] | None) -> list[Path]:
+def _resolve_paths(base: Path, patterns: str | list[str] | None) -> tuple[list[Path], dict[Path, int]]:
+    """The files the patterns match, each once in first-match order, and how often each was matched
+    (a file named by two patterns, e.g. `mps/*.csv` and `mps/MPS_2022.csv`, is read once)."""
     if patterns is None:
-        return []
+        return [], {}
     if isinstance(patterns, str):
         patterns = [patterns]
-    found: list[Path] = []
+    matched: dict[Path, int] = {}
     for pattern in patterns:
         path = (base / pattern)
         matches = sorted(path.parent.glob(path.name)) if any(c in path.name for c in "*?[") else [path]
-        found.extend(p.resolve() for p in matches)
-    return found
+        for p in matches:
+            p = p.resolve()
+            matched[p] = matched.get(p, 0) + 1
+    return list(matched), matched
 
 
 # The reference files a run config may name (read by pipeline.geography).
@@ -173,13 +178,15 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         if kind not in INPUT_KINDS:
             raise InputError(str(path), f"inputs[{i}].kind", f"expected one of {', '.join(INPUT_KINDS)}", str(kind))
         if kind == "mps_counts":
-            roles = {"counts": _resolve_paths(base, item.get("paths"))}
+            resolved = {"counts": _resolve_paths(base, item.get("paths"))}
             profile = None
         else:
-            roles = {role: _resolve_paths(base, item.get(role)) for role in ("offences", "victims", "suspects")}
+            resolved = {role: _resolve_paths(base, item.get(role)) for role in ("offences", "victims", "suspects")}
             profile = (base / item["profile"]).resolve() if item.get("profile") else None
             if profile is None:
                 raise InputError(str(path), f"inputs[{i}].profile", "a record_extract needs a source profile", "missing")
+        roles = {role: files for role, (files, _) in resolved.items()}
+        times_listed = {(role, f): n for role, (_, counts) in resolved.items() for f, n in counts.items() if n > 1}
         for role, files in roles.items():
             if role in ("counts", "offences") and not files:
                 raise InputError(str(path), f"inputs[{i}].{'paths' if role == 'counts' else role}",
@@ -187,7 +194,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
             for f in files:
                 if not f.exists():
                     raise InputError(str(f), "-", "input file must exist", "file not found")
-        inputs.append(InputSpec(kind=kind, paths=roles, profile=profile))
+        inputs.append(InputSpec(kind=kind, paths=roles, profile=profile, times_listed=times_listed))
     if not inputs:
         raise InputError(str(path), "inputs", "at least one input is needed", "none")
 
