@@ -148,6 +148,67 @@ def _resolve_paths(base: Path, patterns: str | list[str] | None) -> tuple[list[P
 # The reference files a run config may name (read by pipeline.geography).
 REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights")
 
+# ---------------------------------------------------------------- allowed keys
+# Every key a run config may hold, by section: a key no code reads (a typo, or `xlsx:` in the wrong
+# place) stops the run rather than being silently ignored. `duckdb:` takes any DuckDB setting name.
+RUN_CONFIG_KEYS = ("area", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
+                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb")
+RUN_CONFIG_SECTIONS = {
+    "area": ("name", "code"),
+    "comparator": ("name",),
+    "period": ("calendar_year", "financial_year", "rolling_12m_to", "start", "end"),
+    "significance": ("z_threshold",),
+    "privacy": ("key_file", "demo"),
+}
+INPUT_KEYS = {"mps_counts": ("kind", "paths"),
+              "record_extract": ("kind", "profile", "offences", "victims", "suspects", "extract_period")}
+BOUNDARY_OPTIONS = ("layer", "crs", "code_column", "name_column")
+REFERENCE_OPTIONS = {  # options of a reference entry written {path: ..., <option>: ...} (pipeline.geography)
+    "wards": BOUNDARY_OPTIONS,
+    "lsoas": BOUNDARY_OPTIONS,
+    "lsoa_to_ward": ("lsoa_column", "ward_column", "name_column"),
+    "population": ("lsoa_column", "age_column", "count_column"),
+    "sub_areas": ("code_column", "ward_column", "name_column", "sub_area_column"),
+    "previous_wards": BOUNDARY_OPTIONS + ("lsoa_column", "ward_column"),
+    "severity_weights": ("code_column", "weight_column"),
+}
+
+
+def check_keys(file: str | Path, section: str, mapping: Any, allowed: tuple[str, ...] | list[str]) -> dict:
+    """`mapping` (a config or profile section; None = absent) must be a mapping whose keys are all in
+    `allowed`; returns it. The error names the key, as `section.key`, and the keys allowed there."""
+    if mapping is None:
+        return {}
+    where = section or "-"
+    if not isinstance(mapping, dict):
+        raise InputError(str(file), where, f"expected a mapping with keys {', '.join(allowed)}", type(mapping).__name__)
+    unknown = [key for key in mapping if key not in allowed]
+    if unknown:
+        key = f"{section}.{unknown[0]}" if section else str(unknown[0])
+        raise InputError(str(file), key, f"expected one of {', '.join(allowed)}", f"unknown key {str(unknown[0])!r}")
+    return mapping
+
+
+def check_run_config_keys(path: Path, raw: dict) -> None:
+    check_keys(path, "", raw, RUN_CONFIG_KEYS)
+    for section, allowed in RUN_CONFIG_SECTIONS.items():
+        check_keys(path, section, raw.get(section), allowed)
+    if raw.get("inputs") is not None and not isinstance(raw["inputs"], list):
+        raise InputError(str(path), "inputs", "expected a list of inputs (- kind: ...)", type(raw["inputs"]).__name__)
+    for i, item in enumerate(raw.get("inputs") or []):
+        if not isinstance(item, dict):
+            raise InputError(str(path), f"inputs[{i}]", "expected a mapping (kind: and its files)", type(item).__name__)
+        if item.get("kind") in INPUT_KEYS:  # an unknown kind is refused below, naming the kinds
+            check_keys(path, f"inputs[{i}]", item, INPUT_KEYS[item["kind"]])
+            check_keys(path, f"inputs[{i}].extract_period", item.get("extract_period"), ("start", "end"))
+    references = check_keys(path, "reference", raw.get("reference"), REFERENCE_KEYS)
+    for key, value in references.items():
+        if isinstance(value, dict):
+            check_keys(path, f"reference.{key}", value, ("path",) + REFERENCE_OPTIONS[key])
+    from pipeline.geography import GeographySettings  # geography imports this module: import when needed
+
+    check_keys(path, "geography", raw.get("geography"), tuple(sorted(GeographySettings.__dataclass_fields__)))
+
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read a run config; `overrides` replaces `period` and/or `output` (CLI flags)."""
@@ -162,6 +223,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         raise InputError(str(path), "-", "the run config must be valid YAML", f"a syntax error at {where}") from None
     if not isinstance(raw, dict):
         raise InputError(str(path), "-", "the run config must be a YAML mapping (area:, period:, inputs: ...)", type(raw).__name__)
+    check_run_config_keys(path, raw)
     overrides = overrides or {}
     if overrides.get("period"):
         raw["period"] = overrides["period"]
@@ -204,11 +266,6 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     if any(i.kind == "mps_counts" for i in inputs) and not (current.month_aligned and previous.month_aligned):
         raise InputError(str(path), "period", "MPS count files are monthly: periods must start and end on month boundaries",
                          f"{current.start} .. {current.end}")
-
-    unknown = sorted(set(raw.get("reference") or {}) - set(REFERENCE_KEYS))
-    if unknown:
-        raise InputError(str(path), f"reference.{unknown[0]}", f"expected one of {', '.join(REFERENCE_KEYS)}",
-                         f"unknown reference key {unknown[0]!r}")
 
     output = overrides.get("output") or raw.get("output") or f"../data/processed/{area['name'].lower()}-{current.label}"
     significance = raw.get("significance") or {}

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.config import check_keys
 from pipeline.errors import InputError
 
 OFFENCE_COLUMNS = (
@@ -21,6 +22,12 @@ CANONICAL = {"offences": OFFENCE_COLUMNS, "victims": PERSON_COLUMNS, "suspects":
 # profile `values` sections and the canonical columns they apply to
 VALUE_MAPS = {"flag": ("domestic_abuse", "knife"), "status": ("status",), "sex": ("sex",),
               "age": ("age",), "ethnicity": ("ethnicity",), "ho_code": ("ho_code",)}
+# Every key a profile may hold, by section (an unknown one stops the run: see config.check_keys)
+PROFILE_KEYS = ("name", "description", "layout", "encoding", "delimiter", "xlsx", "extract_date", "extract_period",
+                "offences", "victims", "suspects", "values")
+TABLE_KEYS = ("columns", "drop", "xlsx")
+XLSX_KEYS = ("sheet", "header_row")
+EXTRACT_DATE_KEYS = ("column", "from_filename")
 
 
 @dataclass
@@ -83,6 +90,14 @@ def load_profile(path: Path) -> Profile:
     if not path.exists():
         raise InputError(str(path), "-", "the run config names a source profile that must exist", "no such profile")
     spec = _read_yaml(path)
+    check_keys(path, "", spec, PROFILE_KEYS)
+    check_keys(path, "xlsx", spec.get("xlsx"), XLSX_KEYS)
+    check_keys(path, "extract_date", spec.get("extract_date"), EXTRACT_DATE_KEYS)
+    check_keys(path, "extract_period", spec.get("extract_period"), ("start", "end"))
+    check_keys(path, "values", spec.get("values"), tuple(VALUE_MAPS))
+    for role in ("offences", "victims", "suspects"):
+        check_keys(path, role, spec.get(role), TABLE_KEYS)
+        check_keys(path, f"{role}.xlsx", (spec.get(role) or {}).get("xlsx"), XLSX_KEYS)
     layout = spec.get("layout", "linked")
     if layout not in ("linked", "single"):
         raise InputError(str(path), "layout", "expected 'linked' or 'single'", str(layout))
