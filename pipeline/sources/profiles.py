@@ -13,7 +13,7 @@ from pipeline.errors import InputError
 
 OFFENCE_COLUMNS = (
     "crime_ref", "recorded_date", "committed_from", "committed_to", "ho_code", "offence_description",
-    "borough", "ward_code", "lsoa_code", "easting", "northing", "latitude", "longitude",
+    "borough", "ward_code", "ward_name", "lsoa_code", "easting", "northing", "latitude", "longitude",
     "domestic_abuse", "knife", "status",
 )
 PERSON_COLUMNS = ("crime_ref", "person_ref", "age", "sex", "ethnicity")
@@ -39,10 +39,15 @@ class Profile:
     tables: dict[str, dict[str, str]]  # role -> canonical column -> source column
     drop: dict[str, list[str]]
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)
-    xlsx: dict[str, Any] = field(default_factory=dict)
+    xlsx: dict[str, Any] = field(default_factory=dict)  # profile-level {sheet, header_row}
+    table_xlsx: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> its own {sheet, header_row}
     extract_date: dict[str, str] = field(default_factory=dict)
     delimiter: str = ","
     extract_period: dict[str, Any] = field(default_factory=dict)  # {start, end}: the period the extract states
+
+    def xlsx_for(self, role: str) -> dict[str, Any]:
+        """The sheet and header row of a role's workbook: the role's own `xlsx:`, else the profile's."""
+        return {**self.xlsx, **self.table_xlsx.get(role, {})}
 
     def value_map(self, column: str) -> dict[str, str | None]:
         """Case-insensitive source value -> canonical value for one canonical column."""
@@ -84,6 +89,13 @@ def parse_period(path: Path | str, spec: Any) -> dict[str, Any]:
     if end < start:
         raise InputError(str(path), "extract_period", "the end must not be before the start", f"{start} .. {end}")
     return {"start": start, "end": end}
+
+
+def _xlsx(path: Path, section: str, spec: dict | None) -> dict[str, Any]:
+    xlsx = dict(spec or {})
+    if xlsx.get("header_row") is not None and (not str(xlsx["header_row"]).isdigit() or int(xlsx["header_row"]) < 1):
+        raise InputError(str(path), f"{section}.header_row", "expected a row number from 1", str(xlsx["header_row"]))
+    return xlsx
 
 
 def load_profile(path: Path) -> Profile:
@@ -129,13 +141,13 @@ def load_profile(path: Path) -> Profile:
         delimiter = "\t"
     if len(delimiter) != 1:
         raise InputError(str(path), "delimiter", "expected one character, e.g. ',' ';' or tab", repr(delimiter))
-    xlsx = spec.get("xlsx") or {}
-    if xlsx.get("header_row") is not None and (not str(xlsx["header_row"]).isdigit() or int(xlsx["header_row"]) < 1):
-        raise InputError(str(path), "xlsx.header_row", "expected a row number from 1", str(xlsx["header_row"]))
+    xlsx = _xlsx(path, "xlsx", spec.get("xlsx"))
+    table_xlsx = {role: _xlsx(path, f"{role}.xlsx", (spec.get(role) or {}).get("xlsx"))
+                  for role in ("offences", "victims", "suspects") if (spec.get(role) or {}).get("xlsx")}
     return Profile(
         name=str(spec.get("name") or path.stem), path=path, layout=layout,
         encoding=str(spec.get("encoding", "auto")), tables=tables, drop=drop,
-        values=spec.get("values") or {}, xlsx=xlsx,
+        values=spec.get("values") or {}, xlsx=xlsx, table_xlsx=table_xlsx,
         extract_date=spec.get("extract_date") or {}, delimiter=delimiter,
         extract_period=parse_period(path, spec.get("extract_period")),
     )

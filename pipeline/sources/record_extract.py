@@ -49,12 +49,14 @@ def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
 
 
 def read_table(source: InputFile, profile: Profile, role: str = "offences") -> Table:
-    """Read a CSV or one sheet of an XLSX; the header is the row naming the profile's crime_ref column."""
+    """Read a CSV or one sheet of an XLSX (the role's `xlsx:` sheet, else the profile's); the header is
+    the row naming the profile's crime_ref column."""
     mapping = profile.tables.get(role) or profile.tables["offences"]
     hint = mapping["crime_ref"]
     if source.path.suffix.lower() in (".xlsx", ".xlsm"):
-        header_row = profile.xlsx.get("header_row")
-        return read_xlsx(source, profile.xlsx.get("sheet"), int(header_row) if header_row else None, hint)
+        xlsx = profile.xlsx_for(role)
+        header_row = xlsx.get("header_row")
+        return read_xlsx(source, xlsx.get("sheet"), int(header_row) if header_row else None, hint)
     return read_csv_text(source, profile.encoding, hint, profile.delimiter)
 
 
