@@ -43,8 +43,8 @@ def code_version() -> str:
 def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
     """Read every input into raw tables; record lineage (audit_inputs) and malformed lines (raw_rejects).
 
-    A byte-identical copy of a file already read is listed in audit_inputs (duplicate_of) but never
-    loaded twice. Malformed lines keep their line number, rule and a detail such as a field count,
+    A file is read once per role however often the config names it (audit_inputs.times_listed); a
+    byte-identical copy under another name is listed in audit_inputs (duplicate_of) but never loaded. Malformed lines keep their line number, rule and a detail such as a field count,
     never the raw text (it may hold personal data).
     """
     create_raw_tables(con)
@@ -52,22 +52,23 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
     con.execute("create table if not exists raw_rejects (source_file varchar, source_row integer, "
                 "input_table varchar, rule varchar, detail varchar)")
     files: list[InputFile] = []
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], InputFile] = {}
     raw_inputs = cfg.raw.get("inputs") or []
     for i, spec in enumerate(cfg.inputs):
         if spec.kind == "mps_counts":
-            files += ingest_mps_counts(con, spec.paths["counts"], seen=seen)
+            files += ingest_mps_counts(con, spec.paths["counts"], seen=seen, times_listed=spec.times_listed)
         else:
             item = raw_inputs[i] if i < len(raw_inputs) and isinstance(raw_inputs[i], dict) else {}
             period = parse_period(cfg.config_path, item.get("extract_period"))
             files += ingest_record_extract(con, spec.paths, load_profile(spec.profile), pseudonymisation_key(cfg),
-                                           extract_period=period, seen=seen)
+                                           extract_period=period, seen=seen, times_listed=spec.times_listed)
     con.execute("create or replace table audit_inputs (path varchar, kind varchar, role varchar, size bigint, "
-                "sha256 varchar, encoding varchar, rows_read bigint, rows_malformed bigint, duplicate_of varchar)")
+                "sha256 varchar, encoding varchar, rows_read bigint, rows_malformed bigint, duplicate_of varchar, "
+                "times_listed integer)")
     for f in files:
-        con.execute("insert into audit_inputs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute("insert into audit_inputs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [str(f.path), f.kind, f.role, f.size, f.sha256, f.encoding, f.rows_read, len(f.malformed),
-                     f.duplicate_of])
+                     f.duplicate_of, f.times_listed])
         for line, rule, detail in f.malformed:
             con.execute("insert into raw_rejects values (?, ?, ?, ?, ?)", [str(f.path), line, f.role, rule, detail])
     return files
@@ -91,6 +92,7 @@ def prepare(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, referen
         "significance_alpha": cfg.significance_alpha, "significance_min_total": cfg.significance_min_total,
         "current_days": (cfg.current.end - cfg.current.start).days + 1,
         "previous_days": (cfg.previous.end - cfg.previous.start).days + 1,
+        "run_date": date.today(),  # a recorded date after it is quarantined (future_recorded_date)
     })
     con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, period_end date)")
     for role, period in (("current", cfg.current), ("previous", cfg.previous)):
@@ -138,6 +140,8 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
                              f"the {kind} inputs must cover every month of {cfg.previous.label} and {cfg.current.label} "
                              f"({cfg.previous.start} to {cfg.current.end})",
                              f"{len(missing)} month(s) with no data for {cfg.area_name}", examples=missing)
+    if "mps_counts" in kinds and cfg.comparator_name:
+        _check_comparator_coverage(con, cfg, needed)
     if not area_sources:
         ward_rows = con.execute("select count(*) from int_mps_counts_current where area_level = 'ward' "
                                 "and lower(borough_name) = lower(?)", [cfg.area_name]).fetchone()[0] \
@@ -146,6 +150,24 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
                  "(MPS_Borough_Level_Crime_*.csv); add one") if ward_rows else "no rows for that area"
         raise InputError("inputs", "LookUp_BoroughName", f"the inputs must include data for the area '{cfg.area_name}'",
                          found)
+
+
+def _check_comparator_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, needed: set[str]) -> None:
+    """The comparator is the sum over every area of the borough-level count files: a month no file
+    covers would silently drop a month from the force total. Superseding is per area and month
+    (int_mps_counts_current), so a month missing from the newest file but in an older one is covered."""
+    files = [row[0] for row in con.execute(
+        "select distinct source_file from int_mps_counts_checked where area_level = 'borough' order by 1").fetchall()]
+    if not files:
+        return  # ward-level files only: no comparator total is computed
+    present = {row[0] for row in con.execute(
+        "select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current where area_level = 'borough'").fetchall()}
+    missing = sorted(needed - present)
+    if missing:
+        raise InputError(", ".join(Path(f).name for f in files), "YYYYMM columns",
+                         f"the MPS count files give the comparator ({cfg.comparator_name}) and must cover every month "
+                         f"of {cfg.previous.label} and {cfg.current.label} ({cfg.previous.start} to {cfg.current.end})",
+                         f"{len(missing)} month(s) with no valid counts in any borough-level file", examples=missing)
 
 
 def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:

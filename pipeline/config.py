@@ -50,8 +50,9 @@ class Period:
 @dataclass(frozen=True)
 class InputSpec:
     kind: str
-    paths: dict[str, list[Path]]  # role (offences/victims/suspects/counts) -> files
+    paths: dict[str, list[Path]]  # role (offences/victims/suspects/counts) -> files, each once
     profile: Path | None = None
+    times_listed: dict[tuple[str, Path], int] = field(default_factory=dict)  # (role, file) matched by several patterns
 
 
 @dataclass
@@ -134,21 +135,86 @@ def resolve_periods(spec: dict[str, Any]) -> tuple[Period, Period]:
 
 # ---------------------------------------------------------------- loading
 
-def _resolve_paths(base: Path, patterns: str | list[str] | None) -> list[Path]:
+def _resolve_paths(base: Path, patterns: str | list[str] | None) -> tuple[list[Path], dict[Path, int]]:
+    """The files the patterns match, each once in first-match order, and how often each was matched
+    (a file named by two patterns, e.g. `mps/*.csv` and `mps/MPS_2022.csv`, is read once)."""
     if patterns is None:
-        return []
+        return [], {}
     if isinstance(patterns, str):
         patterns = [patterns]
-    found: list[Path] = []
+    matched: dict[Path, int] = {}
     for pattern in patterns:
         path = (base / pattern)
         matches = sorted(path.parent.glob(path.name)) if any(c in path.name for c in "*?[") else [path]
-        found.extend(p.resolve() for p in matches)
-    return found
+        for p in matches:
+            p = p.resolve()
+            matched[p] = matched.get(p, 0) + 1
+    return list(matched), matched
 
 
 # The reference files a run config may name (read by pipeline.geography).
 REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights")
+
+# ---------------------------------------------------------------- allowed keys
+# Every key a run config may hold, by section: a key no code reads (a typo, or `xlsx:` in the wrong
+# place) stops the run rather than being silently ignored. `duckdb:` takes any DuckDB setting name.
+RUN_CONFIG_KEYS = ("area", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
+                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb")
+RUN_CONFIG_SECTIONS = {
+    "area": ("name", "code"),
+    "comparator": ("name",),
+    "period": ("calendar_year", "financial_year", "rolling_12m_to", "start", "end"),
+    "significance": ("alpha", "min_total"),
+    "privacy": ("key_file",),
+}
+INPUT_KEYS = {"mps_counts": ("kind", "paths"),
+              "record_extract": ("kind", "profile", "offences", "victims", "suspects", "extract_period")}
+BOUNDARY_OPTIONS = ("layer", "crs", "code_column", "name_column")
+REFERENCE_OPTIONS = {  # options of a reference entry written {path: ..., <option>: ...} (pipeline.geography)
+    "wards": BOUNDARY_OPTIONS,
+    "lsoas": BOUNDARY_OPTIONS,
+    "lsoa_to_ward": ("lsoa_column", "ward_column", "name_column"),
+    "population": ("lsoa_column", "age_column", "count_column"),
+    "sub_areas": ("code_column", "ward_column", "name_column", "sub_area_column"),
+    "previous_wards": BOUNDARY_OPTIONS + ("lsoa_column", "ward_column"),
+    "severity_weights": ("code_column", "weight_column"),
+}
+
+
+def check_keys(file: str | Path, section: str, mapping: Any, allowed: tuple[str, ...] | list[str]) -> dict:
+    """`mapping` (a config or profile section; None = absent) must be a mapping whose keys are all in
+    `allowed`; returns it. The error names the key, as `section.key`, and the keys allowed there."""
+    if mapping is None:
+        return {}
+    where = section or "-"
+    if not isinstance(mapping, dict):
+        raise InputError(str(file), where, f"expected a mapping with keys {', '.join(allowed)}", type(mapping).__name__)
+    unknown = [key for key in mapping if key not in allowed]
+    if unknown:
+        key = f"{section}.{unknown[0]}" if section else str(unknown[0])
+        raise InputError(str(file), key, f"expected one of {', '.join(allowed)}", f"unknown key {str(unknown[0])!r}")
+    return mapping
+
+
+def check_run_config_keys(path: Path, raw: dict) -> None:
+    check_keys(path, "", raw, RUN_CONFIG_KEYS)
+    for section, allowed in RUN_CONFIG_SECTIONS.items():
+        check_keys(path, section, raw.get(section), allowed)
+    if raw.get("inputs") is not None and not isinstance(raw["inputs"], list):
+        raise InputError(str(path), "inputs", "expected a list of inputs (- kind: ...)", type(raw["inputs"]).__name__)
+    for i, item in enumerate(raw.get("inputs") or []):
+        if not isinstance(item, dict):
+            raise InputError(str(path), f"inputs[{i}]", "expected a mapping (kind: and its files)", type(item).__name__)
+        if item.get("kind") in INPUT_KEYS:  # an unknown kind is refused below, naming the kinds
+            check_keys(path, f"inputs[{i}]", item, INPUT_KEYS[item["kind"]])
+            check_keys(path, f"inputs[{i}].extract_period", item.get("extract_period"), ("start", "end"))
+    references = check_keys(path, "reference", raw.get("reference"), REFERENCE_KEYS)
+    for key, value in references.items():
+        if isinstance(value, dict):
+            check_keys(path, f"reference.{key}", value, ("path",) + REFERENCE_OPTIONS[key])
+    from pipeline.geography import GeographySettings  # geography imports this module: import when needed
+
+    check_keys(path, "geography", raw.get("geography"), tuple(sorted(GeographySettings.__dataclass_fields__)))
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo: bool = False) -> RunConfig:
@@ -165,6 +231,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         raise InputError(str(path), "-", "the run config must be valid YAML", f"a syntax error at {where}") from None
     if not isinstance(raw, dict):
         raise InputError(str(path), "-", "the run config must be a YAML mapping (area:, period:, inputs: ...)", type(raw).__name__)
+    if isinstance(raw.get("privacy"), dict) and "demo" in raw["privacy"]:
+        raise InputError(str(path), "privacy.demo", "expected key_file only: the fixed demo key is used only by "
+                         "`svna demo` on its own synthetic data, never by a config setting", "unknown key 'demo'")
+    check_run_config_keys(path, raw)
     overrides = overrides or {}
     if overrides.get("period"):
         raw["period"] = overrides["period"]
@@ -181,13 +251,15 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         if kind not in INPUT_KINDS:
             raise InputError(str(path), f"inputs[{i}].kind", f"expected one of {', '.join(INPUT_KINDS)}", str(kind))
         if kind == "mps_counts":
-            roles = {"counts": _resolve_paths(base, item.get("paths"))}
+            resolved = {"counts": _resolve_paths(base, item.get("paths"))}
             profile = None
         else:
-            roles = {role: _resolve_paths(base, item.get(role)) for role in ("offences", "victims", "suspects")}
+            resolved = {role: _resolve_paths(base, item.get(role)) for role in ("offences", "victims", "suspects")}
             profile = (base / item["profile"]).resolve() if item.get("profile") else None
             if profile is None:
                 raise InputError(str(path), f"inputs[{i}].profile", "a record_extract needs a source profile", "missing")
+        roles = {role: files for role, (files, _) in resolved.items()}
+        times_listed = {(role, f): n for role, (_, counts) in resolved.items() for f, n in counts.items() if n > 1}
         for role, files in roles.items():
             if role in ("counts", "offences") and not files:
                 raise InputError(str(path), f"inputs[{i}].{'paths' if role == 'counts' else role}",
@@ -195,7 +267,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
             for f in files:
                 if not f.exists():
                     raise InputError(str(f), "-", "input file must exist", "file not found")
-        inputs.append(InputSpec(kind=kind, paths=roles, profile=profile))
+        inputs.append(InputSpec(kind=kind, paths=roles, profile=profile, times_listed=times_listed))
     if not inputs:
         raise InputError(str(path), "inputs", "at least one input is needed", "none")
 
@@ -206,23 +278,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         raise InputError(str(path), "period", "MPS count files are monthly: periods must start and end on month boundaries",
                          f"{current.start} .. {current.end}")
 
-    unknown = sorted(set(raw.get("reference") or {}) - set(REFERENCE_KEYS))
-    if unknown:
-        raise InputError(str(path), f"reference.{unknown[0]}", f"expected one of {', '.join(REFERENCE_KEYS)}",
-                         f"unknown reference key {unknown[0]!r}")
-
-    privacy = raw.get("privacy") or {}
-    if not isinstance(privacy, dict) or set(privacy) - {"key_file"}:
-        found = sorted(set(privacy) - {"key_file"}) if isinstance(privacy, dict) else [str(privacy)]
-        raise InputError(str(path), f"privacy.{found[0]}", "expected key_file (the pseudonymisation key; the fixed "
-                         "demo key is used only by `svna demo` on its own synthetic data)", f"unknown key {found[0]!r}")
-
     output = overrides.get("output") or raw.get("output") or f"../data/processed/{area['name'].lower()}-{current.label}"
     significance = raw.get("significance") or {}
-    unknown = sorted(set(significance) - {"alpha", "min_total"})
-    if unknown:
-        raise InputError(str(path), f"significance.{unknown[0]}", "expected one of alpha, min_total "
-                         "(the change flag comes from an exact test, not a Z threshold)", f"unknown key {unknown[0]!r}")
     alpha, min_total = float(significance.get("alpha", 0.01)), int(significance.get("min_total", 10))
     if not 0 < alpha < 1 or min_total < 1:
         raise InputError(str(path), "significance", "alpha must lie between 0 and 1 and min_total be at least 1",

@@ -46,7 +46,7 @@ import pandas as pd
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
-SUITE_VERSION = "1.0.0"  # bump when an expectation is added, removed or changed
+SUITE_VERSION = "1.1.0"  # bump when an expectation is added, removed or changed
 DOCS_DIR = "validation"
 GATES = ("batch", "published", "row", "area")
 # Great Britain in EPSG:27700 and EPSG:4326 (the CRS's area of use): used when no ward boundaries are configured
@@ -172,7 +172,8 @@ def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
         select row_number() over (order by source_file, source_row) as row_id,
                regexp_extract(source_file, '[^/\\\\]+$') || ':' || source_row as line, source_file, source_row, crime_ref,
                extract_version, extract_date, extract_date_raw, recorded_date, ho_code, domestic_abuse_raw, knife_raw, status,
-               extract_period_start, extract_period_end, easting, northing, latitude, longitude, quarantine_rule
+               extract_period_start, extract_period_end, run_date, committed_from, committed_to,
+               easting, northing, latitude, longitude, quarantine_rule
         from int_offences_checked
     """
     specs = [
@@ -189,6 +190,14 @@ def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
              {"column_A": "extract_date", "column_B": "recorded_date", "or_equal": True,
               "ignore_row_if": "either_value_is_missing"}, "row",
              "recorded dates must not be after the extract date", "recorded_after_extract"),
+        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "run_date", "column_B": "recorded_date", "or_equal": True,
+              "ignore_row_if": "either_value_is_missing"}, "row",
+             "recorded dates must not be after the day of the run", "future_recorded_date"),
+        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "committed_to", "column_B": "committed_from", "or_equal": True,
+              "ignore_row_if": "either_value_is_missing"}, "row",
+             "the committed-to time must not be before the committed-from time", "committed_to_before_from"),
         Spec("ExpectColumnPairValuesAToBeGreaterThanB",
              {"column_A": "recorded_date", "column_B": "extract_period_start", "or_equal": True,
               "ignore_row_if": "either_value_is_missing"}, "row",

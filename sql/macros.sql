@@ -3,6 +3,11 @@
 -- Text keys for matching category names across classifications (Title Case and UPPER CASE, wrapped lines).
 create or replace macro norm_text(x) as regexp_replace(upper(trim(x)), '\s+', ' ', 'g');
 
+-- Ward names as recorded: case, '&' for 'and', apostrophes, other punctuation and spacing ignored
+-- ('Wimbledon Town & Dundonald.' = 'wimbledon town and dundonald'; "Queen's Park" = 'Queens Park').
+create or replace macro norm_ward_name(x) as nullif(trim(regexp_replace(
+    regexp_replace(replace(lower(x), '&', ' and '), '[''’]', '', 'g'), '[^a-z0-9]+', ' ', 'g')), '');
+
 -- Home Office offence codes: '4.1', '4/1', ' 008N ' and '004/01' all become the canonical '4/1' / '8N'.
 create or replace macro norm_ho_code(x) as nullif(
     regexp_replace(regexp_replace(replace(replace(upper(trim(x)), '.', '/'), ' ', ''), '^0+([0-9])', '\1'), '/0+([0-9])', '/\1'),

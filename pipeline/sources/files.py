@@ -38,11 +38,13 @@ class InputFile:
     rows_read: int = 0
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, rule, detail: never the raw line)
     duplicate_of: str | None = None  # byte-identical to an input already read in this run: skipped
+    times_listed: int = 1  # how often the run config named this file for this role (it is read once)
 
     def as_dict(self) -> dict:
         return {"path": str(self.path), "kind": self.kind, "role": self.role, "size": self.size,
                 "sha256": self.sha256, "encoding": self.encoding, "rows_read": self.rows_read,
-                "rows_malformed": len(self.malformed), "duplicate_of": self.duplicate_of}
+                "rows_malformed": len(self.malformed), "duplicate_of": self.duplicate_of,
+                "times_listed": self.times_listed}
 
 
 def sha256_of(path: Path) -> str:
@@ -261,6 +263,20 @@ def read_xlsx(source: InputFile, sheet: str | None = None, header_row: int | Non
     source.encoding = "xlsx"
     source.rows_read = len(rows) + len(source.malformed)
     return Table(header, rows, lines, header_row)
+
+
+def repeat_of(seen: dict[tuple[str, str], InputFile], source: InputFile) -> InputFile | None:
+    """The input already read for the same role with the same bytes, else None (and `source` is
+    remembered in `seen`). The same path again counts once more on the first (`times_listed`); another
+    path with identical bytes is marked `duplicate_of` the first. Either way it is not read again."""
+    first = seen.setdefault((source.role, source.sha256), source)
+    if first is source:
+        return None
+    if first.path == source.path:
+        first.times_listed += source.times_listed
+    else:
+        source.duplicate_of = str(first.path)
+    return first
 
 
 def open_input(path: Path, kind: str, role: str) -> InputFile:

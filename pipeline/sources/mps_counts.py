@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.sources.files import InputFile, open_input, read_csv_text
+from pipeline.sources.files import InputFile, open_input, read_csv_text, repeat_of
 
 MONTH_COLUMN = re.compile(r"^\d{6}$")
 BOROUGH_COLUMNS = ("LookUp_BoroughName", "BoroughName")
@@ -79,18 +79,20 @@ def read_mps_file(source: InputFile) -> pd.DataFrame:
 
 
 def ingest_mps_counts(con: duckdb.DuckDBPyConnection, paths: list[Path],
-                      seen: dict[tuple[str, str], str] | None = None) -> list[InputFile]:
-    """Load count files into raw_mps_counts; a byte-identical copy of a file already read (`seen`:
-    (role, sha256) -> path) is recorded in the lineage but not loaded twice."""
+                      seen: dict[tuple[str, str], InputFile] | None = None,
+                      times_listed: dict[tuple[str, Path], int] | None = None) -> list[InputFile]:
+    """Load count files into raw_mps_counts. A file already read in this run (`seen`: (role, sha256) ->
+    input) is not loaded twice: a byte-identical copy is recorded in the lineage (duplicate_of), the
+    same path again only counts in the first's `times_listed` (`times_listed`: from the run config)."""
     create_raw_table(con)
     seen = {} if seen is None else seen
     files = []
     for path in paths:
         source = open_input(path, "mps_counts", "counts")
-        first = seen.setdefault((source.role, source.sha256), str(path))
-        if first != str(path):
-            source.duplicate_of = first
-            files.append(source)
+        source.times_listed = (times_listed or {}).get(("counts", path), 1)
+        if repeat_of(seen, source) is not None:
+            if source.duplicate_of:
+                files.append(source)
             continue
         frame = read_mps_file(source)
         con.register("incoming", frame)

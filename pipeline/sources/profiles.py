@@ -8,11 +8,12 @@ from typing import Any
 
 import yaml
 
+from pipeline.config import check_keys
 from pipeline.errors import InputError
 
 OFFENCE_COLUMNS = (
     "crime_ref", "recorded_date", "committed_from", "committed_to", "ho_code", "offence_description",
-    "borough", "ward_code", "lsoa_code", "easting", "northing", "latitude", "longitude",
+    "borough", "ward_code", "ward_name", "lsoa_code", "easting", "northing", "latitude", "longitude",
     "domestic_abuse", "knife", "status",
 )
 PERSON_COLUMNS = ("crime_ref", "person_ref", "age", "sex", "ethnicity")
@@ -21,6 +22,12 @@ CANONICAL = {"offences": OFFENCE_COLUMNS, "victims": PERSON_COLUMNS, "suspects":
 # profile `values` sections and the canonical columns they apply to
 VALUE_MAPS = {"flag": ("domestic_abuse", "knife"), "status": ("status",), "sex": ("sex",),
               "age": ("age",), "ethnicity": ("ethnicity",), "ho_code": ("ho_code",)}
+# Every key a profile may hold, by section (an unknown one stops the run: see config.check_keys)
+PROFILE_KEYS = ("name", "description", "layout", "encoding", "delimiter", "xlsx", "extract_date", "extract_period",
+                "offences", "victims", "suspects", "values")
+TABLE_KEYS = ("columns", "drop", "xlsx")
+XLSX_KEYS = ("sheet", "header_row")
+EXTRACT_DATE_KEYS = ("column", "from_filename")
 
 
 @dataclass
@@ -32,10 +39,15 @@ class Profile:
     tables: dict[str, dict[str, str]]  # role -> canonical column -> source column
     drop: dict[str, list[str]]
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)
-    xlsx: dict[str, Any] = field(default_factory=dict)
+    xlsx: dict[str, Any] = field(default_factory=dict)  # profile-level {sheet, header_row}
+    table_xlsx: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> its own {sheet, header_row}
     extract_date: dict[str, str] = field(default_factory=dict)
     delimiter: str = ","
     extract_period: dict[str, Any] = field(default_factory=dict)  # {start, end}: the period the extract states
+
+    def xlsx_for(self, role: str) -> dict[str, Any]:
+        """The sheet and header row of a role's workbook: the role's own `xlsx:`, else the profile's."""
+        return {**self.xlsx, **self.table_xlsx.get(role, {})}
 
     def value_map(self, column: str) -> dict[str, str | None]:
         """Case-insensitive source value -> canonical value for one canonical column."""
@@ -79,10 +91,25 @@ def parse_period(path: Path | str, spec: Any) -> dict[str, Any]:
     return {"start": start, "end": end}
 
 
+def _xlsx(path: Path, section: str, spec: dict | None) -> dict[str, Any]:
+    xlsx = dict(spec or {})
+    if xlsx.get("header_row") is not None and (not str(xlsx["header_row"]).isdigit() or int(xlsx["header_row"]) < 1):
+        raise InputError(str(path), f"{section}.header_row", "expected a row number from 1", str(xlsx["header_row"]))
+    return xlsx
+
+
 def load_profile(path: Path) -> Profile:
     if not path.exists():
         raise InputError(str(path), "-", "the run config names a source profile that must exist", "no such profile")
     spec = _read_yaml(path)
+    check_keys(path, "", spec, PROFILE_KEYS)
+    check_keys(path, "xlsx", spec.get("xlsx"), XLSX_KEYS)
+    check_keys(path, "extract_date", spec.get("extract_date"), EXTRACT_DATE_KEYS)
+    check_keys(path, "extract_period", spec.get("extract_period"), ("start", "end"))
+    check_keys(path, "values", spec.get("values"), tuple(VALUE_MAPS))
+    for role in ("offences", "victims", "suspects"):
+        check_keys(path, role, spec.get(role), TABLE_KEYS)
+        check_keys(path, f"{role}.xlsx", (spec.get(role) or {}).get("xlsx"), XLSX_KEYS)
     layout = spec.get("layout", "linked")
     if layout not in ("linked", "single"):
         raise InputError(str(path), "layout", "expected 'linked' or 'single'", str(layout))
@@ -114,13 +141,13 @@ def load_profile(path: Path) -> Profile:
         delimiter = "\t"
     if len(delimiter) != 1:
         raise InputError(str(path), "delimiter", "expected one character, e.g. ',' ';' or tab", repr(delimiter))
-    xlsx = spec.get("xlsx") or {}
-    if xlsx.get("header_row") is not None and (not str(xlsx["header_row"]).isdigit() or int(xlsx["header_row"]) < 1):
-        raise InputError(str(path), "xlsx.header_row", "expected a row number from 1", str(xlsx["header_row"]))
+    xlsx = _xlsx(path, "xlsx", spec.get("xlsx"))
+    table_xlsx = {role: _xlsx(path, f"{role}.xlsx", (spec.get(role) or {}).get("xlsx"))
+                  for role in ("offences", "victims", "suspects") if (spec.get(role) or {}).get("xlsx")}
     return Profile(
         name=str(spec.get("name") or path.stem), path=path, layout=layout,
         encoding=str(spec.get("encoding", "auto")), tables=tables, drop=drop,
-        values=spec.get("values") or {}, xlsx=xlsx,
+        values=spec.get("values") or {}, xlsx=xlsx, table_xlsx=table_xlsx,
         extract_date=spec.get("extract_date") or {}, delimiter=delimiter,
         extract_period=parse_period(path, spec.get("extract_period")),
     )

@@ -23,6 +23,7 @@ from pipeline.sources.files import (
     open_input,
     read_csv_text,
     read_xlsx,
+    repeat_of,
 )
 from pipeline.sources.profiles import CANONICAL, Profile
 
@@ -48,12 +49,14 @@ def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
 
 
 def read_table(source: InputFile, profile: Profile, role: str = "offences") -> Table:
-    """Read a CSV or one sheet of an XLSX; the header is the row naming the profile's crime_ref column."""
+    """Read a CSV or one sheet of an XLSX (the role's `xlsx:` sheet, else the profile's); the header is
+    the row naming the profile's crime_ref column."""
     mapping = profile.tables.get(role) or profile.tables["offences"]
     hint = mapping["crime_ref"]
     if source.path.suffix.lower() in (".xlsx", ".xlsm"):
-        header_row = profile.xlsx.get("header_row")
-        return read_xlsx(source, profile.xlsx.get("sheet"), int(header_row) if header_row else None, hint)
+        xlsx = profile.xlsx_for(role)
+        header_row = xlsx.get("header_row")
+        return read_xlsx(source, xlsx.get("sheet"), int(header_row) if header_row else None, hint)
     return read_csv_text(source, profile.encoding, hint, profile.delimiter)
 
 
@@ -136,12 +139,14 @@ def to_canonical(source: InputFile, table: Table, profile: Profile, role: str, k
 
 def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[Path]], profile: Profile,
                           key: bytes, extract_period: dict | None = None,
-                          seen: dict[tuple[str, str], str] | None = None) -> list[InputFile]:
+                          seen: dict[tuple[str, str], InputFile] | None = None,
+                          times_listed: dict[tuple[str, Path], int] | None = None) -> list[InputFile]:
     """Load every file of one extract into the raw tables; returns lineage per file.
 
     `extract_period` ({start, end} dates) is the period the extract states it covers (else the
-    profile's); `seen` maps (role, sha256) of files already read in this run to their path, so a
-    byte-identical copy is recorded but never loaded twice.
+    profile's); `seen` maps (role, sha256) of files already read in this run to their input, so a
+    byte-identical copy is recorded (duplicate_of) but never loaded twice, and the same path named
+    again only counts in `times_listed` (from the run config: (role, path) -> times matched).
     """
     create_raw_tables(con)
     seen = {} if seen is None else seen
@@ -155,22 +160,26 @@ def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[
         for role in ("victims", "suspects"):
             if paths.get(role) and role not in profile.tables:
                 raise InputError(str(profile.path), f"{role}.columns", f"the config lists {role} files, so the profile must map them", "no mapping")
-    tables: dict[Path, tuple[InputFile, Table | None]] = {}
+    # keyed by (role the file is read as, path): a single-layout file is read once for all roles; a
+    # workbook named for offences, victims and suspects is read once per role (a sheet each)
+    tables: dict[tuple[str, Path], tuple[InputFile, Table | None]] = {}
     for role, path in roles:
-        if path not in tables:
-            source = open_input(path, "record_extract", "offences" if profile.layout == "single" else role)
-            first = seen.setdefault((source.role, source.sha256), str(path))
-            if first != str(path):
-                source.duplicate_of = first
-                tables[path] = (source, None)
+        file_role = "offences" if profile.layout == "single" else role
+        if (file_role, path) not in tables:
+            source = open_input(path, "record_extract", file_role)
+            source.times_listed = (times_listed or {}).get((file_role, path), 1)
+            if repeat_of(seen, source) is not None:
+                tables[file_role, path] = (source, None)
+                if source.duplicate_of:
+                    files.append(source)
             else:
-                tables[path] = (source, read_table(source, profile, role))
+                tables[file_role, path] = (source, read_table(source, profile, role))
                 if period:
                     con.execute("insert into extract_periods values (?, ?, ?)", [str(path), period["start"], period["end"]])
-            files.append(source)
-        source, table = tables[path]
+                files.append(source)
+        source, table = tables[file_role, path]
         if table is None:
-            continue  # an identical copy of a file already loaded: recorded in audit_inputs, never double-counted
+            continue  # read already (the same file, or an identical copy): recorded in audit_inputs, never double-counted
         frame = to_canonical(source, table, profile, role, key)
         con.register("incoming", frame)
         con.execute(f"insert into {RAW_TABLES[role]} by name select * from incoming")

@@ -7,6 +7,7 @@
 -- Rules and reasons: sql/seeds/quarantine_rules.csv; the GX suite in pipeline/validation.py
 -- re-checks every row that passes. Each row carries its place on the current boundaries
 -- (int_offences_located); coordinates outside the area are `outside_area`.
+-- Parameter: run_date (the day of the run; today when unset): a recorded date after it is impossible.
 with offences as (
     select * from stg_offences
 ),
@@ -37,13 +38,16 @@ ruled as (
         located.x_bng,
         located.y_bng,
         located.distance_outside_m,
+        cast(coalesce(getvariable('run_date'), current_date) as date) as run_date,
         case
             when crime_ref is null then 'missing_crime_ref'
             when extract_date is null and extract_date_raw is not null then 'unparseable_extract_date'
             when recorded_date is null then 'unparseable_recorded_date'
             when recorded_date > extract_date then 'recorded_after_extract'
+            when recorded_date > cast(coalesce(getvariable('run_date'), current_date) as date) then 'future_recorded_date'
             when recorded_date < stated_periods.extract_period_start
               or recorded_date > stated_periods.extract_period_end then 'outside_extract_period'
+            when committed_to < committed_from then 'committed_to_before_from'
             when ho_code is null then 'missing_ho_code'
             when ho_code not in (select ho_code from known_codes) then 'unknown_offence_code'
             when not domestic_abuse_valid then 'invalid_domestic_abuse_flag'

@@ -9,14 +9,37 @@
 --   outside_area      coordinates further out: quarantined by int_offences_checked
 --   lsoa_best_fit     no usable coordinates; the recorded LSOA is a current LSOA: its best-fit ward
 --   recorded_ward     no usable coordinates or LSOA; the recorded ward is in the current ward set
+--   recorded_ward_name no usable coordinates, LSOA or ward code; the recorded ward name is a current ward's
+--                     (names compared by norm_ward_name: case, '&'/'and', punctuation and spacing ignored)
+--   previous_ward_name_best_fit  likewise, but the name is a previous ward's (reference.previous_wards):
+--                     the current ward holding most of its residents (LSOA best fit, ref_previous_ward_weights)
 --   unlocated         none of these: counted in area totals, in no ward
 -- Coordinates outside Great Britain's ranges (e.g. 0,0 placeholders) count as no coordinates.
 -- Points are placed through the grid index of int_location_cells: most by their cell alone, the
 -- rest against the zones clipped to their cell. CTEs keep one row per point, so millions of
 -- records locate in seconds and in little memory (benchmarks/bench_spatial.py).
 with offences as (
-    select source_file, source_row, easting, northing, latitude, longitude, lsoa_code, ward_code
+    select source_file, source_row, easting, northing, latitude, longitude, lsoa_code, ward_code, ward_name
     from stg_offences
+),
+
+-- A name matches only when it names one ward of its set.
+current_ward_names as (
+    select norm_ward_name(ward_name) as name_key, min(ward_code) as ward_code
+    from ref_wards
+    where norm_ward_name(ward_name) is not null
+    group by all
+    having count(distinct ward_code) = 1
+),
+
+previous_ward_names as (
+    select
+        norm_ward_name(previous_ward_name) as name_key,
+        arg_min(ward_code, (-weight, ward_code)) as ward_code
+    from ref_previous_ward_weights
+    where norm_ward_name(previous_ward_name) is not null and weight > 0
+    group by all
+    having count(distinct previous_ward_code) = 1
 ),
 
 points as (
@@ -167,7 +190,7 @@ outside as (
 -- One row per point, from its cell or from the pieces and snapping (no join over every point).
 points_placed as (
     select
-        source_file, source_row, coordinate_source, x, y, lsoa_code, ward_code,
+        source_file, source_row, coordinate_source, x, y, lsoa_code, ward_code, ward_name,
         ward_by_cell as ward_hit,
         lsoa_by_cell as lsoa_hit,
         null::varchar as ward_snap,
@@ -180,6 +203,7 @@ points_placed as (
     select
         unresolved_placed.source_file, unresolved_placed.source_row, unresolved_placed.coordinate_source,
         unresolved_placed.x, unresolved_placed.y, unresolved_placed.lsoa_code, unresolved_placed.ward_code,
+        unresolved_placed.ward_name,
         ward_hit,
         lsoa_hit,
         snaps.ward_code as ward_snap,
@@ -201,16 +225,23 @@ joined as (
             when x is not null and outside_area then 'outside_area'
             when recorded_lsoa.ward_code is not null then 'lsoa_best_fit'
             when recorded_ward.ward_code is not null then 'recorded_ward'
+            when named_ward.ward_code is not null then 'recorded_ward_name'
+            when named_previous_ward.ward_code is not null then 'previous_ward_name_best_fit'
             else 'unlocated'
         end as location_method,
         coalesce(ward_hit, ward_snap) as point_ward_code,
         coalesce(lsoa_hit, lsoa_snap) as point_lsoa_code,
         recorded_lsoa.lsoa_code as recorded_lsoa_code,
         recorded_lsoa.ward_code as recorded_lsoa_ward_code,
-        recorded_ward.ward_code as recorded_ward_code
+        recorded_ward.ward_code as recorded_ward_code,
+        named_ward.ward_code as named_ward_code,
+        named_previous_ward.ward_code as named_previous_ward_code
     from points_placed
     left join ref_lsoa_to_ward as recorded_lsoa on recorded_lsoa.lsoa_code = points_placed.lsoa_code
     left join ref_wards as recorded_ward on recorded_ward.ward_code = points_placed.ward_code
+    left join current_ward_names as named_ward on named_ward.name_key = norm_ward_name(points_placed.ward_name)
+    left join previous_ward_names as named_previous_ward
+      on named_previous_ward.name_key = norm_ward_name(points_placed.ward_name)
 ),
 
 final as (
@@ -226,6 +257,8 @@ final as (
             when 'point_snapped' then point_ward_code
             when 'lsoa_best_fit' then recorded_lsoa_ward_code
             when 'recorded_ward' then recorded_ward_code
+            when 'recorded_ward_name' then named_ward_code
+            when 'previous_ward_name_best_fit' then named_previous_ward_code
         end as current_ward_code,
         case
             when location_method in ('point_in_polygon', 'point_snapped') then point_lsoa_code

@@ -9,8 +9,10 @@ with methods as (
         (2, 'point_snapped', 'coordinates just outside the boundary (within the snap tolerance): nearest ward'),
         (3, 'lsoa_best_fit', 'no usable coordinates: the recorded LSOA''s best-fit current ward'),
         (4, 'recorded_ward', 'no usable coordinates or current LSOA: the recorded ward, which is in the current set'),
-        (5, 'unlocated', 'no usable location: counted in area totals, in no ward'),
-        (6, 'outside_area', 'coordinates outside the area: quarantined (rule outside_area)')
+        (5, 'recorded_ward_name', 'no usable coordinates, current LSOA or ward code: the recorded ward name, a current ward''s'),
+        (6, 'previous_ward_name_best_fit', 'the recorded ward name is a previous ward''s: the current ward holding most of its residents (LSOA best fit)'),
+        (7, 'unlocated', 'no usable location: counted in area totals, in no ward'),
+        (8, 'outside_area', 'coordinates outside the area: quarantined (rule outside_area)')
     ) as t(sort_order, location_method, description)
 ),
 

@@ -10,7 +10,9 @@ with offences as (
                when 'unparseable_extract_date' then 'extract_date'
                when 'unparseable_recorded_date' then 'recorded_date'
                when 'recorded_after_extract' then 'recorded_date'
+               when 'future_recorded_date' then 'recorded_date'
                when 'outside_extract_period' then 'recorded_date'
+               when 'committed_to_before_from' then 'committed_to'
                when 'missing_ho_code' then 'ho_code'
                when 'unknown_offence_code' then 'ho_code'
                when 'invalid_domestic_abuse_flag' then 'domestic_abuse'
@@ -24,6 +26,8 @@ with offences as (
                when 'unparseable_extract_date' then extract_date_raw
                when 'unparseable_recorded_date' then recorded_date_raw
                when 'recorded_after_extract' then strftime(recorded_date, '%Y-%m-%d') || ' > extract ' || strftime(extract_date, '%Y-%m-%d')
+               when 'future_recorded_date' then strftime(recorded_date, '%Y-%m-%d') || ' > run date ' || strftime(run_date, '%Y-%m-%d')
+               when 'committed_to_before_from' then strftime(committed_to, '%Y-%m-%d %H:%M') || ' < from ' || strftime(committed_from, '%Y-%m-%d %H:%M')
                when 'outside_extract_period' then strftime(recorded_date, '%Y-%m-%d') || ' not in ' || strftime(extract_period_start, '%Y-%m-%d') || '..' || strftime(extract_period_end, '%Y-%m-%d')
                when 'unknown_offence_code' then ho_code_raw
                when 'invalid_domestic_abuse_flag' then domestic_abuse_raw

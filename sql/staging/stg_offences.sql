@@ -22,6 +22,7 @@ final as (
         offence_description,
         borough,
         nullif(upper(trim(ward_code)), '') as ward_code,
+        nullif(trim(ward_name), '') as ward_name,
         nullif(upper(trim(lsoa_code)), '') as lsoa_code,
         try_cast(easting as double) as easting,
         try_cast(northing as double) as northing,
