@@ -19,6 +19,7 @@ from pipeline.errors import InputError
 from pipeline.sources.files import (
     InputFile,
     Table,
+    describe_header,
     header_key,
     open_input,
     read_csv_text,
@@ -73,9 +74,9 @@ def _columns(source: InputFile, table: Table, wanted: list[str], profile: Profil
         else:
             found[name] = where[0]
     if missing:
-        shown = ", ".join(table.header[:15]) + (", ..." if len(table.header) > 15 else "")
-        raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column "
-                         f"(header on line {table.header_line})", f"columns {shown}",
+        where = f"header on line {table.header_line}" if table.header_found else "looked for in the first rows"
+        raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column ({where})",
+                         describe_header(table, wanted),
                          examples=[f"also missing: {m}" for m in missing[1:]])
     return found
 
