@@ -129,13 +129,18 @@ class Table:
     header_found: bool = True  # False: no row named the header hint, so `header` is just the first row
 
 
-def describe_header(table: Table, known: list[str] | tuple[str, ...] = ()) -> str:
-    """What a message may say about a header: its column names when it is a header (it holds the
-    hint or one of the `known` column names), else only its width; the first row of a file with no
-    header row is data, and its values are never quoted."""
+def is_header_row(table: Table, known: list[str] | tuple[str, ...] = ()) -> bool:
+    """True when `table.header` is a header: it holds the hint or one of the `known` column names.
+    Otherwise the file has no header row and its first row is data (values a message never quotes)."""
     keys = {header_key(c) for c in table.header}
-    if table.header_found or any(header_key(k) in keys for k in known):
-        return "columns " + ", ".join(table.header[:15]) + (", ..." if len(table.header) > 15 else "")
+    return table.header_found or any(header_key(k) in keys for k in known)
+
+
+def describe_header(table: Table) -> str:
+    return "columns " + ", ".join(table.header[:15]) + (", ..." if len(table.header) > 15 else "")
+
+
+def no_header_row(table: Table) -> str:
     return f"no header row found (first row has {len(table.header)} fields)"
 
 

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.sources.files import InputFile, describe_header, open_input, read_csv_text
+from pipeline.sources.files import InputFile, describe_header, is_header_row, no_header_row, open_input, read_csv_text
 
 MONTH_COLUMN = re.compile(r"^\d{6}$")
 BOROUGH_COLUMNS = ("LookUp_BoroughName", "BoroughName")
@@ -41,11 +41,10 @@ def extract_date_of(path: Path, months: list[str]) -> str:
 def read_mps_file(source: InputFile) -> pd.DataFrame:
     table = read_csv_text(source, header_hint="MajorText")
     header = table.header
-    known = ("MajorText", "MinorText", "WardCode", "WardName") + BOROUGH_COLUMNS
-    shown = describe_header(table, known)  # never the values of a first row that is data
-    if not table.header_found and shown.startswith("no header row"):
+    if not is_header_row(table, ("MajorText", "MinorText", "WardCode", "WardName") + BOROUGH_COLUMNS):
         raise InputError(str(source.path), "MajorText", "an MPS count file needs a header row naming MajorText, "
-                         "MinorText, a borough column and YYYYMM month columns", shown)
+                         f"MinorText, a borough column and YYYYMM month columns: {no_header_row(table)}", "")
+    shown = describe_header(table)
     repeated = sorted({c for c in header if header.count(c) > 1 and c})
     if repeated:
         raise InputError(str(source.path), repeated[0], "each column of an MPS count file must appear once in the header",

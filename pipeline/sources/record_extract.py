@@ -21,6 +21,8 @@ from pipeline.sources.files import (
     Table,
     describe_header,
     header_key,
+    is_header_row,
+    no_header_row,
     open_input,
     read_csv_text,
     read_xlsx,
@@ -74,9 +76,12 @@ def _columns(source: InputFile, table: Table, wanted: list[str], profile: Profil
         else:
             found[name] = where[0]
     if missing:
-        where = f"header on line {table.header_line}" if table.header_found else "looked for in the first rows"
-        raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column ({where})",
-                         describe_header(table, wanted),
+        if not is_header_row(table, wanted):
+            raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column "
+                             f"in a header row: {no_header_row(table)}", "",
+                             examples=[f"also missing: {m}" for m in missing[1:]])
+        raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column "
+                         f"(header on line {table.header_line})", describe_header(table),
                          examples=[f"also missing: {m}" for m in missing[1:]])
     return found
 
