@@ -207,16 +207,17 @@ SLASH_DATE = r"\s*[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}.*"
 def _check_date_order(con: duckdb.DuckDBPyConnection) -> None:
     """A file whose dates are month-first (mm/dd/yyyy) reads days 1-12 as the wrong month without any
     error: refuse the whole file when at least 3 rows and 10% of its slash dates can only be month-first."""
-    rows = con.execute(f"""
-        select source_file, count(*) filter (where regexp_full_match(recorded_date_raw, '{MONTH_FIRST}')) as month_first,
-               count(*) filter (where regexp_full_match(recorded_date_raw, '{SLASH_DATE}')) as slash
+    rows = con.execute("""
+        select source_file, count(*) filter (where regexp_full_match(recorded_date_raw, $month_first)) as month_first,
+               count(*) filter (where regexp_full_match(recorded_date_raw, $slash_date)) as slash
         from stg_offences group by source_file
-        having month_first >= 3 and month_first >= 0.1 * slash order by source_file""").fetchall()
+        having month_first >= 3 and month_first >= 0.1 * slash order by source_file""",
+                       {"month_first": MONTH_FIRST, "slash_date": SLASH_DATE}).fetchall()
     if rows:
         file, month_first, slash = rows[0]
-        examples = con.execute(f"select crime_ref, recorded_date_raw from stg_offences where source_file = ? and "
-                               f"regexp_full_match(recorded_date_raw, '{MONTH_FIRST}') order by source_row limit 5",
-                               [file]).fetchall()
+        examples = con.execute("select crime_ref, recorded_date_raw from stg_offences where source_file = ? and "
+                               "regexp_full_match(recorded_date_raw, ?) order by source_row limit 5",
+                               [file, MONTH_FIRST]).fetchall()
         raise InputError(file, "recorded_date", "dates must be day-first (dd/mm/yyyy), ISO or Excel serials: in a "
                          "month-first file every date with a day of 1-12 would be read as the wrong month",
                          f"{month_first} of {slash} dd/mm-style dates that can only be month-first (mm/dd/yyyy)",

@@ -19,6 +19,21 @@ import duckdb
 from pipeline.config import SEEDS_DIR, SQL_DIR
 
 LAYERS = ("staging", "intermediate", "marts")
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def sql_literal(text: str | Path) -> str:
+    """`text` as a SQL string literal, for the few statements that take no bind parameter (LOAD):
+    never paste a path or value into SQL any other way."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A table or column name svna made itself (model file names, canonical columns), checked before
+    it is put into SQL text."""
+    if not IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
 
 
 def connect(path: str | Path = ":memory:", read_only: bool = False,
@@ -38,15 +53,15 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
     import duckdb_extension_spatial
 
     ext = next(Path(duckdb_extension_spatial.__file__).parent.glob("extensions/*/spatial.duckdb_extension"))
-    con.execute(f"load '{ext}'")
+    con.execute(f"load {sql_literal(ext)}")  # LOAD takes no bind parameter
 
 
 def load_seeds(con: duckdb.DuckDBPyConnection) -> None:
     """Every reference CSV in sql/seeds becomes a table seed_<name> (all text, as versioned)."""
     for csv in sorted(SEEDS_DIR.glob("*.csv")):
         con.execute(
-            f"create or replace table seed_{csv.stem} as "
-            f"select * from read_csv('{csv}', header = true, all_varchar = true)"
+            f"create or replace table {sql_identifier('seed_' + csv.stem)} as "
+            "select * from read_csv(?, header = true, all_varchar = true)", [str(csv)]
         )
 
 
@@ -57,7 +72,7 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 def set_variables(con: duckdb.DuckDBPyConnection, variables: dict[str, Any]) -> None:
     for name, value in variables.items():
-        con.execute(f"set variable {name} = ?", [value])
+        con.execute(f"set variable {sql_identifier(name)} = ?", [value])
 
 
 class ModelError(RuntimeError):
@@ -168,7 +183,7 @@ def run_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, 
     order = model_order(models, select, upstream)
     for name in order:
         try:
-            con.execute(f"create or replace table {name} as {models[name].sql}")
+            con.execute(f"create or replace table {sql_identifier(name)} as {models[name].sql}")
         except duckdb.Error as exc:
             raise ModelError(f"SQL model {name} failed: {exc}") from exc
         check_unique_key(con, models[name])

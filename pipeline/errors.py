@@ -17,7 +17,8 @@ class InputError(Exception):
 
     @property
     def message(self) -> str:
-        text = f"Input error in {self.file}, column '{self.column}': {self.rule}; found {self.found}."
+        text = f"Input error in {self.file}, column '{self.column}': {self.rule}"
+        text += f"; found {self.found}." if self.found else "."  # no `found` when the rule says it all
         if self.examples:
             text += " Examples: " + ", ".join(repr(e) for e in self.examples) + "."
         return text

@@ -22,14 +22,27 @@ def mart_names() -> list[str]:
     return list(db.model_files(("marts",)))
 
 
+def csv_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """The select list for a table's CSV: text columns through csv_safe_text (sql/macros.sql), so a
+    cell starting with = + - @, a tab or CR cannot run as a spreadsheet formula; numbers untouched."""
+    columns = con.execute("select column_name, data_type from information_schema.columns "
+                          "where table_catalog = current_database() and table_schema = current_schema() and table_name = ? "
+                          "order by ordinal_position", [name]).fetchall()
+    return ", ".join(f'csv_safe_text("{c}") as "{c}"' if dtype == "VARCHAR" else f'"{c}"'
+                     for c, dtype in ((db.sql_identifier(c), dtype) for c, dtype in columns))
+
+
 def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
+    """Parquet keeps the values as they are; CSV neutralises formula-like text (csv_columns)."""
     tables = out_dir / "tables"
     tables.mkdir(parents=True, exist_ok=True)
     written = []
     for name in mart_names():
-        for fmt, options in (("parquet", "(format parquet)"), ("csv", "(format csv, header true)")):
+        name = db.sql_identifier(name)
+        for fmt, select, options in (("parquet", "*", "(format parquet)"),
+                                     ("csv", csv_columns(con, name), "(format csv, header true)")):
             path = tables / f"{name}.{fmt}"
-            con.execute(f"copy {name} to '{path}' {options}")
+            con.execute(f"copy (select {select} from {name}) to ? {options}", [str(path)])  # path: a bind parameter
             written.append(path)
     return written
 
@@ -73,7 +86,10 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     import xlsxwriter
 
     path = out_dir / EXCEL_NAME
-    book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True})
+    # every str is written as text: input values such as "=HYPERLINK(...)" never become formulas or links
+    book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True,
+                                      "strings_to_formulas": False, "strings_to_urls": False,
+                                      "strings_to_numbers": False})
     header = book.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "white", "text_wrap": True,
                               "valign": "top", "border": 1})
     pct = book.add_format({"num_format": '0.0"%"'})
@@ -85,7 +101,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
 
     for name in mart_names():
         where, note = EXCEL_EXTRACTS.get(name, ("true", None))
-        cursor = con.execute(f"select * from {name} where {where}")
+        cursor = con.execute(f"select * from {db.sql_identifier(name)} where {where}")  # `where`: ours, above
         columns = [d[0] for d in cursor.description]
         types = [str(d[1]) for d in cursor.description]
         rows = cursor.fetchall()

@@ -32,9 +32,11 @@ Importing Great Expectations costs ~2.3 s, so it is imported inside `validate` o
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,6 +45,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipeline import db
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
@@ -59,6 +62,8 @@ STATUSES = ["recorded", "cancelled", "transferred"]
 # counted by the reconciliation suite), and `outside_area` is the geography step's polygon test
 # (bounded here by the `area` gate).
 NOT_MIRRORED = {"too_many_columns", "too_few_columns", "invalid_encoding", "outside_area"}
+# person identifiers: a uniqueness rule may check them, but no message ever quotes them (pseudonymised or not)
+PERSON_COLUMNS = {"person_ref"}
 log = logging.getLogger(__name__)
 
 
@@ -237,7 +242,7 @@ def people_suite(con: duckdb.DuckDBPyConnection, role: str) -> Suite:
                crime_ref in (select crime_ref from int_offences_current) as offence_loaded,
                quarantine_rule
         from int_people_checked
-        where person_role = '{role[:-1]}'
+        where person_role = {db.sql_literal(role[:-1])}
     """
     specs = [
         Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, "batch", f"the {role} files must have rows"),
@@ -269,7 +274,7 @@ def counts_suite(con: duckdb.DuckDBPyConnection) -> Suite:
                         "from seed_mps_category_themes order by 1").fetchall()
     wildcard = [r[0] for r in con.execute("select distinct norm_text(major_text) from seed_mps_category_themes "
                                           "where trim(minor_text) = '*'").fetchall()]
-    wild_sql = ", ".join("'" + w.replace("'", "''") + "'" for w in wildcard) or "''"
+    wild_sql = ", ".join(db.sql_literal(w) for w in wildcard) or "''"
     sql = f"""
         select row_number() over (order by source_file, source_row, month_start) as row_id,
                regexp_extract(source_file, '[^/\\\\]+$') || ':' || source_row || ' ' || strftime(month_start, '%Y%m') as line,
@@ -339,7 +344,7 @@ def build_suites(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[Suite]:
     if "record_extract" in kinds:
         suites.append(offence_suite(con, cfg))
         for role in ("victims", "suspects"):
-            if _rows(con, f"select 1 from int_people_checked where person_role = '{role[:-1]}'"):
+            if _rows(con, f"select 1 from int_people_checked where person_role = {db.sql_literal(role[:-1])}"):
                 suites.append(people_suite(con, role))
     if "mps_counts" in kinds:
         suites.append(counts_suite(con))
@@ -372,6 +377,17 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return df
 
 
+def docs_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """The batch as Great Expectations sees it: every text cell HTML-escaped, because the Data Docs
+    print failing values into HTML unescaped. Escaping is one-to-one and value sets are escaped
+    alike (_expectation), so every expectation's verdict is the same as on the raw values."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+    return out
+
+
 def _condition(where: list[tuple]):
     from great_expectations.expectations.row_conditions import Column
 
@@ -396,15 +412,18 @@ def _comparison(column, op: str, value: Any):
 
 def _expectation(gx, spec: Spec, index: int, mostly: float):
     kwargs = dict(spec.kwargs)
+    if "value_set" in kwargs:  # compared with the escaped batch (docs_safe), so escaped the same way
+        kwargs["value_set"] = [html.escape(v) if isinstance(v, str) else v for v in kwargs["value_set"]]
     if spec.gate in ("row", "area") and spec.expectation not in ("ExpectColumnToExist", "ExpectTableRowCountToBeBetween"):
         kwargs["mostly"] = mostly
     if spec.where:
         kwargs["row_condition"] = _condition(spec.where)
-    meta = {"gate": spec.gate, "rule": spec.expected, "spec_index": index}
+    # the rule text can name an input file (area bounds): escaped before it reaches the Data Docs' HTML
+    meta = {"gate": spec.gate, "rule": html.escape(spec.expected), "spec_index": index}
     if spec.quarantine_rule:
         meta["quarantine_rule"] = spec.quarantine_rule
-    notes = f"{spec.gate} gate: {spec.expected}" + (f" (SQL quarantine rule `{spec.quarantine_rule}`)"
-                                                     if spec.quarantine_rule else "")
+    notes = html.escape(f"{spec.gate} gate: {spec.expected}") + (f" (SQL quarantine rule `{spec.quarantine_rule}`)"
+                                                                  if spec.quarantine_rule else "")
     return getattr(gx.expectations, spec.expectation)(**kwargs, meta=meta, notes=notes)
 
 
@@ -452,7 +471,8 @@ class Failure:
                                                   else f"the {self.suite.name} inputs")
         examples = []
         for _, row in self.rows.head(5).iterrows():
-            value = ", ".join(_example(row[c]) for c in self.spec.columns if c in row and c != "crime_ref")
+            value = ", ".join(_example(row[c]) for c in self.spec.columns
+                              if c in row and c != "crime_ref" and c not in PERSON_COLUMNS)
             ref = row.get("crime_ref")
             ref = "no crime reference" if ref is None or (isinstance(ref, float) and pd.isna(ref)) else str(ref)
             examples.append(f"{ref}: {value}" if value else ref)
@@ -479,6 +499,7 @@ def _judge(suite: Suite, spec: Spec, result, df: pd.DataFrame, known_rules: set[
     res = result.result or {}
     if result.exception_info and result.exception_info.get("raised_exception"):
         message = str(result.exception_info.get("exception_message") or "an error")[:200]
+        message = re.sub(r"(['\"]).*?\1", "'...'", message)  # quoted text may be a cell value: never echo it
         return Failure(suite, spec, f"the check could not run: {message}", rows.head(0))
     counted = res.get("element_count") or len(df)
     bad = res.get("unexpected_count") or len(rows)
@@ -536,7 +557,7 @@ def validate(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> d
         ))
         batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
         definition = context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
-        result = definition.run(batch_parameters={"dataframe": df}, run_id=gx_run, result_format={
+        result = definition.run(batch_parameters={"dataframe": docs_safe(df)}, run_id=gx_run, result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": ["line", "row_id"], "partial_unexpected_count": 5})
         failed = []
         by_index = {int(res.expectation_config.meta["spec_index"]): res for res in result.results}

@@ -49,3 +49,8 @@ create or replace macro poisson_z(current_count, previous_count) as
 -- The square of the location grid (int_location_grid) numbered `cell` = column * rows + row.
 create or replace macro grid_cell_box(cell, x0, y0, cell_m, ny) as st_makeenvelope(
     x0 + (cell // ny) * cell_m, y0 + (cell % ny) * cell_m, x0 + (cell // ny + 1) * cell_m, y0 + (cell % ny + 1) * cell_m);
+
+-- CSV outputs (publish.write_tables): a text cell starting with = + - @, a tab or a carriage return is
+-- prefixed with ' so a spreadsheet opening the CSV shows it as text, never runs it (OWASP CSV injection).
+create or replace macro csv_safe_text(x) as
+    case when left(x, 1) in ('=', '+', '-', '@', chr(9), chr(13)) then '''' || x else x end;

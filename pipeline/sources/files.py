@@ -128,6 +128,22 @@ class Table:
     rows: list[list[str]]
     lines: list[int]
     header_line: int = 1
+    header_found: bool = True  # False: no row named the header hint, so `header` is just the first row
+
+
+def is_header_row(table: Table, known: list[str] | tuple[str, ...] = ()) -> bool:
+    """True when `table.header` is a header: it holds the hint or one of the `known` column names.
+    Otherwise the file has no header row and its first row is data (values a message never quotes)."""
+    keys = {header_key(c) for c in table.header}
+    return table.header_found or any(header_key(k) in keys for k in known)
+
+
+def describe_header(table: Table) -> str:
+    return "columns " + ", ".join(table.header[:15]) + (", ..." if len(table.header) > 15 else "")
+
+
+def no_header_row(table: Table) -> str:
+    return f"no header row found (first row has {len(table.header)} fields)"
 
 
 def _is_header(cells: list[str], hint: str | None) -> bool:
@@ -199,7 +215,7 @@ def read_csv_text(source: InputFile, encoding: str = "auto", header_hint: str | 
         raise InputError(str(source.path), "-", "the file must have data rows below its header",
                          f"a header only (line {header_line})")
     source.rows_read = len(rows) + len(source.malformed)
-    return Table(header, rows, lines, header_line)
+    return Table(header, rows, lines, header_line, _is_header(header, header_hint))
 
 
 def _cell_text(value) -> str:
@@ -262,7 +278,7 @@ def read_xlsx(source: InputFile, sheet: str | None = None, header_row: int | Non
                          f"a header only (row {header_row})")
     source.encoding = "xlsx"
     source.rows_read = len(rows) + len(source.malformed)
-    return Table(header, rows, lines, header_row)
+    return Table(header, rows, lines, header_row, _is_header(header, header_hint))
 
 
 def repeat_of(seen: dict[tuple[str, str], InputFile], source: InputFile) -> InputFile | None:

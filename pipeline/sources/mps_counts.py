@@ -13,7 +13,15 @@ import duckdb
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.sources.files import InputFile, open_input, read_csv_text, repeat_of
+from pipeline.sources.files import (
+    InputFile,
+    describe_header,
+    is_header_row,
+    no_header_row,
+    open_input,
+    read_csv_text,
+    repeat_of,
+)
 
 MONTH_COLUMN = re.compile(r"^\d{6}$")
 BOROUGH_COLUMNS = ("LookUp_BoroughName", "BoroughName")
@@ -41,6 +49,10 @@ def extract_date_of(path: Path, months: list[str]) -> str:
 def read_mps_file(source: InputFile) -> pd.DataFrame:
     table = read_csv_text(source, header_hint="MajorText")
     header = table.header
+    if not is_header_row(table, ("MajorText", "MinorText", "WardCode", "WardName") + BOROUGH_COLUMNS):
+        raise InputError(str(source.path), "MajorText", "an MPS count file needs a header row naming MajorText, "
+                         f"MinorText, a borough column and YYYYMM month columns: {no_header_row(table)}", "")
+    shown = describe_header(table)
     repeated = sorted({c for c in header if header.count(c) > 1 and c})
     if repeated:
         raise InputError(str(source.path), repeated[0], "each column of an MPS count file must appear once in the header",
@@ -49,14 +61,14 @@ def read_mps_file(source: InputFile) -> pd.DataFrame:
     for column in ("MajorText", "MinorText"):
         if column not in header:
             raise InputError(str(source.path), column, "an MPS count file needs MajorText, MinorText and a borough column",
-                             "columns " + ", ".join(header[:6]))
+                             shown)
     if borough is None:
         raise InputError(str(source.path), "LookUp_BoroughName", "an MPS count file needs a borough column "
-                         "(LookUp_BoroughName or BoroughName)", "columns " + ", ".join(header[:6]))
+                         "(LookUp_BoroughName or BoroughName)", shown)
     months = [c for c in header if MONTH_COLUMN.match(c)]
     if not months:
         raise InputError(str(source.path), "YYYYMM", "an MPS count file needs month columns named YYYYMM",
-                         "columns " + ", ".join(header[:8]))
+                         shown)
     bad_months = [m for m in months if not 1 <= int(m[4:]) <= 12 or not 2000 <= int(m[:4]) <= 2100]
     if bad_months:
         raise InputError(str(source.path), bad_months[0], "month columns must be real months written YYYYMM",

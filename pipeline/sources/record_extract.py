@@ -19,7 +19,10 @@ from pipeline.errors import InputError
 from pipeline.sources.files import (
     InputFile,
     Table,
+    describe_header,
     header_key,
+    is_header_row,
+    no_header_row,
     open_input,
     read_csv_text,
     read_xlsx,
@@ -76,9 +79,12 @@ def _columns(source: InputFile, table: Table, wanted: list[str], profile: Profil
         else:
             found[name] = where[0]
     if missing:
-        shown = ", ".join(table.header[:15]) + (", ..." if len(table.header) > 15 else "")
+        if not is_header_row(table, wanted):
+            raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column "
+                             f"in a header row: {no_header_row(table)}", "",
+                             examples=[f"also missing: {m}" for m in missing[1:]])
         raise InputError(str(source.path), missing[0], f"the profile '{profile.name}' requires this column "
-                         f"(header on line {table.header_line})", f"columns {shown}",
+                         f"(header on line {table.header_line})", describe_header(table),
                          examples=[f"also missing: {m}" for m in missing[1:]])
     return found
 
