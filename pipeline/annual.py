@@ -7,12 +7,11 @@ place only when every step has succeeded, so a failed run leaves the last good o
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import assessment, db, publish, validation
+from pipeline import assessment, db, output_folders, publish, validation
 from pipeline.config import RunConfig
 from pipeline.sources.files import InputFile
 
@@ -73,8 +72,9 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
         timings[name] = time.perf_counter() - t0
         return result
 
-    with assessment.output_lock(cfg.output):
-        work = assessment.staging_dir(cfg.output)
+    output_folders.check_targets(cfg)    # before any work: never replace a folder svna did not write
+    with output_folders.output_lock(cfg.output):
+        work = output_folders.staging_dir(cfg.output, run_id)
         db_path = work / assessment.DB_NAME
         try:
             files = timed("ingest", cfg, db_path)
@@ -84,9 +84,9 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
             outputs = timed("publish", cfg, work)
             publish.write_manifest(work, cfg, run_id, files, timings, started, "success", outputs, validation, checks)
         except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
+            output_folders.discard(work)
             raise
-        assessment.swap_into_place(work, cfg.output)
-    if cfg.reports:
-        publish.copy_reports(cfg.output, cfg.reports)
+        output_folders.swap_into_place(work, cfg.output)
+        if cfg.reports:
+            publish.copy_reports(cfg.output, cfg.reports, run_id)
     return cfg.output

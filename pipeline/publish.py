@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import assessment, db, geography, narrative
+from pipeline import assessment, db, geography, narrative, output_folders
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
 
@@ -168,15 +168,21 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
     return outputs
 
 
-def copy_reports(output: Path, reports: Path) -> None:
-    """Mirror the human-facing outputs (data pack, headlines, maps) into reports/ for readers."""
+def copy_reports(output: Path, reports: Path, run_id: str | None = None) -> None:
+    """Mirror the human-facing outputs (data pack, headlines, maps) into reports/ for readers; like the
+    output folder, reports/ is built beside it and replaces only a folder svna wrote."""
     import shutil
 
-    shutil.rmtree(reports, ignore_errors=True)
-    reports.mkdir(parents=True)
-    for name in (EXCEL_NAME, "headlines.md", "maps"):
-        source = output / name
-        if source.is_dir():
-            shutil.copytree(source, reports / name)
-        elif source.exists():
-            shutil.copy2(source, reports / name)
+    with output_folders.output_lock(reports):
+        work = output_folders.staging_dir(reports, run_id, key="reports")
+        try:
+            for name in (EXCEL_NAME, "headlines.md", "maps"):
+                source = output / name
+                if source.is_dir():
+                    shutil.copytree(source, work / name)
+                elif source.exists():
+                    shutil.copy2(source, work / name)
+        except BaseException:
+            output_folders.discard(work)
+            raise
+        output_folders.swap_into_place(work, reports, key="reports")
