@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,25 @@ def mart_names() -> list[str]:
     return list(db.model_files(("marts",)))
 
 
+def unique_key(name: str) -> list[str]:
+    """A mart's grain as columns: its `-- unique_key: a, b` header line (every mart declares one)."""
+    header = re.search(r"^-- unique_key:(.*)$", db.model_files(("marts",))[name].read_text(), re.MULTILINE)
+    if not header:
+        raise RuntimeError(f"sql/marts/{name}.sql must declare its grain in a '-- unique_key: ...' header line")
+    return [c.strip() for c in header.group(1).split(",") if c.strip()]
+
+
+def ordered(name: str, where: str = "true") -> str:
+    """`select * from <mart>` in its stated order, so re-runs write identical files: by the unique key,
+    themes in their seed order (sql/seeds/themes.csv) rather than alphabetically."""
+    terms = []
+    for column in unique_key(name):
+        if column == "theme":
+            terms.append("(select cast(sort_order as integer) from seed_themes as s where s.theme = m.theme)")
+        terms.append(f'm."{column}"')
+    return f"select m.* from {name} as m where {where} order by {', '.join(terms)}"
+
+
 def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     tables = out_dir / "tables"
     tables.mkdir(parents=True, exist_ok=True)
@@ -29,7 +49,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     for name in mart_names():
         for fmt, options in (("parquet", "(format parquet)"), ("csv", "(format csv, header true)")):
             path = tables / f"{name}.{fmt}"
-            con.execute(f"copy {name} to '{path}' {options}")
+            con.execute(f"copy ({ordered(name)}) to '{path}' {options}")
             written.append(path)
     return written
 
@@ -80,7 +100,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
 
     for name in mart_names():
         where, note = EXCEL_EXTRACTS.get(name, ("true", None))
-        cursor = con.execute(f"select * from {name} where {where}")
+        cursor = con.execute(ordered(name, where))
         columns = [d[0] for d in cursor.description]
         types = [str(d[1]) for d in cursor.description]
         rows = cursor.fetchall()

@@ -3,6 +3,7 @@
 -- rows_read is what the reader counted in the file (data records, blank lines excluded); rows_in
 -- is what reached the database (typed rows + malformed lines). `reconciled` is false if any row
 -- is unaccounted for; the run refuses to publish if so. `quarantine_rules` lists rule: rows.
+-- unique_key: source_file, input_table
 with rows_in as (
     select source_file, 'offences' as input_table, count(*) as n from stg_offences group by all
     union all
