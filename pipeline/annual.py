@@ -7,6 +7,8 @@ place only when every step has succeeded, so a failed run leaves the last good o
 
 from __future__ import annotations
 
+import faulthandler
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +53,20 @@ def publish_step(cfg: RunConfig, work: Path) -> list[Path]:
         return publish.publish(con, cfg, work) + [work / assessment.DB_NAME]
 
 
+def enable_crash_stacks() -> None:
+    """A native crash (segfault, abort) prints every thread's Python stack to stderr instead of
+    ending the run silently; SIGUSR1 prints them on demand (a run that seems hung)."""
+    if faulthandler.is_enabled():
+        return
+    try:
+        faulthandler.enable(file=sys.__stderr__, all_threads=True)
+        import signal
+
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
+    except (AttributeError, ValueError, OSError, RuntimeError):
+        pass  # no usable stderr (embedded or redirected): nothing to write a stack to
+
+
 STEPS = {"ingest": ingest_step, "build": build_step, "check": check_step, "validate": validate_step,
          "publish": publish_step}
 
@@ -61,6 +77,7 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
     `steps` replaces step functions by name with wrappers taking the same arguments: the
     Prefect flow passes its tasks here, so the sequence is defined once.
     """
+    enable_crash_stacks()
     steps = {**STEPS, **(steps or {})}
     run_id = run_id or assessment.new_run_id()
     started = datetime.now(UTC)

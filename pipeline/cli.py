@@ -40,6 +40,9 @@ class _NoTraceback(logging.Filter):
 
 
 def _run(config: Path, period: dict | None, output: Path | None, debug: bool) -> None:
+    from pipeline.annual import enable_crash_stacks
+
+    enable_crash_stacks()   # a native crash leaves a stack on stderr (issue 7 item 13)
     configure_runtime()
     try:
         from flows.annual_assessment import annual_assessment

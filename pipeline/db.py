@@ -74,13 +74,43 @@ def _strip_comments(sql: str) -> str:
     return re.sub(r"--[^\n]*", "", sql)
 
 
+# Functions pipeline.geography registers from Python (scipy, esda).
+PYTHON_FUNCTIONS = ("chi2_ppf", "norm_sf", "gi_star_grid")
+
+
+def python_function_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The Python functions and every macro that calls one, directly or through another macro."""
+    macros = dict(con.execute("select function_name, coalesce(macro_definition, '') from duckdb_functions() "
+                              "where function_type in ('macro', 'table_macro') and not internal").fetchall())
+    names = set(PYTHON_FUNCTIONS)
+    while True:
+        more = {m for m, body in macros.items() if m not in names
+                and names & set(re.findall(r"[a-z_][a-z0-9_]*", body.lower()))}
+        if not more:
+            return names
+        names |= more
+
+
 def run_models(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> list[str]:
-    """Build every model in `layers` as a table; returns the names in build order."""
+    """Build every model in `layers` as a table; returns the names in build order.
+
+    A model that calls a Python function runs on one DuckDB thread, the calling one: Python code is
+    then never run on DuckDB's worker threads (a suspect in the rare native crashes of the build,
+    issue 7 item 13), at little cost, since the GIL serialises those calls anyway.
+    """
     sources = {name: path.read_text() for name, path in model_files(layers).items()}
     order = model_order(sources)
+    python_names = python_function_names(con)
+    threads = con.execute("select current_setting('threads')").fetchone()[0]
     for name in order:
+        single = bool(python_names & set(re.findall(r"[a-z_][a-z0-9_]*", _strip_comments(sources[name]).lower())))
         try:
+            if single:
+                con.execute("set threads = 1")
             con.execute(f"create or replace table {name} as {sources[name]}")
         except duckdb.Error as exc:
             raise RuntimeError(f"SQL model {name} failed: {exc}") from exc
+        finally:
+            if single:
+                con.execute("set threads = ?", [threads])
     return order
