@@ -7,12 +7,13 @@ place only when every step has succeeded, so a failed run leaves the last good o
 
 from __future__ import annotations
 
-import shutil
+import faulthandler
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import assessment, db, publish, validation
+from pipeline import assessment, db, output_folders, publish, validation
 from pipeline.config import RunConfig
 from pipeline.sources.files import InputFile
 
@@ -52,6 +53,20 @@ def publish_step(cfg: RunConfig, work: Path) -> list[Path]:
         return publish.publish(con, cfg, work) + [work / assessment.DB_NAME]
 
 
+def enable_crash_stacks() -> None:
+    """A native crash (segfault, abort) prints every thread's Python stack to stderr instead of
+    ending the run silently; SIGUSR1 prints them on demand (a run that seems hung)."""
+    if faulthandler.is_enabled():
+        return
+    try:
+        faulthandler.enable(file=sys.__stderr__, all_threads=True)
+        import signal
+
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
+    except (AttributeError, ValueError, OSError, RuntimeError):
+        pass  # no usable stderr (embedded or redirected): nothing to write a stack to
+
+
 STEPS = {"ingest": ingest_step, "build": build_step, "check": check_step, "validate": validate_step,
          "publish": publish_step}
 
@@ -62,6 +77,7 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
     `steps` replaces step functions by name with wrappers taking the same arguments: the
     Prefect flow passes its tasks here, so the sequence is defined once.
     """
+    enable_crash_stacks()
     steps = {**STEPS, **(steps or {})}
     run_id = run_id or assessment.new_run_id()
     started = datetime.now(UTC)
@@ -73,8 +89,9 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
         timings[name] = time.perf_counter() - t0
         return result
 
-    with assessment.output_lock(cfg.output):
-        work = assessment.staging_dir(cfg.output)
+    output_folders.check_targets(cfg)    # before any work: never replace a folder svna did not write
+    with output_folders.output_lock(cfg.output):
+        work = output_folders.staging_dir(cfg.output, run_id)
         db_path = work / assessment.DB_NAME
         try:
             files = timed("ingest", cfg, db_path)
@@ -84,9 +101,9 @@ def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = N
             outputs = timed("publish", cfg, work)
             publish.write_manifest(work, cfg, run_id, files, timings, started, "success", outputs, validation, checks)
         except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
+            output_folders.discard(work)
             raise
-        assessment.swap_into_place(work, cfg.output)
-    if cfg.reports:
-        publish.copy_reports(cfg.output, cfg.reports)
+        output_folders.swap_into_place(work, cfg.output)
+        if cfg.reports:
+            publish.copy_reports(cfg.output, cfg.reports, run_id)
     return cfg.output

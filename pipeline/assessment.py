@@ -5,11 +5,8 @@ The Prefect flow in flows/ only orchestrates these; each is callable on its own 
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import duckdb
 from pipeline import __version__, db, geography
 from pipeline.config import PROJECT_ROOT, RunConfig
 from pipeline.errors import InputError
+from pipeline.output_folders import output_lock, staging_dir, swap_into_place  # noqa: F401  (moved there)
 from pipeline.privacy import pseudonymisation_key
 from pipeline.sources.files import InputFile
 from pipeline.sources.mps_counts import create_raw_table, ingest_mps_counts
@@ -247,38 +245,3 @@ def _quarantine_examples(con: duckdb.DuckDBPyConnection, source_file: str, input
         label = ref or f"line {line}"
         examples.append(f"{label}: {value}" if len(columns) == 1 or not column else f"{label}: {column} {value}")
     return ", ".join(columns[:4]), "; ".join(f"{rule}: {n}" for rule, _, n in rules[:5]), examples
-
-
-@contextmanager
-def output_lock(output: Path):
-    """One run at a time per output folder."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    lock = output.with_name(output.name + ".lock")
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        raise InputError(str(lock), "-", "another run is writing this output (delete the lock file if it crashed)",
-                         "a lock file") from None
-    try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def staging_dir(output: Path) -> Path:
-    work = output.with_name(output.name + ".partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    return work
-
-
-def swap_into_place(work: Path, output: Path) -> None:
-    """Replace the previous outputs only once the new ones are complete (a crash leaves the old ones)."""
-    old = output.with_name(output.name + ".previous")
-    shutil.rmtree(old, ignore_errors=True)
-    if output.exists():
-        output.rename(old)
-    work.rename(output)
-    shutil.rmtree(old, ignore_errors=True)

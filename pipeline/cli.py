@@ -78,6 +78,9 @@ def _check_prefect_api() -> None:
 
 
 def _run(config: Path, period: dict | None, output: Path | None, debug: bool, demo: bool = False) -> None:
+    from pipeline.annual import enable_crash_stacks
+
+    enable_crash_stacks()   # a native crash leaves a stack on stderr (issue 7 item 13)
     configure_runtime()
     try:
         _check_prefect_api()

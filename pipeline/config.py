@@ -212,7 +212,9 @@ def check_run_config_keys(path: Path, raw: dict) -> None:
     for key, value in references.items():
         if isinstance(value, dict):
             check_keys(path, f"reference.{key}", value, ("path",) + REFERENCE_OPTIONS[key])
-    from pipeline.geography import GeographySettings  # geography imports this module: import when needed
+    from pipeline.geography import (
+        GeographySettings,  # geography imports this module: import when needed
+    )
 
     check_keys(path, "geography", raw.get("geography"), tuple(sorted(GeographySettings.__dataclass_fields__)))
 

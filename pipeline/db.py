@@ -91,7 +91,7 @@ class Model:
 
 
 # Comments and string literals never name a model: 'int_x' in a string or `-- from int_x` is not a reference.
-_NOT_CODE = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
+_NOT_CODE = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.DOTALL)
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -100,7 +100,7 @@ def sql_identifiers(sql: str) -> set[str]:
 
 
 def _unique_key(sql: str) -> tuple[str, ...]:
-    match = re.search(r"^--\s*unique_key:\s*(.+)$", sql, re.M | re.I)
+    match = re.search(r"^--\s*unique_key:\s*(.+)$", sql, re.MULTILINE | re.IGNORECASE)
     return tuple(c.strip() for c in match.group(1).split(",") if c.strip()) if match else ()
 
 
@@ -175,17 +175,47 @@ def run_data_tests(con: duckdb.DuckDBPyConnection, built: set[str], sql_dir: Pat
     return ran
 
 
+# Functions pipeline.geography registers from Python (scipy, esda).
+PYTHON_FUNCTIONS = ("chi2_ppf", "norm_sf", "exact_change_p", "gi_star_grid")
+
+
+def python_function_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The Python functions and every macro that calls one, directly or through another macro."""
+    macros = dict(con.execute("select function_name, coalesce(macro_definition, '') from duckdb_functions() "
+                              "where function_type in ('macro', 'table_macro') and not internal").fetchall())
+    names = set(PYTHON_FUNCTIONS)
+    while True:
+        more = {m for m, body in macros.items() if m not in names
+                and names & sql_identifiers(body)}
+        if not more:
+            return names
+        names |= more
+
+
 def run_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, upstream: bool = False,
                layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR) -> list[str]:
     """Build models as tables (all of them, or `select` with `upstream` ancestors), check each model's
-    unique key, then run the data tests the built models allow. Returns the names in build order."""
+    unique key, then run the data tests the built models allow. Returns the names in build order.
+
+    A model that calls a Python function runs on one DuckDB thread, the calling one: Python code is
+    then never run on DuckDB's worker threads (a suspect in the rare native crashes of the build,
+    issue 7 item 13), at little cost, since the GIL serialises those calls anyway.
+    """
     models = load_models(layers, sql_dir)
     order = model_order(models, select, upstream)
+    python_names = python_function_names(con)
+    threads = con.execute("select current_setting('threads')").fetchone()[0]
     for name in order:
+        single = bool(python_names & sql_identifiers(models[name].sql))
         try:
+            if single:
+                con.execute("set threads = 1")
             con.execute(f"create or replace table {sql_identifier(name)} as {models[name].sql}")
         except duckdb.Error as exc:
             raise ModelError(f"SQL model {name} failed: {exc}") from exc
+        finally:
+            if single:
+                con.execute("set threads = ?", [threads])
         check_unique_key(con, models[name])
     run_data_tests(con, set(order), sql_dir)
     return order

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import assessment, db, geography, narrative
+from pipeline import assessment, db, geography, narrative, output_folders
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
 
@@ -32,6 +32,17 @@ def csv_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
                      for c, dtype in ((db.sql_identifier(c), dtype) for c, dtype in columns))
 
 
+def ordered(name: str, where: str = "true", select: str = "m.*") -> str:
+    """`select ... from <mart>` in its stated order, so re-runs write identical files: by the unique key
+    in the model's header, themes in their seed order (sql/seeds/themes.csv) rather than alphabetically."""
+    terms = []
+    for column in db.load_models(("marts",))[name].unique_key:
+        if column == "theme":
+            terms.append("(select cast(sort_order as integer) from seed_themes as s where s.theme = m.theme)")
+        terms.append(f'm."{column}"')
+    return f"select {select} from {db.sql_identifier(name)} as m where {where} order by {', '.join(terms)}"
+
+
 def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     """Parquet keeps the values as they are; CSV neutralises formula-like text (csv_columns)."""
     tables = out_dir / "tables"
@@ -42,7 +53,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
         for fmt, select, options in (("parquet", "*", "(format parquet)"),
                                      ("csv", csv_columns(con, name), "(format csv, header true)")):
             path = tables / f"{name}.{fmt}"
-            con.execute(f"copy (select {select} from {name}) to ? {options}", [str(path)])  # path: a bind parameter
+            con.execute(f"copy ({ordered(name, select=select)}) to ? {options}", [str(path)])  # path: a bind parameter
             written.append(path)
     return written
 
@@ -101,7 +112,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
 
     for name in mart_names():
         where, note = EXCEL_EXTRACTS.get(name, ("true", None))
-        cursor = con.execute(f"select * from {db.sql_identifier(name)} where {where}")  # `where`: ours, above
+        cursor = con.execute(ordered(name, where))  # `where`: ours, above
         columns = [d[0] for d in cursor.description]
         types = [str(d[1]) for d in cursor.description]
         rows = cursor.fetchall()
@@ -189,15 +200,21 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
     return outputs
 
 
-def copy_reports(output: Path, reports: Path) -> None:
-    """Mirror the human-facing outputs (data pack, headlines, maps) into reports/ for readers."""
+def copy_reports(output: Path, reports: Path, run_id: str | None = None) -> None:
+    """Mirror the human-facing outputs (data pack, headlines, maps) into reports/ for readers; like the
+    output folder, reports/ is built beside it and replaces only a folder svna wrote."""
     import shutil
 
-    shutil.rmtree(reports, ignore_errors=True)
-    reports.mkdir(parents=True)
-    for name in (EXCEL_NAME, "headlines.md", "maps"):
-        source = output / name
-        if source.is_dir():
-            shutil.copytree(source, reports / name)
-        elif source.exists():
-            shutil.copy2(source, reports / name)
+    with output_folders.output_lock(reports):
+        work = output_folders.staging_dir(reports, run_id, key="reports")
+        try:
+            for name in (EXCEL_NAME, "headlines.md", "maps"):
+                source = output / name
+                if source.is_dir():
+                    shutil.copytree(source, work / name)
+                elif source.exists():
+                    shutil.copy2(source, work / name)
+        except BaseException:
+            output_folders.discard(work)
+            raise
+        output_folders.swap_into_place(work, reports, key="reports")

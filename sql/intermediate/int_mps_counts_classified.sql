@@ -17,7 +17,7 @@ final as (
         counts.area_level,
         counts.borough_name,
         counts.ward_code,
-        any_value(counts.ward_name) as ward_name,
+        max(counts.ward_name) as ward_name,  -- one name per code, the same on every run
         themes.theme,
         counts.month_start,
         cast(sum(counts.count) as bigint) as count

@@ -8,6 +8,8 @@
 --                   (ref_previous_ward_weights: through LSOAs, weighted by residents) - estimates,
 --                   flagged by months_rebased. A month is never taken from both ward sets.
 -- months_covered < months_in_period means the inputs do not cover the period on these wards.
+-- Fractional sums (harm weights, re-based counts) are summed as decimals so that a re-run gives the
+-- same figures to the last digit (a sum of doubles depends on the order threads add them in).
 -- unique_key: source, ward_code, theme, period_role
 with periods_sized as (
     select *, datediff('month', period_start, period_end) + 1 as months_in_period from periods
@@ -27,7 +29,7 @@ record_counts as (
         theme,
         period_role,
         cast(count(*) as double) as count,
-        sum(weight) as harm_weighted_count,
+        sum(cast(weight as decimal(18, 6))) as harm_weighted_count,  -- exact: the same total in any order
         count(weight) as harm_weighted_crimes,
         any_value(months_in_period) as months_covered,
         0 as months_rebased
@@ -50,7 +52,8 @@ mps_current as (
 ),
 
 mps_rebased as (
-    select weights.ward_code, rows.theme, rows.month_start, sum(rows.count * weights.weight) as n, true as rebased
+    select weights.ward_code, rows.theme, rows.month_start,
+           cast(sum(cast(rows.count * weights.weight as decimal(18, 9))) as double) as n, true as rebased
     from area_ward_rows as rows
     join ref_previous_ward_weights as weights on weights.previous_ward_code = rows.ward_code
     where rows.ward_code not in (select ward_code from ref_wards)
@@ -80,8 +83,8 @@ mps_counts as (
         mps_monthly.ward_code,
         mps_monthly.theme,
         periods_sized.period_role,
-        sum(mps_monthly.n) as count,
-        cast(null as double) as harm_weighted_count,
+        cast(sum(cast(mps_monthly.n as decimal(18, 9))) as double) as count,  -- exact sum, any order
+        cast(null as decimal(38, 6)) as harm_weighted_count,
         cast(null as bigint) as harm_weighted_crimes,
         any_value(mps_coverage.months_covered) as months_covered,
         any_value(mps_coverage.months_rebased) as months_rebased

@@ -6,6 +6,7 @@
 -- previous period (new / persistent / former hot or cold spot). Cells of themes with fewer than
 -- getvariable('gi_min_crimes') crimes in a period are 'not_computed'. The grid is a statistical
 -- surface, not a point map: no cell shows a location finer than the cell.
+-- unique_key: area_code, theme, period_role, grid_col, grid_row
 with counts as (
     select * from int_grid_counts
 ),

@@ -3,6 +3,7 @@
 -- on the current ward boundaries, for the run report. `rows_read` counts every offence row read
 -- (all extract versions, including quarantined rows); `crimes` counts current, counted crimes;
 -- `crimes_in_periods` those recorded in the current or previous period. Empty without a record extract.
+-- unique_key: location_method
 with methods as (
     select * from (values
         (1, 'point_in_polygon', 'coordinates inside a current ward'),

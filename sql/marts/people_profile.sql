@@ -1,6 +1,7 @@
 -- people_profile
 -- Grain: one row per theme x period x person role (victim | suspect) x dimension (age_band | sex |
 -- ethnicity) x category, from record extracts. Unknowns are a category of their own, never dropped.
+-- unique_key: area_code, theme, period_role, person_role, dimension, category
 with people as (
     select
         classified.theme,

@@ -3,6 +3,7 @@
 -- failed, the rule and its reason (sql/seeds/quarantine_rules.csv). Only the crime reference and the
 -- failing value are kept, never the whole record (it may hold personal data); malformed CSV lines
 -- (wrong field count, undecodable bytes) keep a detail such as "17 fields; the header has 16".
+-- unique_key: source_file, source_row, input_table, failing_column, rule
 with offences as (
     select source_file, source_row, 'offences' as input_table, quarantine_rule as rule, crime_ref,
            case quarantine_rule

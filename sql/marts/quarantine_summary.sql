@@ -4,6 +4,7 @@
 -- is what reached the database (typed rows + malformed lines). Each term is counted on its own
 -- (superseded rows in int_superseded_rows), so `reconciled` is false if any row is unaccounted for;
 -- the run refuses to publish if so. `quarantine_rules` lists rule: rows.
+-- unique_key: source_file, input_table
 with rows_in as (
     select source_file, 'offences' as input_table, count(*) as n from stg_offences group by all
     union all

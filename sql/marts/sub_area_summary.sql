@@ -6,6 +6,7 @@
 --   residents_u25_share_pct    its share of the area's residents aged under 25 ("53% of residents
 --                              under 25 live in the east")
 -- Empty when no sub-area lookup is configured.
+-- unique_key: area_code, sub_area, theme, period_label
 with wards as (
     select * from int_ward_populations where sub_area is not null
 ),

@@ -1,6 +1,7 @@
 -- theme_monthly
 -- Grain: one row per source x area role (area | comparator) x theme x month, for every month the
 -- inputs cover (not only the two periods): the series behind trend charts and the monthly refresh.
+-- unique_key: source, area_role, theme, month_start
 with record_months as (
     select 'record_extract' as source, 'area' as area_role, theme,
            cast(date_trunc('month', event_date) as date) as month_start, count(*) as count

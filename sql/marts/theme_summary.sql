@@ -2,6 +2,7 @@
 -- Grain: one row per area x theme x period (the current period, compared with the previous one).
 -- The area's counts come from the record extract when there is one, else from MPS count files;
 -- columns a source cannot fill are null and `definition` says why.
+-- unique_key: area_code, theme, period_label
 with counts as (
     select * from int_theme_period_counts
 ),

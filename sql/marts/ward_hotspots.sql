@@ -14,6 +14,7 @@
 --   harm_weighted_count sum of ONS Crime Severity Score weights (ref_severity_weights) of the crimes
 --                       whose HO code has a weight; harm_weight_coverage_pct says how many had one
 -- Counts are null (never zero) when the inputs do not cover the period on these wards.
+-- unique_key: area_code, ward_code, theme, period_label
 with counts as (
     select * from int_ward_period_counts
 ),
@@ -72,8 +73,8 @@ area_totals as (
     select
         source,
         theme,
-        sum(count) filter (where period_role = 'current') as current_count,
-        sum(count) filter (where period_role = 'previous') as previous_count
+        sum(cast(count as decimal(38, 9))) filter (where period_role = 'current') as current_count,  -- exact
+        sum(cast(count as decimal(38, 9))) filter (where period_role = 'previous') as previous_count
     from counts
     group by all
 ),
@@ -97,9 +98,11 @@ joined as (
              then cast(round(coalesce(by_ward.previous_count, 0)) as bigint) end as previous_count,
         case when cur.months_covered >= cur.months_in_period
              then cast(round(coalesce(area_totals.current_count, 0)) as bigint) end as area_count,
-        case when preferred.source = 'record_extract' then round(coalesce(by_ward.current_harm, 0), 1) end as harm_weighted_count,
-        case when preferred.source = 'record_extract' then round(coalesce(by_ward.previous_harm, 0), 1) end
-            as previous_harm_weighted_count,
+        -- decimal sums rounded to 0.1 (half away from zero), then double: identical on every re-run
+        case when preferred.source = 'record_extract'
+             then cast(round(coalesce(by_ward.current_harm, 0), 1) as double) end as harm_weighted_count,
+        case when preferred.source = 'record_extract'
+             then cast(round(coalesce(by_ward.previous_harm, 0), 1) as double) end as previous_harm_weighted_count,
         case when preferred.source = 'record_extract'
              then pct(coalesce(by_ward.current_harm_crimes, 0), coalesce(by_ward.current_count, 0)) end
             as harm_weight_coverage_pct

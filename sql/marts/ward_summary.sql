@@ -4,6 +4,7 @@
 -- MPS ward files on different ward sets (e.g. before and after May 2022) are never mixed: only the
 -- ward set of the newest ward-level extract is used. A period a source has no ward data for is
 -- null, not 0.
+-- unique_key: area_code, ward_code, theme, period_label
 with record_wards as (
     select 'record_extract' as source, ward_code, cast(null as varchar) as ward_name, theme, period_role, count(*) as n
     from int_offences_classified
@@ -22,7 +23,7 @@ newest_ward_set as (
 ),
 
 mps_wards as (
-    select 'mps_counts' as source, ward_code, any_value(ward_name) as ward_name, theme, period_role, cast(sum(count) as bigint) as n
+    select 'mps_counts' as source, ward_code, max(ward_name) as ward_name, theme, period_role, cast(sum(count) as bigint) as n
     from int_mps_counts_classified
     join periods on month_start between period_start and period_end
     where area_level = 'ward' and lower(borough_name) = lower(getvariable('area_name'))
@@ -49,7 +50,7 @@ by_ward as (
     select
         source,
         coalesce(ward_code, 'UNKNOWN') as ward_code,
-        any_value(ward_name) as ward_name,
+        max(ward_name) as ward_name,
         theme,
         sum(n) filter (where period_role = 'current') as current_n,
         sum(n) filter (where period_role = 'previous') as previous_n

@@ -105,3 +105,10 @@ def test_manifest_traces_inputs(demo_run):
     assert sum(m["crimes"] for m in methods.values()) == placed
     headlines = (root / "data/processed/demo/headlines.md").read_text()
     assert "There were" in headlines and "VWI offences" in headlines
+
+
+def test_every_demo_table_is_written_in_its_stated_order(demo_run):
+    from tests.integration.test_idempotence import assert_written_in_stated_order
+
+    assert_written_in_stated_order(demo_run[0] / "data" / "processed" / "demo")
+

@@ -4,16 +4,19 @@ holds personal data (names, addresses, free text, raw person references)."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from pipeline import annual, assessment
-from pipeline.config import load_config
+from pipeline.config import SQL_DIR, load_config
 from pipeline.errors import InputError
 from tests.conftest import write_tiny_inputs
 
@@ -31,14 +34,30 @@ def _personalise(folder: Path) -> None:
     (extract / "victims.csv").write_text(victims)
 
 
-def _tables(out: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect()
+def _without_run_id(rows: list[list]) -> list[list]:
+    """Rows (header first) minus the run_id column: the one value that differs between runs."""
+    if not rows or "run_id" not in rows[0]:
+        return rows
+    at = rows[0].index("run_id")
+    return [row[:at] + row[at + 1:] for row in rows]
+
+
+def _tables(out: Path) -> dict[str, list]:
+    """Every published table as written, in file order: each CSV's lines, each Parquet file's rows,
+    and each sheet of the Excel pack (values below the marking line), all without run_id."""
+    import openpyxl
+
     tables = {}
+    for path in sorted((out / "tables").glob("*.csv")):
+        with path.open(newline="") as f:
+            tables[path.name] = _without_run_id(list(csv.reader(f)))
     for path in sorted((out / "tables").glob("*.parquet")):
-        rel = con.read_parquet(str(path))
-        columns = [c for c in rel.columns if c != "run_id"]
-        rows = con.execute(f"select {', '.join(columns) or '1'} from read_parquet('{path}')").fetchall()
-        tables[path.stem] = sorted(rows, key=repr)
+        frame = pd.read_parquet(path)
+        tables[path.name] = _without_run_id([list(frame.columns)] + frame.astype(str).to_numpy().tolist())
+    book = openpyxl.load_workbook(out / "svna_data_pack.xlsx", read_only=True)
+    for sheet in book.worksheets:
+        tables[f"xlsx:{sheet.title}"] = _without_run_id([list(r) for r in sheet.iter_rows(min_row=2, values_only=True)])
+    book.close()
     return tables
 
 
@@ -59,10 +78,41 @@ def runs(tmp_path_factory):
 
 
 def test_the_same_inputs_twice_give_identical_tables(runs):
+    """Row for row, in the same order, apart from run_id (CSV, Parquet and every sheet of the pack)."""
     _, first, second, _ = runs
-    assert first.keys() == second.keys() and {"theme_summary", "quarantine", "quarantine_summary"} <= set(first)
+    assert first.keys() == second.keys()
+    assert {"theme_summary.csv", "theme_detail.csv", "quarantine.parquet", "xlsx:theme_detail"} <= set(first)
     for name in first:
         assert first[name] == second[name], name
+
+
+def _declared_key(mart: str) -> list[str]:
+    header = re.search(r"^-- unique_key:(.*)$", (SQL_DIR / "marts" / f"{mart}.sql").read_text(), re.MULTILINE)
+    assert header, f"sql/marts/{mart}.sql declares no '-- unique_key:' header"
+    return [c.strip() for c in header.group(1).split(",")]
+
+
+def test_every_table_is_written_in_its_stated_order(runs):
+    assert_written_in_stated_order(runs[0].output)
+
+
+def assert_written_in_stated_order(output: Path) -> None:
+    """Each table is sorted by the unique key its SQL header declares (themes in their seed order),
+    and that key is unique: the order is stated, not whatever the query engine produced."""
+    theme_order = {t: int(n) for t, n in pd.read_csv(SQL_DIR / "seeds" / "themes.csv", dtype=str)
+                   [["theme", "sort_order"]].itertuples(index=False)}
+    marts = sorted(p.stem for p in (SQL_DIR / "marts").glob("*.sql"))
+    assert marts == sorted(p.stem for p in (output / "tables").glob("*.parquet"))
+    for mart in marts:
+        key = _declared_key(mart)
+        frame = pd.read_parquet(output / "tables" / f"{mart}.parquet")
+        assert set(key) <= set(frame.columns), mart
+        assert not frame.duplicated(key).any(), f"{mart}: {key} is not unique"
+        sort_by = frame[key].copy()
+        if "theme" in key:
+            sort_by.insert(key.index("theme"), "theme_order", frame.theme.map(theme_order))
+        expected = sort_by.sort_values(list(sort_by.columns), kind="stable", na_position="last").index
+        assert list(frame.index) == list(expected), f"{mart} is not in {key} order"
 
 
 def test_every_published_row_carries_the_run_id(runs):

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import assessment, db
+from pipeline.cli import app
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from pipeline.cli import app
 from pipeline.privacy import DEMO_KEY, DEMO_MANIFEST, KEY_ENV, pseudonymisation_key
 from pipeline.sources.files import sha256_of
 from tests.integration.test_bad_inputs import CORPUS, MANIFEST, write_config
