@@ -35,8 +35,11 @@ def csv_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
 def ordered(name: str, where: str = "true", select: str = "m.*") -> str:
     """`select ... from <mart>` in its stated order, so re-runs write identical files: by the unique key
     in the model's header, themes in their seed order (sql/seeds/themes.csv) rather than alphabetically."""
+    model = db.load_models(("marts",)).get(name)
+    if model is None:  # not a model (a table made in a test): as stored
+        return f"select {select} from {db.sql_identifier(name)} as m where {where}"
     terms = []
-    for column in db.load_models(("marts",))[name].unique_key:
+    for column in model.unique_key:
         if column == "theme":
             terms.append("(select cast(sort_order as integer) from seed_themes as s where s.theme = m.theme)")
         terms.append(f'm."{column}"')

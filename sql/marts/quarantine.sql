@@ -3,9 +3,10 @@
 -- failed, the rule and its reason (sql/seeds/quarantine_rules.csv). Only the crime reference and the
 -- failing value are kept, never the whole record (it may hold personal data); malformed CSV lines
 -- (wrong field count, undecodable bytes) keep a detail such as "17 fields; the header has 16".
--- unique_key: source_file, source_row, input_table, failing_column, rule
+-- (wide MPS files: one row per month cell, `source_month`; null for other inputs).
+-- unique_key: source_file, source_row, source_month, input_table, failing_column, rule
 with offences as (
-    select source_file, source_row, 'offences' as input_table, quarantine_rule as rule, crime_ref,
+    select source_file, source_row, cast(null as date) as source_month, 'offences' as input_table, quarantine_rule as rule, crime_ref,
            case quarantine_rule
                when 'missing_crime_ref' then 'crime_ref'
                when 'unparseable_extract_date' then 'extract_date'
@@ -41,7 +42,7 @@ with offences as (
 ),
 
 people as (
-    select source_file, source_row, person_role || 's' as input_table, quarantine_rule as rule, crime_ref,
+    select source_file, source_row, cast(null as date) as source_month, person_role || 's' as input_table, quarantine_rule as rule, crime_ref,
            case quarantine_rule
                when 'missing_crime_ref' then 'crime_ref'
                when 'unparseable_extract_date' then 'extract_date'
@@ -63,7 +64,7 @@ people as (
 ),
 
 counts as (
-    select source_file, source_row, 'counts' as input_table, quarantine_rule as rule, cast(null as varchar) as crime_ref,
+    select source_file, source_row, month_start as source_month, 'counts' as input_table, quarantine_rule as rule, cast(null as varchar) as crime_ref,
            case quarantine_rule
                when 'invalid_count' then strftime(month_start, '%Y%m')
                else 'MajorText/MinorText'
@@ -77,7 +78,7 @@ counts as (
 ),
 
 malformed as (
-    select source_file, source_row, input_table, rule, cast(null as varchar) as crime_ref,
+    select source_file, source_row, cast(null as date) as source_month, input_table, rule, cast(null as varchar) as crime_ref,
            cast(null as varchar) as failing_column, detail as failing_value
     from raw_rejects
 ),
@@ -93,7 +94,7 @@ final as (
     select unioned.*, rules.reason, getvariable('run_id') as run_id
     from unioned
     left join seed_quarantine_rules as rules on rules.rule = unioned.rule
-    order by source_file, source_row, input_table, failing_column
+    order by source_file, source_row, source_month, input_table, failing_column
 )
 
 select * from final

@@ -19,7 +19,7 @@ from shapely import contains_xy
 from pipeline import assessment, db
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.conftest import SHARED_DATA, needs_shared_data
+from tests.conftest import SHARED_DATA, TEST_KEY_FILE, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 
@@ -46,7 +46,7 @@ def merton_config(root, ward_files: list[str], previous_wards: bool = False, ext
           lsoas: {SHARED_DATA}/boundaries/merton_lsoa_2021/Merton.shp
           lsoa_to_ward: {SHARED_DATA}/lookups/lsoa21_ward22_best_fit_Merton.csv
           population: {SHARED_DATA / POPULATION}
-        """) + previous + "geography: {gi_permutations: 0}\noutput: out\n")
+        """) + previous + f"geography: {{gi_permutations: 0}}\nprivacy: {{key_file: {TEST_KEY_FILE}}}\noutput: out\n")
     return config
 
 
