@@ -208,19 +208,24 @@ def set_report_variables(con: duckdb.DuckDBPyConnection, month: date, settings: 
     con.execute("set variable seasonal_themes = cast(? as varchar[])", [themes])
 
 
-def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[str]:
-    """Seeds, macros, run parameters, reference geography and the models up to the monthly series."""
-    db.load_seeds(con)
-    db.load_macros(con)
+def set_run_variables(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> None:
+    """The run parameters the models read (DuckDB variables last one connection: set in every step)."""
     db.set_variables(con, {
         "run_id": run_id, "area_name": cfg.area_name, "area_code": cfg.area_code,
         "comparator_name": cfg.comparator_name, "date_basis": cfg.date_basis, "z_threshold": cfg.z_threshold,
     })
+
+
+def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[str]:
+    """Seeds, macros, run parameters, reference geography and the models up to the monthly series."""
+    db.load_seeds(con)
+    db.load_macros(con)
+    set_run_variables(con, cfg, run_id)
     con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, "
                 "period_end date)")
     geography.load_reference(con, cfg)
     register_functions(con)
-    return run_selected_models(con, UPSTREAM_MODELS + ("mth_series",))
+    return run_selected_models(con, UPSTREAM_MODELS + ("mth_reported_series",))
 
 
 def build_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, month: date, settings: MonthlySettings) -> list[str]:
@@ -252,7 +257,7 @@ class Coverage:
 
 def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
     rows = con.execute("""
-        select source, unit_level, min(month_start), max(month_start), max(extract_date)
+        select source, unit_level, min(month_start), max(month_start), arg_max(extract_date, month_start)
         from mth_source_months where unit_level in ('area', 'comparator')
         group by all order by all""").fetchall()
     latest = {f"{s} {level}": last for s, level, _, last, _ in rows}
@@ -282,8 +287,14 @@ def choose_month(con: duckdb.DuckDBPyConnection, cfg: RunConfig, requested: str 
                          f"{cov.earliest:%Y-%m})", f"{month:%Y-%m}")
     behind = {key: last for key, last in cov.latest.items() if last < month}
     if behind:
-        detail = "; ".join(f"{key.replace(' area', '').replace(' comparator', ' (comparator)')} covers to "
-                           f"{last:%B %Y} (newest extract {cov.extracts[key]})" for key, last in sorted(behind.items()))
+        names = {"mps_counts": "the MPS count files", "record_extract": "the record extract"}
+
+        def describe(key: str) -> str:
+            source, level = key.split(" ")
+            return f"{names.get(source, source)} for the {level}"
+
+        detail = "; ".join(f"{describe(key)} cover to {last:%B %Y} (extract of {cov.extracts[key]})"
+                           for key, last in sorted(behind.items()))
         return month, (f"Waiting for data: the files for {month:%B %Y} have not arrived yet ({detail}). "
                        "Nothing was published; the refresh will report the month once they are in the input folders.")
     return month, None
@@ -307,6 +318,11 @@ create or replace view current_refreshes as
     qualify row_number() over (partition by area_code, refresh_month
                                order by extract_date desc, finished_at desc, run_id desc) = 1;
 """
+
+
+def sql_string(value: Path | str) -> str:
+    """A quoted SQL string literal, for the statements that cannot bind a parameter."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def warehouse_area_key(cfg: RunConfig) -> str:
@@ -355,8 +371,10 @@ def record_refresh(work_db: Path, cfg: RunConfig, month: date, settings: Monthly
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with db.connect(work_db, settings=cfg.duckdb) as con:
         digest = inputs_hash(con, cfg, month, settings)
+        set_run_variables(con, cfg, run_id)
+        set_report_variables(con, month, settings)
         work_catalog = con.execute("select current_database()").fetchone()[0]
-        con.execute("attach ? as wh", [str(settings.warehouse)])
+        con.execute(f"attach {sql_string(settings.warehouse)} as wh")  # ATTACH takes no parameters
         con.execute("use wh")
         con.execute(WAREHOUSE_SCHEMA)
         con.execute(f"use {work_catalog}")
@@ -366,11 +384,15 @@ def record_refresh(work_db: Path, cfg: RunConfig, month: date, settings: Monthly
         db.set_variables(con, {"warehouse_area": area, "record_extract_sha256": record_extract_sha(con)})
         con.execute(f"create or replace temp table refresh_series as {_series_with_extract_sql()}")
         con.execute(f"create or replace table mth_revisions as {REVISIONS_SQL.read_text()}")
-        extract_date, extracts = con.execute("""
-            select max(extract_date), string_agg(distinct regexp_extract(extract_file, '[^/]+$') || ' (' || extract_date || ')', '; '
-                                                 order by regexp_extract(extract_file, '[^/]+$') || ' (' || extract_date || ')')
-            from refresh_series
-            where month_start > ?::date - interval 24 month and month_start <= ?""", [month, month]).fetchone()
+        # the refresh's extract is the one the reported month came from; `extracts` lists every file behind
+        # the 24 months compared
+        extract_date = con.execute("select max(extract_date) from refresh_series where month_start = ? and "
+                                   "unit_level = 'area'", [month]).fetchone()[0]
+        extracts = con.execute("""
+            select string_agg(distinct label, '; ' order by label) from (
+                select regexp_extract(extract_file, '[^/]+$') || ' (' || strftime(extract_date, '%Y-%m-%d') || ')' as label
+                from refresh_series
+                where month_start > ?::date - interval 24 month and month_start <= ?)""", [month, month]).fetchone()[0]
         con.execute("begin transaction")
         try:
             finished = datetime.now(UTC)
@@ -569,7 +591,7 @@ def headlines_markdown(wh: duckdb.DuckDBPyConnection, run_id: str, comparator_na
     for theme, label, rolling, previous, pct, month_n, same_n, month_pct, comp_pct in rows:
         if rolling is None:
             continue
-        sentence = f"In {period} there were {rolling:,} {label} offences"
+        sentence = f"In {period} there were {rolling:,} {label} offences" if rolling else f"In {period} there were no {label} offences"
         if previous is not None:
             diff = rolling - previous
             if previous < MIN_BASE or pct is None:
@@ -653,13 +675,14 @@ def ingest_step(cfg: RunConfig, work_db: Path, run_id: str) -> list:
 
 def choose_step(cfg: RunConfig, work_db: Path, requested: str | None, settings: MonthlySettings,
                 today: date | None = None) -> tuple[date, str | None]:
-    with db.connect(work_db, settings=cfg.duckdb) as con:
+    with db.connect(work_db, read_only=True) as con:
         return choose_month(con, cfg, requested, settings, today)
 
 
-def report_step(cfg: RunConfig, work_db: Path, month: date, settings: MonthlySettings) -> dict:
+def report_step(cfg: RunConfig, work_db: Path, month: date, settings: MonthlySettings, run_id: str) -> dict:
     """Build the month's tables; returns aggregates for logs and artifacts (area level only)."""
     with db.connect(work_db, settings=cfg.duckdb) as con:
+        set_run_variables(con, cfg, run_id)
         register_functions(con)
         build_report(con, cfg, month, settings)
         summary = con.execute("""select theme, rolling_12m_count, previous_12m_count, rolling_pct_change, month_count,
@@ -724,7 +747,7 @@ def run_monthly(config_path: str | Path, month: str | None = None, output: str |
             label = f"{chosen:%Y-%m}"
             if waiting:
                 return RefreshResult(WAITING, label, waiting, warehouse=settings.warehouse, timings=timings)
-            aggregates = timed("report", cfg, work_db, chosen, settings)
+            aggregates = timed("report", cfg, work_db, chosen, settings, run_id)
             status, kept_run = timed("record", cfg, work_db, chosen, settings, run_id, started)
             target = base / label
             if status == SUPERSEDED:
