@@ -111,7 +111,7 @@ def test_a_month_held_back_waits_for_data_and_publishes_nothing(drops):
     root, _, _, states = drops
     held = states["held_back"]
     assert held.is_completed() and held.name == "Waiting for data"
-    assert "December 2023" in held.message and "the record extract for the area cover to November 2023" in held.message
+    assert "December 2023" in held.message and "the record extract for the area: to November 2023, extract of 2023-12-05" in held.message
     # nothing published, no warehouse: only svna's own empty folders and their markers
     assert states["after_held_back"] == [monthly.MARKER, monthly.MARKER, "monthly", "out"]
     with duckdb.connect(states["dec"].result()["warehouse"], read_only=True) as wh:
