@@ -20,11 +20,12 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 
@@ -452,11 +453,10 @@ def _is_ours(folder: Path) -> bool:
 def ensure_own_folder(folder: Path) -> None:
     """Create `folder` (marked as svna's), or accept it if svna made it; refuse a folder that holds
     someone else's files."""
-    if folder.exists():
-        if not folder.is_dir() or (not _is_ours(folder) and any(folder.iterdir())):
-            raise InputError(str(folder), "output", "svna writes only into folders it created (they hold a "
-                             f"{MARKER} file); choose another output folder or empty this one",
-                             "an existing folder svna did not create")
+    if folder.exists() and (not folder.is_dir() or (not _is_ours(folder) and any(folder.iterdir()))):
+        raise InputError(str(folder), "output", "svna writes only into folders it created (they hold a "
+                         f"{MARKER} file); choose another output folder or empty this one",
+                         "an existing folder svna did not create")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).touch()
 

@@ -108,7 +108,7 @@ def rolling(result: dict, theme: str = "vwi", level: str = "area") -> list[dict]
 
 
 def test_a_month_held_back_waits_for_data_and_publishes_nothing(drops):
-    root, _, _, states = drops
+    *_, states = drops
     held = states["held_back"]
     assert held.is_completed() and held.name == "Waiting for data"
     assert "December 2023" in held.message and "the record extract for the area: to November 2023, extract of 2023-12-05" in held.message
@@ -155,7 +155,7 @@ def test_december_once_delivered(drops):
 
 
 def test_crimes_reclassified_between_drops_are_revisions(drops):
-    _, _, _, states = drops
+    *_, states = drops
     dec = states["dec"].result()
     with duckdb.connect(dec["warehouse"], read_only=True) as wh:
         got = wh.execute("""select strftime(month_start, '%Y-%m'), change, previous_extract_file, revised_extract_file

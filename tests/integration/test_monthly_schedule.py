@@ -74,40 +74,46 @@ def served(tmp_path_factory):
     logs = root / "logs"
     logs.mkdir()
     processes = []
-    try:
-        server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                  env={k: v for k, v in env.items() if k != "PREFECT_API_URL"}, cwd=root,
-                                  stdout=open(logs / "server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
-        processes.append(server)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, (logs / "server.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the Prefect server did not answer /api/health in 120 s"
-            time.sleep(1)
-        serve = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "serve", "--config", str(config)], env=env,
-                                 cwd=PROJECT_ROOT, stdout=open(logs / "serve.log", "w"), stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-        processes.append(serve)
-        deadline = time.monotonic() + 120
-        while subprocess.run([PREFECT, "deployment", "inspect", DEPLOYMENT], env=env, capture_output=True,
-                             timeout=60).returncode != 0:
-            assert serve.poll() is None, (logs / "serve.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "svna serve did not register the deployment in 120 s"
-            time.sleep(2)
-        yield root, env, api
-    finally:
-        for process in reversed(processes):
-            stop(process)
+    with open(logs / "server.log", "w") as server_log, open(logs / "serve.log", "w") as serve_log:
+        try:
+            yield from _start(root, config, env, api, port, logs, server_log, serve_log, processes)
+        finally:
+            for process in reversed(processes):
+                stop(process)
+
+
+def _start(root, config, env, api, port, logs, server_log, serve_log, processes):
+    """Start the server, wait for /api/health, start `svna serve`, wait for the deployment; yield."""
+    server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env={k: v for k, v in env.items() if k != "PREFECT_API_URL"}, cwd=root,
+                              stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
+    processes.append(server)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        assert server.poll() is None, (logs / "server.log").read_text()[-2000:]
+        assert time.monotonic() < deadline, "the Prefect server did not answer /api/health in 120 s"
+        time.sleep(1)
+    serve = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "serve", "--config", str(config)], env=env,
+                             cwd=PROJECT_ROOT, stdout=serve_log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    processes.append(serve)
+    deadline = time.monotonic() + 120
+    while subprocess.run([PREFECT, "deployment", "inspect", DEPLOYMENT], env=env, capture_output=True,
+                         timeout=60, check=False).returncode != 0:
+        assert serve.poll() is None, (logs / "serve.log").read_text()[-2000:]
+        assert time.monotonic() < deadline, "svna serve did not register the deployment in 120 s"
+        time.sleep(2)
+    yield root, env, api
 
 
 def test_serve_registers_prefect_yaml_schedule(served):
-    _, env, api = served
+    *_, api = served
     spec = next(d for d in yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]
                 if d["name"] == "monthly-refresh")
     request = urllib.request.Request(f"{api}/deployments/filter", data=b"{}", method="POST",
@@ -124,7 +130,7 @@ def run_deployment(env, *params: str) -> subprocess.CompletedProcess:
     args = [PREFECT, "deployment", "run", DEPLOYMENT, "--watch", "--watch-timeout", "300"]
     for param in params:
         args += ["--param", param]
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=360)
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=360, check=False)
 
 
 def test_a_triggered_run_completes_and_publishes(served):
