@@ -79,19 +79,24 @@ def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, select: l
     return db.run_models(con, select=select, upstream=True)
 
 
-def prepare(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, reference: bool = True) -> None:
-    """What the models read besides the raw tables: seeds, macros, run variables, periods and (unless
-    `reference` is false, reusing tables already loaded) the reference tables."""
-    db.load_seeds(con)
-    db.load_macros(con)
-    db.set_variables(con, {
+def run_variables(cfg: RunConfig, run_id: str) -> dict:
+    """The run's parameters as the SQL models read them (getvariable), for every kind of run."""
+    return {
         "run_id": run_id, "area_name": cfg.area_name, "area_code": cfg.area_code,
         "comparator_name": cfg.comparator_name, "date_basis": cfg.date_basis,
         "significance_alpha": cfg.significance_alpha, "significance_min_total": cfg.significance_min_total,
         "current_days": (cfg.current.end - cfg.current.start).days + 1,
         "previous_days": (cfg.previous.end - cfg.previous.start).days + 1,
         "run_date": date.today(),  # a recorded date after it is quarantined (future_recorded_date)
-    })
+    }
+
+
+def prepare(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, reference: bool = True) -> None:
+    """What the models read besides the raw tables: seeds, macros, run variables, periods and (unless
+    `reference` is false, reusing tables already loaded) the reference tables."""
+    db.load_seeds(con)
+    db.load_macros(con)
+    db.set_variables(con, run_variables(cfg, run_id))
     con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, period_end date)")
     for role, period in (("current", cfg.current), ("previous", cfg.previous)):
         con.execute("insert into periods values (?, ?, ?, ?)", [role, period.label, period.start, period.end])

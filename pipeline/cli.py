@@ -171,6 +171,63 @@ def key_new(path: Path = typer.Argument(..., help="Where to write the key, e.g. 
                "Keep it outside the repository and back it up: the same key gives the same pseudonyms.")
 
 
+@app.command()
+def monthly(
+    config: Path = typer.Option(..., "--config", "-c", help="Run configuration YAML (its `monthly:` section is optional)."),
+    month: str | None = typer.Option(None, help="Month to report, YYYY-MM (default: the latest complete month in "
+                                                "the inputs; 'due': the month a scheduled run reports)."),
+    output: Path | None = typer.Option(None, help="Output folder (default: the config's `output`); the month "
+                                                  "goes to <output>/monthly/<YYYY-MM>/."),
+    debug: bool = typer.Option(False, help="Show full tracebacks."),
+) -> None:
+    """Run the monthly refresh: rolling 12 months, the month vs a year before, exceptions, revisions."""
+    configure_runtime()
+    try:
+        from flows.monthly_refresh import WAITING_STATE, monthly_refresh
+
+        if not debug:
+            for name in ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine"):
+                logging.getLogger(name).addFilter(_NoTraceback())
+        state = monthly_refresh(str(config), month=month, output=str(output.resolve()) if output else None,
+                                return_state=True)
+        if state.name == WAITING_STATE:
+            typer.secho(state.message, fg=typer.colors.YELLOW)
+            return
+        result = state.result()
+    except InputError as exc:
+        if debug:
+            raise
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        typer.echo("Nothing was written; the previous outputs (if any) are unchanged.", err=True)
+        raise typer.Exit(2)
+    except Exception as exc:
+        if debug:
+            raise
+        typer.secho(f"svna failed: {exc}", fg=typer.colors.RED, err=True)
+        typer.echo("Run again with --debug for the full traceback.", err=True)
+        raise typer.Exit(1)
+    typer.secho(f"\n{result['message']}", fg=typer.colors.GREEN, bold=True)
+    if result["output"]:
+        for name in ("headlines.md", "svna_monthly_pack.xlsx", "tables/", "run.json"):
+            typer.echo(f"  {Path(result['output']) / name}")
+    typer.echo(f"  history: {result['warehouse']}")
+
+
+@app.command()
+def serve(
+    config: Path | None = typer.Option(None, "--config", "-c", help="Run config for the scheduled refresh "
+                                                                    "(default: prefect.yaml's parameters)."),
+    month: str | None = typer.Option(None, help="Override prefect.yaml's month parameter (default 'due')."),
+    deployment_file: Path = typer.Option(Path(__file__).resolve().parent.parent / "prefect.yaml",
+                                         help="The prefect.yaml holding the monthly-refresh deployment."),
+) -> None:
+    """Serve the monthly-refresh deployment on this machine, on prefect.yaml's cron (Europe/London), until stopped."""
+    configure_runtime()
+    from flows.monthly_refresh import serve_monthly
+
+    serve_monthly(deployment_file.resolve(), config.resolve() if config else None, month)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

@@ -18,7 +18,9 @@ import duckdb
 
 from pipeline.config import SEEDS_DIR, SQL_DIR
 
-LAYERS = ("staging", "intermediate", "marts")
+LAYERS = ("staging", "intermediate", "marts")   # what an annual run builds
+# sql/monthly reads the annual layers and is built only by the monthly refresh (pipeline.monthly)
+LAYER_ORDER = LAYERS + ("monthly",)
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -121,9 +123,9 @@ def load_models(layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR) -> di
     for name, (layer, path, sql) in found.items():
         refs = frozenset(sql_identifiers(sql) & set(found) - {name})
         for ref in refs:
-            if LAYERS.index(found[ref][0]) > LAYERS.index(layer):
+            if LAYER_ORDER.index(found[ref][0]) > LAYER_ORDER.index(layer):
                 raise ModelError(f"{layer} model {name} reads {found[ref][0]} model {ref}: a model reads only "
-                                 f"its own layer or an earlier one ({' -> '.join(LAYERS)})")
+                                 f"its own layer or an earlier one ({' -> '.join(LAYER_ORDER)})")
         models[name] = Model(name, layer, path, sql, refs, _unique_key(sql))
     return models
 

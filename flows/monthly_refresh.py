@@ -1,0 +1,134 @@
+"""Prefect flow `monthly_refresh`: the unattended monthly update (deployment `monthly-refresh` in
+prefect.yaml; `svna serve` runs it on a cron on one machine).
+
+Tasks wrap the steps in pipeline/monthly.py and pass file paths, never DuckDB connections. When the
+month's files have not arrived the run ends in a Completed state named "Waiting for data" (not a
+failure: nothing was wrong, nothing was published). Artifacts carry area-level aggregates only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Completed
+
+from pipeline import monthly
+from pipeline.config import RunConfig
+
+WAITING_STATE = "Waiting for data"
+
+
+def _io_error(task, task_run, state) -> bool:
+    """Retry only on I/O errors (a file still being copied in may succeed later), never on bad input."""
+    return isinstance(state.data, OSError)
+
+
+@task(name="ingest-inputs", retries=2, retry_delay_seconds=2, retry_condition_fn=_io_error)
+def ingest_inputs(cfg: RunConfig, work_db: Path, run_id: str):
+    files = monthly.ingest_step(cfg, work_db, run_id)
+    print(f"Read {len(files)} input file(s), {sum(f.rows_read for f in files):,} rows")
+    return files
+
+
+@task(name="choose-month")
+def choose_month(cfg: RunConfig, work_db: Path, requested: str | None, settings: monthly.MonthlySettings,
+                 today: date | None):
+    month, waiting = monthly.choose_step(cfg, work_db, requested, settings, today)
+    print(waiting or f"Reporting {month:%B %Y} for {cfg.area_name}")
+    return month, waiting
+
+
+@task(name="build-month-tables")
+def build_month_tables(cfg: RunConfig, work_db: Path, month: date, settings: monthly.MonthlySettings, run_id: str):
+    aggregates = monthly.report_step(cfg, work_db, month, settings, run_id)
+    print(f"Built the rolling summary and control charts; {sum(e['count'] for e in aggregates['exceptions'])} exception(s)")
+    return aggregates
+
+
+@task(name="record-in-warehouse", retries=2, retry_delay_seconds=2, retry_condition_fn=_io_error)
+def record_in_warehouse(cfg: RunConfig, work_db: Path, month: date, settings: monthly.MonthlySettings, run_id: str,
+                        started):
+    status, kept = monthly.record_step(cfg, work_db, month, settings, run_id, started)
+    print(f"Warehouse {settings.warehouse}: {status} (run {kept})")
+    return status, kept
+
+
+@task(name="publish-outputs")
+def publish_outputs(cfg: RunConfig, settings: monthly.MonthlySettings, run_id: str, month: date, files, timings,
+                    status: str) -> Path:
+    out = monthly.publish_step(cfg, settings, run_id, month, files, timings, status)
+    print(f"Published {out}")
+    return out
+
+
+def scheduled_day() -> date:
+    """The day the run was scheduled for, in London (a late run still reports the month it was due)."""
+    from prefect.runtime import flow_run
+
+    when = flow_run.scheduled_start_time
+    return when.astimezone(ZoneInfo("Europe/London")).date() if when else date.today()
+
+
+def report_artifacts(result: monthly.RefreshResult) -> None:
+    """Aggregates only: area and comparator counts, exception counts by rule, the run's status."""
+    if result.aggregates.get("area_summary"):
+        create_table_artifact(key="monthly-rolling-summary", table=result.aggregates["area_summary"],
+                              description=f"{result.month}: area counts, rolling 12 months vs previous 12")
+    if result.aggregates.get("exceptions"):
+        create_table_artifact(key="monthly-exceptions", table=result.aggregates["exceptions"],
+                              description=f"{result.month}: control-chart exceptions by level and rule")
+    create_markdown_artifact(key="monthly-refresh", markdown=(
+        f"**{result.month}**: {result.status.replace('_', ' ')}\n\n{result.message}\n\n"
+        f"Warehouse: `{result.warehouse}`" + (f"\n\nOutputs: `{result.output}`" if result.output else "")))
+
+
+@flow(name="monthly_refresh", log_prints=True)
+def monthly_refresh(config_path: str, month: str | None = None, output: str | None = None):
+    """Refresh one month (YYYY-MM; default the latest complete month in the inputs; "due" = the month
+    a scheduled run should report). Returns the month's output folder, or a "Waiting for data" state."""
+    steps = {"ingest": ingest_inputs, "choose": choose_month, "report": build_month_tables,
+             "record": record_in_warehouse, "publish": publish_outputs}
+    result = monthly.run_monthly(config_path, month, output, steps=steps, today=scheduled_day())
+    report_artifacts(result)
+    if result.status == monthly.WAITING:
+        get_run_logger().warning(result.message)
+        return Completed(name=WAITING_STATE, message=result.message)
+    print(result.message)
+    return {"status": result.status, "month": result.month, "message": result.message, "run_id": result.run_id,
+            "output": str(result.output) if result.output else None, "warehouse": str(result.warehouse)}
+
+
+DEPLOYMENT_NAME = "monthly-refresh"
+
+
+def deployment_spec(deployment_file: Path) -> dict:
+    """The `monthly-refresh` entry of prefect.yaml: one place for the schedule and its parameters."""
+    import yaml
+
+    spec = yaml.safe_load(deployment_file.read_text(encoding="utf-8")) or {}
+    for item in spec.get("deployments") or []:
+        if item.get("name") == DEPLOYMENT_NAME:
+            return item
+    raise ValueError(f"{deployment_file} has no deployment named {DEPLOYMENT_NAME!r}")
+
+
+def serve_monthly(deployment_file: Path, config_path: Path | None = None, month: str | None = None) -> None:
+    """Serve the monthly-refresh deployment on this machine with prefect.yaml's cron and timezone
+    (a long-running process: runs start on schedule or from `prefect deployment run`)."""
+    from prefect.schedules import Cron
+
+    spec = deployment_spec(deployment_file)
+    parameters = dict(spec.get("parameters") or {})
+    config = Path(config_path) if config_path else Path(parameters["config_path"])
+    parameters["config_path"] = str(config if config.is_absolute() else (Path.cwd() if config_path else
+                                                                           deployment_file.parent) / config)
+    if month:
+        parameters["month"] = month
+    schedules = [Cron(s["cron"], timezone=s.get("timezone", "Europe/London"), active=s.get("active", True))
+                 for s in spec.get("schedules") or []]
+    monthly_refresh.serve(name=DEPLOYMENT_NAME, schedules=schedules, parameters=parameters,
+                          description=spec.get("description"), tags=spec.get("tags"))
