@@ -26,22 +26,22 @@ def _io_error(task, task_run, state) -> bool:
 
 
 @task(name="ingest-inputs", retries=2, retry_delay_seconds=2, retry_condition_fn=_io_error)
-def ingest_inputs(cfg: RunConfig, db_path: Path):
-    files = annual.ingest_step(cfg, db_path)
+def ingest_inputs(cfg: RunConfig, work: Path):
+    files = annual.ingest_step(cfg, work)
     print(f"Read {len(files)} input file(s), {sum(f.rows_read for f in files):,} rows")
     return files
 
 
 @task(name="build-models")
-def build_models(cfg: RunConfig, db_path: Path, run_id: str) -> list[str]:
-    models = annual.build_step(cfg, db_path, run_id)
+def build_models(cfg: RunConfig, work: Path, run_id: str) -> list[str]:
+    models = annual.build_step(cfg, work, run_id)
     print(f"Built {len(models)} SQL models (staging -> intermediate -> marts)")
     return models
 
 
 @task(name="check-inputs")
-def check_inputs(cfg: RunConfig, db_path: Path) -> dict:
-    totals = annual.check_step(cfg, db_path)
+def check_inputs(cfg: RunConfig, work: Path) -> dict:
+    totals = annual.check_step(cfg, work)
     print("Reconciled: {rows_in:,} rows in = {rows_loaded:,} loaded + {rows_superseded:,} superseded + "
           "{rows_quarantined:,} quarantined".format(**totals))
     if totals["location_methods"]:
@@ -94,8 +94,13 @@ def annual_assessment(config_path: str, period: dict | None = None, output: str 
     `demo` (set by `svna demo`) allows the fixed demo key on svna's own synthetic extract only."""
     cfg = load_run_config(config_path, period, output, demo)
     get_run_logger().info("%s: %s compared with %s", cfg.area_name, cfg.current.label, cfg.previous.label)
-    out = annual.run_annual(cfg, steps={"ingest": ingest_inputs, "build": build_models, "check": check_inputs,
-                                        "validate": validate_outputs, "publish": publish_outputs})
+    with annual.output_transaction(cfg) as run:     # builds in <output>.partial, swaps in on success
+        run.files = ingest_inputs(cfg, run.work)
+        build_models(cfg, run.work, run.run_id)
+        run.checks = check_inputs(cfg, run.work)
+        run.validation = validate_outputs(cfg, run.work)
+        run.outputs = publish_outputs(cfg, run.work)
+    out = cfg.output
     report_artifacts(out / assessment.DB_NAME)
     print(f"Outputs written to {out}")
     return str(out)

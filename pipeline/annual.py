@@ -1,15 +1,20 @@
-"""The annual assessment as four steps, each opening the run's DuckDB file by path.
+"""The annual assessment as five steps, each opening the run's DuckDB file in the work folder by path.
 
-`run_annual` runs them in order without Prefect (tests, scripting); flows/annual_assessment.py
-wraps the same steps as Prefect tasks. Outputs are built in `<output>.partial` and swapped into
-place only when every step has succeeded, so a failed run leaves the last good outputs untouched.
+flows/annual_assessment.py lists them as Prefect tasks inside `output_transaction`; `run_annual`
+runs the same steps without Prefect (tests, scripting). Outputs are built in `<output>.partial` and
+swapped into place only when every step has succeeded, so a failed run leaves the last good outputs.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import functools
+import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,20 +23,42 @@ from pipeline.config import RunConfig
 from pipeline.sources.files import InputFile
 
 
-def ingest_step(cfg: RunConfig, db_path: Path) -> list[InputFile]:
-    with db.connect(db_path, settings=cfg.duckdb) as con:
+def _timed(step):
+    """Record each step's wall time in <work>/timings.json (run.json carries them): the steps run the
+    same way from the flow's tasks and from run_annual."""
+    @functools.wraps(step)
+    def timed(cfg: RunConfig, work: Path, *args):
+        started = time.perf_counter()
+        try:
+            return step(cfg, work, *args)
+        finally:
+            path = work / TIMINGS
+            timings = json.loads(path.read_text()) if path.exists() else {}
+            timings[step.__name__.removesuffix("_step")] = round(time.perf_counter() - started, 3)
+            path.write_text(json.dumps(timings))
+    return timed
+
+
+TIMINGS = "timings.json"
+
+
+@_timed
+def ingest_step(cfg: RunConfig, work: Path) -> list[InputFile]:
+    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return assessment.ingest(con, cfg)
 
 
-def build_step(cfg: RunConfig, db_path: Path, run_id: str) -> list[str]:
-    with db.connect(db_path, settings=cfg.duckdb) as con:
+@_timed
+def build_step(cfg: RunConfig, work: Path, run_id: str) -> list[str]:
+    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return assessment.build(con, cfg, run_id)
 
 
-def check_step(cfg: RunConfig, db_path: Path) -> dict:
+@_timed
+def check_step(cfg: RunConfig, work: Path) -> dict:
     """Batch checks that stop the run; returns the reconciliation totals and the crimes placed by
     each location method (aggregates only)."""
-    with db.connect(db_path, settings=cfg.duckdb) as con:
+    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         assessment.check_coverage(con, cfg)
         assessment.check_reconciliation(con, cfg)
         rows = con.execute("select sum(rows_in), sum(rows_loaded), sum(rows_superseded), sum(rows_quarantined) "
@@ -42,15 +69,55 @@ def check_step(cfg: RunConfig, db_path: Path) -> dict:
     return {**totals, "location_methods": [{"method": m, "crimes": int(n), "pct": pct} for m, n, pct in located]}
 
 
+@_timed
 def validate_step(cfg: RunConfig, work: Path) -> dict:
     """Great Expectations suites over the built tables; Data Docs go to <work>/validation."""
     with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return validation.validate(con, cfg, work)
 
 
+@_timed
 def publish_step(cfg: RunConfig, work: Path) -> list[Path]:
     with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return publish.publish(con, cfg, work) + [work / assessment.DB_NAME]
+
+
+@dataclass
+class Run:
+    """One annual run in progress: where it builds, and what its steps returned for run.json."""
+
+    cfg: RunConfig
+    run_id: str
+    work: Path
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    files: list[InputFile] = field(default_factory=list)
+    checks: dict | None = None
+    validation: dict | None = None
+    outputs: list[Path] = field(default_factory=list)
+
+
+@contextmanager
+def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Run]:
+    """Build the run in `<output>.partial` and swap it in only when every step has succeeded (then the
+    manifest is written and reports/ mirrored); on any failure the half-built folder is discarded and
+    the last good outputs stay. Refuses, before any work, a folder svna did not write."""
+    enable_crash_stacks()
+    output_folders.check_targets(cfg)
+    with output_folders.output_lock(cfg.output):
+        run = Run(cfg, run_id or assessment.new_run_id(), Path())
+        run.work = output_folders.staging_dir(cfg.output, run.run_id)
+        try:
+            yield run
+            timings = json.loads((run.work / TIMINGS).read_text()) if (run.work / TIMINGS).exists() else {}
+            (run.work / TIMINGS).unlink(missing_ok=True)
+            publish.write_manifest(run.work, cfg, run.run_id, run.files, timings, run.started, "success",
+                                   run.outputs, run.validation, run.checks)
+        except BaseException:
+            output_folders.discard(run.work)
+            raise
+        output_folders.swap_into_place(run.work, cfg.output)
+        if cfg.reports:
+            publish.copy_reports(cfg.output, cfg.reports, run.run_id)
 
 
 def enable_crash_stacks() -> None:
@@ -67,43 +134,13 @@ def enable_crash_stacks() -> None:
         pass  # no usable stderr (embedded or redirected): nothing to write a stack to
 
 
-STEPS = {"ingest": ingest_step, "build": build_step, "check": check_step, "validate": validate_step,
-         "publish": publish_step}
-
-
-def run_annual(cfg: RunConfig, run_id: str | None = None, steps: dict | None = None) -> Path:
-    """The annual assessment end to end; returns the output folder.
-
-    `steps` replaces step functions by name with wrappers taking the same arguments: the
-    Prefect flow passes its tasks here, so the sequence is defined once.
-    """
-    enable_crash_stacks()
-    steps = {**STEPS, **(steps or {})}
-    run_id = run_id or assessment.new_run_id()
-    started = datetime.now(UTC)
-    timings: dict[str, float] = {}
-
-    def timed(name: str, *args):
-        t0 = time.perf_counter()
-        result = steps[name](*args)
-        timings[name] = time.perf_counter() - t0
-        return result
-
-    output_folders.check_targets(cfg)    # before any work: never replace a folder svna did not write
-    with output_folders.output_lock(cfg.output):
-        work = output_folders.staging_dir(cfg.output, run_id)
-        db_path = work / assessment.DB_NAME
-        try:
-            files = timed("ingest", cfg, db_path)
-            timed("build", cfg, db_path, run_id)
-            checks = timed("check", cfg, db_path)
-            validation = timed("validate", cfg, work)
-            outputs = timed("publish", cfg, work)
-            publish.write_manifest(work, cfg, run_id, files, timings, started, "success", outputs, validation, checks)
-        except BaseException:
-            output_folders.discard(work)
-            raise
-        output_folders.swap_into_place(work, cfg.output)
-        if cfg.reports:
-            publish.copy_reports(cfg.output, cfg.reports, run_id)
+def run_annual(cfg: RunConfig, run_id: str | None = None) -> Path:
+    """The annual assessment end to end without Prefect (tests, scripting); the same steps, in the
+    same order, as flows/annual_assessment.py. Returns the output folder."""
+    with output_transaction(cfg, run_id) as run:
+        run.files = ingest_step(cfg, run.work)
+        build_step(cfg, run.work, run.run_id)
+        run.checks = check_step(cfg, run.work)
+        run.validation = validate_step(cfg, run.work)
+        run.outputs = publish_step(cfg, run.work)
     return cfg.output

@@ -8,6 +8,7 @@ data tests that run after every build.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
@@ -19,6 +20,7 @@ import duckdb
 from pipeline.config import SEEDS_DIR, SQL_DIR
 
 LAYERS = ("staging", "intermediate", "marts")   # what an annual run builds
+TRACE_MODELS = os.environ.get("SVNA_TRACE_MODELS")   # a file: each model's name is appended before it runs
 # sql/monthly reads the annual layers and is built only by the monthly refresh (pipeline.monthly)
 LAYER_ORDER = LAYERS + ("monthly",)
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -177,8 +179,18 @@ def run_data_tests(con: duckdb.DuckDBPyConnection, built: set[str], sql_dir: Pat
     return ran
 
 
-# Functions pipeline.geography registers from Python (scipy, esda).
-PYTHON_FUNCTIONS = ("chi2_ppf", "norm_sf", "exact_change_p", "gi_star_grid")
+# Functions registered from Python (scipy, esda) through create_python_function: models calling them
+# run on one DuckDB thread (see run_models).
+PYTHON_FUNCTIONS: set[str] = set()
+
+
+def create_python_function(con: duckdb.DuckDBPyConnection, name: str, fn, args: list[str], result: str,
+                           kind: str = "arrow") -> None:
+    """Register (or replace) a Python function the SQL models call, and note its name."""
+    if con.execute("select count(*) from duckdb_functions() where function_name = ?", [name]).fetchone()[0]:
+        con.remove_function(name)
+    con.create_function(name, fn, args, result, type=kind, side_effects=False)
+    PYTHON_FUNCTIONS.add(name)
 
 
 def python_function_names(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -209,6 +221,9 @@ def run_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, 
     threads = con.execute("select current_setting('threads')").fetchone()[0]
     for name in order:
         single = bool(python_names & sql_identifiers(models[name].sql))
+        if TRACE_MODELS:  # after a native crash, the file's last line names the model that was running
+            with open(TRACE_MODELS, "a") as trace:
+                trace.write(f"{os.getpid()} {name}\n")
         try:
             if single:
                 con.execute("set threads = 1")

@@ -450,7 +450,6 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
                                                 (current, previous, current_days, previous_days))),
                         type=pa.float64(), from_pandas=True)
 
-    existing = {r[0] for r in con.execute("select function_name from duckdb_functions() where function_type = 'scalar'").fetchall()}
     for name, fn, args, result, kind in (
         ("chi2_ppf", chi2_ppf, ["DOUBLE", "DOUBLE"], "DOUBLE", "arrow"),
         ("norm_sf", norm_sf, ["DOUBLE"], "DOUBLE", "arrow"),
@@ -458,9 +457,7 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         ("gi_star_grid", hotspots.gi_star_udf, ["BIGINT[]", "BIGINT[]", "DOUBLE[]", "INTEGER", "INTEGER"],
          "STRUCT(grid_col BIGINT, grid_row BIGINT, gi_z DOUBLE, p_norm DOUBLE, p_sim DOUBLE)[]", "native"),
     ):
-        if name in existing:
-            con.remove_function(name)
-        con.create_function(name, fn, args, result, type=kind, side_effects=False)
+        db.create_python_function(con, name, fn, args, result, kind)
     con.execute(MACROS.read_text())
 
 

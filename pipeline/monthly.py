@@ -160,12 +160,8 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         c, lam = count.to_numpy(zero_copy_only=False), centre.to_numpy(zero_copy_only=False)
         return pa.array(stats.poisson.cdf(c, lam), type=pa.float64(), from_pandas=True)
 
-    existing = {r[0] for r in con.execute("select function_name from duckdb_functions() "
-                                          "where function_type = 'scalar'").fetchall()}
     for name, fn in (("poisson_upper_p", upper), ("poisson_lower_p", lower)):
-        if name in existing:
-            con.remove_function(name)
-        con.create_function(name, fn, ["DOUBLE", "DOUBLE"], "DOUBLE", type="arrow", side_effects=False)
+        db.create_python_function(con, name, fn, ["DOUBLE", "DOUBLE"], "DOUBLE")
 
 
 def run_selected_models(con: duckdb.DuckDBPyConnection, targets: tuple[str, ...]) -> list[str]:

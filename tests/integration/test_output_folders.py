@@ -21,12 +21,11 @@ def _no_work(*args):
     raise AssertionError("the run started work on a folder it must refuse")
 
 
-NO_WORK = {"ingest": _no_work}
-
-
 def _refused(cfg, match: str) -> None:
-    with pytest.raises(InputError, match=match):
-        annual.run_annual(cfg, run_id="run-refused", steps=NO_WORK)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(annual, "ingest_step", _no_work)
+        with pytest.raises(InputError, match=match):
+            annual.run_annual(cfg, run_id="run-refused")
 
 
 def _users_folder(folder: Path) -> Path:

@@ -46,7 +46,6 @@ def test_models_calling_python_functions_run_on_the_calling_thread(tmp_path, mon
     (tmp_path / "staging").mkdir()
     (tmp_path / "staging" / "probed.sql").write_text("select sum(probe(range)) as total from range(3000000)\n")
     (tmp_path / "staging" / "plain.sql").write_text("select count(*) as n from range(10)\n")
-    monkeypatch.setattr(db, "PYTHON_FUNCTIONS", (*db.PYTHON_FUNCTIONS, "probe"))
     seen: set[int] = set()
 
     def probe(x):
@@ -55,7 +54,7 @@ def test_models_calling_python_functions_run_on_the_calling_thread(tmp_path, mon
 
     con = db.connect()
     con.execute("set threads = 4")
-    con.create_function("probe", probe, ["BIGINT"], "BIGINT", type="arrow", side_effects=False)
+    db.create_python_function(con, "probe", probe, ["BIGINT"], "BIGINT")
     assert db.run_models(con, layers=("staging",), sql_dir=tmp_path) and seen
     assert seen == {threading.get_ident()}, "a Python function ran on a DuckDB worker thread"
     assert con.execute("select current_setting('threads')").fetchone()[0] == 4   # restored afterwards
