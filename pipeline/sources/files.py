@@ -252,6 +252,13 @@ def _is_header(cells: list[str], hint: str | None) -> bool:
     return header_key(hint) in {header_key(c) for c in cells}
 
 
+def trimmed_sql(column: str) -> str:
+    """SQL for `column` stripped of surrounding whitespace (as Python's str.strip does for ASCII), null
+    when blank; `$ws` must be bound to WHITESPACE. The cheap test first: most cells need no trim."""
+    return (f"case when ascii({column}) > 32 and ascii(right({column}, 1)) > 32 then {column} "
+            f"else nullif(trim({column}, $ws), '') end")
+
+
 def _kept_positions(header: list[str], keep: list[str] | None) -> list[int]:
     """Header positions of the columns named in `keep` (matched as header_key does); all when None."""
     if keep is None:
@@ -447,7 +454,8 @@ def _read_utf8_csv(source: InputFile, path: Path, encoding: str, header_hint: st
     table = Table(header, con, view, kept, header_line, header_found, temporary, own)
     params: dict = {"path": str(path), "skip": header_line, "delim": delimiter, "ws": WHITESPACE}
     blank = " and ".join(f"coalesce(trim({n}, $ws), '') = ''" for n in names)
-    extra = [f"({blank}) as _blank"]
+    # most rows start with a visible character: the full check runs only on the others
+    extra = [f"case when ascii({names[0]}) > 32 then false else ({blank}) end as _blank"]
     if has_replacements:
         params["bad"] = REPLACEMENT
         extra.append("(" + " or ".join(f"coalesce(contains({n}, $bad), false)" for n in names) + ") as _bad")

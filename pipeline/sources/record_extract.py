@@ -29,9 +29,9 @@ from pipeline.sources.files import (
     read_csv_text,
     read_xlsx,
     repeat_of,
-    temp_name,
+    trimmed_sql,
 )
-from pipeline.sources.profiles import CANONICAL, VALUE_MAPS, Profile
+from pipeline.sources.profiles import CANONICAL, Profile
 
 LINEAGE = ("source_file", "source_row", "extract_date")
 RAW_TABLES = {"offences": "raw_offences", "victims": "raw_victims", "suspects": "raw_suspects"}
@@ -122,7 +122,7 @@ def _extract_date_sql(source: InputFile, table: Table, profile: Profile, role: s
         return "null"  # victim/suspect files often omit it: their people belong to every version
     if rule.get("column"):
         position = _columns(source, table, [rule["column"]], profile)[rule["column"]]
-        return f"nullif(trim({table.column(position)}, $ws), '')"
+        return trimmed_sql(f"src.{table.column(position)}")
     if rule.get("from_filename"):
         match = re.search(rule["from_filename"], source.path.name)
         if not match:
@@ -133,40 +133,29 @@ def _extract_date_sql(source: InputFile, table: Table, profile: Profile, role: s
     return "null"
 
 
-def load_value_maps(con: duckdb.DuckDBPyConnection, profile: Profile, name: str) -> None:
-    """The profile's value maps as one small table (canonical column, upper-cased source value,
-    canonical value) for the canonical SQL to join: values travel as data, never as SQL text."""
-    rows = [(column, source_value, value) for columns in VALUE_MAPS.values() for column in columns
-            for source_value, value in profile.value_map(column).items()]
-    con.execute(f"create or replace temp table {name} (canonical varchar, source_value varchar, value varchar)")
-    if rows:
-        con.executemany(f"insert into {name} values (?, ?, ?)", rows)
-
-
-def canonical_sql(source: InputFile, table: Table, profile: Profile, role: str, key: bytes,
-                  value_maps: str) -> tuple[str, dict]:
+def canonical_sql(source: InputFile, table: Table, profile: Profile, role: str, key: bytes) -> tuple[str, dict]:
     """One `select` mapping a file's rows onto the canonical columns of `role`, with lineage, and its
-    bound parameters: renames, value maps (joined from the `value_maps` table), pseudonymised person
-    references. Columns the profile does not map (free text, names, addresses) are never read."""
+    bound parameters: renames, value maps (a `case` over bound source and canonical values: values
+    travel as data, never as SQL text), pseudonymised person references. Columns the profile does
+    not map (free text, names, addresses) are never read."""
     mapping = profile.tables[role]
     positions = _columns(source, table, list(dict.fromkeys(mapping.values())), profile)
-    inner, outer = hmac_pads(key)
     params: dict = {"ws": WHITESPACE, "source_file": str(source.path)}
-    joins, selected, seen_maps = [], [], {}
+    selected = []
     for canon in CANONICAL[role]:
         if canon not in mapping:
             selected.append(f"null::varchar as {canon}")
             continue
-        value = f"nullif(trim(src.{table.column(positions[mapping[canon]])}, $ws), '')"
-        if profile.value_map(canon):
-            alias = f"map_{canon}"
-            seen_maps[canon] = alias
-            params[alias] = canon
-            joins.append(f"left join {value_maps} as {alias} on {alias}.canonical = ${alias} "
-                         f"and {alias}.source_value = upper({value})")
-            value = f"case when {alias}.source_value is not null then {alias}.value else {value} end"
+        value = trimmed_sql(f"src.{table.column(positions[mapping[canon]])}")
+        value_map = profile.value_map(canon)
+        if value_map:
+            whens = []
+            for n, (source_value, canonical) in enumerate(value_map.items()):
+                params[f"{canon}_from_{n}"], params[f"{canon}_to_{n}"] = source_value, canonical
+                whens.append(f"when ${canon}_from_{n} then ${canon}_to_{n}::varchar")
+            value = f"case upper({value}) {' '.join(whens)} else {value} end"
         if canon == "person_ref":
-            params["hmac_inner"], params["hmac_outer"] = inner, outer
+            params["hmac_inner"], params["hmac_outer"] = hmac_pads(key)
             value = pseudonym_sql(value)
         selected.append(f"{value} as {canon}")
     extract_date = _extract_date_sql(source, table, profile, role, params)
@@ -178,16 +167,13 @@ def canonical_sql(source: InputFile, table: Table, profile: Profile, role: str, 
         person = [c for c in ("person_ref", "age", "sex", "ethnicity") if mapping.get(c)]
         if profile.layout == "single" and person:
             where = "where " + " or ".join(f"{c} is not null" for c in person)
-    sql = (f"select * from (select {', '.join(selected)} from {table.relation} as src {' '.join(joins)}) {where}")
+    sql = f"select * from (select {', '.join(selected)} from {table.relation} as src) {where}"
     return sql, params
 
 
 def to_canonical(source: InputFile, table: Table, profile: Profile, role: str, key: bytes) -> duckdb.DuckDBPyRelation:
     """The rows of one file mapped onto the canonical columns of `role` (a DuckDB relation)."""
-    value_maps = temp_name("value_maps")
-    load_value_maps(table.con, profile, value_maps)
-    table.temporary.append(("table", value_maps))
-    sql, params = canonical_sql(source, table, profile, role, key, value_maps)
+    sql, params = canonical_sql(source, table, profile, role, key)
     return table.con.sql(sql, params=params)
 
 
@@ -218,8 +204,6 @@ def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[
     # workbook named for offences, victims and suspects is read once per role (a sheet each)
     tables: dict[tuple[str, Path], tuple[InputFile, Table | None]] = {}
     uses = Counter(("offences" if profile.layout == "single" else role, path) for role, path in roles)
-    value_maps = temp_name("value_maps")
-    load_value_maps(con, profile, value_maps)
     try:
         for role, path in roles:
             file_role = "offences" if profile.layout == "single" else role
@@ -239,7 +223,7 @@ def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[
             uses[file_role, path] -= 1
             if table is None:
                 continue  # read already (the same file, or an identical copy): recorded in audit_inputs, never double-counted
-            sql, params = canonical_sql(source, table, profile, role, key, value_maps)
+            sql, params = canonical_sql(source, table, profile, role, key)
             con.execute(f"insert into {RAW_TABLES[role]} by name {sql}", params)
             if not uses[file_role, path]:
                 table.close()  # the file's text is dropped as soon as its last role is loaded
@@ -247,5 +231,4 @@ def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[
         for _, table in tables.values():
             if table is not None:
                 table.close()
-        con.execute(f"drop table if exists {value_maps}")
     return files
