@@ -89,7 +89,7 @@ print(wall, rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 def run(code: str, args: list[str], env: dict | None = None) -> dict:
     out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, **(env or {})})
+                         env={**os.environ, **(env or {})}, check=False)
     if out.returncode != 0:
         sys.exit(out.stderr[-3000:])
     wall, rows, peak = out.stdout.split()[-3:]
@@ -126,7 +126,8 @@ def main() -> None:
         env = {"SVNA_PSEUDONYMISATION_KEY": secrets.token_hex(32)}
         bare = min((run(BARE, files) for _ in range(args.repeat)), key=lambda r: r["wall_s"])
         ingest = min((run(INGEST, [str(config)], env) for _ in range(args.repeat)), key=lambda r: r["wall_s"])
-        offences = sum(1 for _ in open(paths["offences"], encoding="utf-8")) - 1
+        with open(paths["offences"], encoding="utf-8") as f:
+            offences = sum(1 for _ in f) - 1
         size_mib = sum(p.stat().st_size for p in paths.values()) / 2**20
         rows = [
             {"step": f"bare DuckDB read_csv, {args.copies}x demo ({size_mib:.0f} MiB)", **bare},

@@ -16,7 +16,13 @@ from pipeline.sources import files
 from pipeline.sources.files import open_input, read_csv_text
 from pipeline.sources.mps_counts import read_mps_file
 from pipeline.sources.profiles import load_profile
-from pipeline.sources.record_extract import hmac_pads, pseudonym_sql, pseudonymise, read_table, to_canonical
+from pipeline.sources.record_extract import (
+    hmac_pads,
+    pseudonym_sql,
+    pseudonymise,
+    read_table,
+    to_canonical,
+)
 from tests.integration.test_bad_inputs import CORPUS
 
 

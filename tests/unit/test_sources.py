@@ -9,7 +9,6 @@ import openpyxl
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.sources import files
 from pipeline.sources.files import detect_encoding, open_input, read_csv_text, read_xlsx
 from pipeline.sources.profiles import load_profile, parse_period
 from pipeline.sources.record_extract import pseudonymise, to_canonical
