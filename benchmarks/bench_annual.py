@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+# the CLI of this checkout (`python -m pipeline.cli` from the project folder), not whatever the
+# venv's `svna` entry point was installed from
+SVNA = [sys.executable, "-m", "pipeline.cli"]
 
 
 def measure(name: str, command: list[str], env: dict | None = None) -> dict:
@@ -47,10 +49,10 @@ def in_process_pipeline() -> dict:
 def main() -> None:
     shutil.rmtree(ROOT / "data" / "raw" / "demo", ignore_errors=True)
     rows = [
-        measure("make demo (generate data + flow), fresh data", [str(BIN / "svna"), "demo", "--regenerate"]),
-        measure("svna demo, data present", [str(BIN / "svna"), "demo"]),
+        measure("make demo (generate data + flow), fresh data", [*SVNA, "demo", "--regenerate"]),
+        measure("svna demo, data present", [*SVNA, "demo"]),
         measure("annual flow: svna annual --config config/demo.yaml",
-                [str(BIN / "svna"), "annual", "--config", "config/demo.yaml"],
+                [*SVNA, "annual", "--config", "config/demo.yaml"],
                 env={"SVNA_PSEUDONYMISATION_KEY": secrets.token_hex(32)}),  # a real run needs a key
         in_process_pipeline(),
     ]

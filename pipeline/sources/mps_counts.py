@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.sources.files import (
     InputFile,
+    Table,
     describe_header,
     is_header_row,
     no_header_row,
@@ -46,8 +46,20 @@ def extract_date_of(path: Path, months: list[str]) -> str:
     return f"{last[:4]}-{last[4:]}-01"
 
 
-def read_mps_file(source: InputFile) -> pd.DataFrame:
-    table = read_csv_text(source, header_hint="MajorText")
+def read_mps_file(source: InputFile, con: duckdb.DuckDBPyConnection | None = None) -> tuple[str, dict, Table]:
+    """Read one wide count file with DuckDB; returns the `select` (and its parameters) that unpivots
+    it to raw_mps_counts' columns, one row per area x category x month cell, and the Table it reads
+    (close it once the rows are inserted)."""
+    table = read_csv_text(source, header_hint="MajorText", con=con)
+    try:
+        sql, params = _unpivot_sql(source, table)
+    except BaseException:
+        table.close()
+        raise
+    return sql, params, table
+
+
+def _unpivot_sql(source: InputFile, table: Table) -> tuple[str, dict]:
     header = table.header
     if not is_header_row(table, ("MajorText", "MinorText", "WardCode", "WardName") + BOROUGH_COLUMNS):
         raise InputError(str(source.path), "MajorText", "an MPS count file needs a header row naming MajorText, "
@@ -74,20 +86,42 @@ def read_mps_file(source: InputFile) -> pd.DataFrame:
         raise InputError(str(source.path), bad_months[0], "month columns must be real months written YYYYMM",
                          f"{len(bad_months)} impossible month column(s)", examples=bad_months)
     level = "ward" if "WardCode" in header else "borough"
-    wide = pd.DataFrame(table.rows, columns=header, dtype="object")
-    wide["source_row"] = table.lines
-    ids = {"source_row": "source_row", borough: "borough_name", "MajorText": "major_text", "MinorText": "minor_text"}
-    if level == "ward":
-        ids.update({"WardCode": "ward_code", "WardName": "ward_name"})
-    long = wide.melt(id_vars=list(ids), value_vars=months, var_name="month", value_name="count").rename(columns=ids)
-    source.rows_read = len(long) + len(source.malformed)  # reconciled per month cell; a malformed line counts once
-    long["source_file"] = str(source.path)
-    long["extract_date"] = extract_date_of(source.path, months)
-    long["area_level"] = level
-    for column in RAW_COLUMNS:
-        if column not in long:
-            long[column] = None
-    return long[list(RAW_COLUMNS)]
+    month_columns = {table.column(header.index(m)): m for m in months}
+    # the month column names travel as data (two bound lists, joined by cell), never as SQL text
+    params = {"source_file": str(source.path), "extract_date": extract_date_of(source.path, months),
+              "area_level": level, "cells": list(month_columns), "months": list(month_columns.values())}
+    ids = {"borough_name": table.column(header.index(borough)),
+           "major_text": table.column(header.index("MajorText")),
+           "minor_text": table.column(header.index("MinorText")),
+           "ward_code": table.column(header.index("WardCode")) if level == "ward" else None,
+           "ward_name": table.column(header.index("WardName")) if level == "ward" else None}
+    id_columns = ", ".join(f"coalesce({c}, '') as {name}" if c else f"null::varchar as {name}" for name, c in ids.items())
+    cells = ", ".join(month_columns)
+    sql = f"""
+        with wide as (
+            select source_row, {id_columns}, {cells} from {table.relation}
+        ),
+
+        long as (
+            select * from wide unpivot include nulls (count for cell in ({cells}))
+        ),
+
+        months as (
+            select unnest($cells::varchar[]) as cell, unnest($months::varchar[]) as month
+        ),
+
+        final as (
+            select $source_file::varchar as source_file, long.source_row::integer as source_row,
+                   $extract_date::varchar as extract_date, $area_level::varchar as area_level,
+                   borough_name, ward_code, ward_name, major_text, minor_text, months.month,
+                   coalesce(long.count, '') as count
+            from long join months using (cell)
+        )
+
+        select * from final
+        """
+    source.rows_read = table.count() * len(months) + len(source.malformed)  # reconciled per month cell; a malformed line counts once
+    return sql, params
 
 
 def ingest_mps_counts(con: duckdb.DuckDBPyConnection, paths: list[Path],
@@ -106,9 +140,10 @@ def ingest_mps_counts(con: duckdb.DuckDBPyConnection, paths: list[Path],
             if source.duplicate_of:
                 files.append(source)
             continue
-        frame = read_mps_file(source)
-        con.register("incoming", frame)
-        con.execute("insert into raw_mps_counts by name select * from incoming")
-        con.unregister("incoming")
+        sql, params, table = read_mps_file(source, con)
+        try:
+            con.execute(f"insert into raw_mps_counts by name {sql}", params)
+        finally:
+            table.close()
         files.append(source)
     return files

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,7 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.sources.files import (
+    WHITESPACE,
     InputFile,
     Table,
     describe_header,
@@ -27,6 +29,7 @@ from pipeline.sources.files import (
     read_csv_text,
     read_xlsx,
     repeat_of,
+    trimmed_sql,
 )
 from pipeline.sources.profiles import CANONICAL, Profile
 
@@ -44,23 +47,47 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
-    """Keyed hash (HMAC-SHA256) of person references: stable within a key, irreversible without it."""
+    """Keyed hash (HMAC-SHA256) of person references: stable within a key, irreversible without it.
+    The reference for `pseudonym_sql`, which ingest uses (one vectorised pass in DuckDB)."""
     def one(v: str) -> str | None:
         v = (v or "").strip()
         return hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:20] if v else None
     return pd.Series([one(v) for v in values], index=values.index, dtype="object")
 
 
-def read_table(source: InputFile, profile: Profile, role: str = "offences") -> Table:
+HMAC_BLOCK = 64  # SHA-256 block size in bytes
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """(inner, outer) padded keys of HMAC-SHA256 (RFC 2104): HMAC(K, m) = H((K^opad) || H((K^ipad) || m))."""
+    if len(key) > HMAC_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(HMAC_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def pseudonym_sql(value: str, inner: str = "$hmac_inner", outer: str = "$hmac_outer") -> str:
+    """SQL for pseudonymise() of the text expression `value` (already trimmed, null when blank): the
+    first 20 hex digits of HMAC-SHA256 under the key whose padded forms are bound as blobs."""
+    return (f"case when {value} is null then null else "
+            f"left(sha256({outer} || unhex(sha256({inner} || encode({value})))), 20) end")
+
+
+def read_table(source: InputFile, profile: Profile, role: str = "offences",
+               con: duckdb.DuckDBPyConnection | None = None) -> Table:
     """Read a CSV or one sheet of an XLSX (the role's `xlsx:` sheet, else the profile's); the header is
-    the row naming the profile's crime_ref column."""
+    the row naming the profile's crime_ref column. Only the columns the profile maps (for any role,
+    and the extract date) are kept: free text, names and addresses are never stored."""
     mapping = profile.tables.get(role) or profile.tables["offences"]
     hint = mapping["crime_ref"]
+    keep = [c for columns in profile.tables.values() for c in columns.values()]
+    if profile.extract_date.get("column"):
+        keep.append(profile.extract_date["column"])
     if source.path.suffix.lower() in (".xlsx", ".xlsm"):
         xlsx = profile.xlsx_for(role)
         header_row = xlsx.get("header_row")
-        return read_xlsx(source, xlsx.get("sheet"), int(header_row) if header_row else None, hint)
-    return read_csv_text(source, profile.encoding, hint, profile.delimiter)
+        return read_xlsx(source, xlsx.get("sheet"), int(header_row) if header_row else None, hint, con, keep)
+    return read_csv_text(source, profile.encoding, hint, profile.delimiter, con, keep)
 
 
 def _columns(source: InputFile, table: Table, wanted: list[str], profile: Profile) -> dict[str, int]:
@@ -89,58 +116,65 @@ def _columns(source: InputFile, table: Table, wanted: list[str], profile: Profil
     return found
 
 
-def _extract_date(source: InputFile, rows: list[list[str]], table: Table, profile: Profile,
-                  role: str = "offences") -> list[str | None]:
+def _extract_date_sql(source: InputFile, table: Table, profile: Profile, role: str, params: dict) -> str:
     rule = profile.extract_date
     if rule.get("column") and role != "offences" and header_key(rule["column"]) not in map(header_key, table.header):
-        return [None] * len(rows)  # victim/suspect files often omit it: their people belong to every version
+        return "null"  # victim/suspect files often omit it: their people belong to every version
     if rule.get("column"):
         position = _columns(source, table, [rule["column"]], profile)[rule["column"]]
-        return [(row[position].strip() or None) for row in rows]
+        return trimmed_sql(f"src.{table.column(position)}")
     if rule.get("from_filename"):
         match = re.search(rule["from_filename"], source.path.name)
         if not match:
             raise InputError(str(source.path), "extract_date", f"the file name must match the profile's "
                              f"extract_date pattern {rule['from_filename']}", source.path.name)
-        return [match.group(1)] * len(rows)
-    return [None] * len(rows)
+        params["extract_date"] = match.group(1)
+        return "$extract_date::varchar"
+    return "null"
 
 
-def to_canonical(source: InputFile, table: Table, profile: Profile, role: str, key: bytes) -> pd.DataFrame:
-    """Map one file's rows onto the canonical columns of `role`, with lineage. Columns the profile
-    does not map (free text, names, addresses, anything else) are never copied."""
+def canonical_sql(source: InputFile, table: Table, profile: Profile, role: str, key: bytes) -> tuple[str, dict]:
+    """One `select` mapping a file's rows onto the canonical columns of `role`, with lineage, and its
+    bound parameters: renames, value maps (a `case` over bound source and canonical values: values
+    travel as data, never as SQL text), pseudonymised person references. Columns the profile does
+    not map (free text, names, addresses) are never read."""
     mapping = profile.tables[role]
     positions = _columns(source, table, list(dict.fromkeys(mapping.values())), profile)
-    out = pd.DataFrame(index=range(len(table.rows)))
+    params: dict = {"ws": WHITESPACE, "source_file": str(source.path)}
+    selected = []
     for canon in CANONICAL[role]:
         if canon not in mapping:
-            out[canon] = None
+            selected.append(f"null::varchar as {canon}")
             continue
-        i = positions[mapping[canon]]
-        values = pd.Series([row[i].strip() for row in table.rows], dtype="object")
-        values = values.where(values != "", None)
+        value = trimmed_sql(f"src.{table.column(positions[mapping[canon]])}")
         value_map = profile.value_map(canon)
         if value_map:
-            upper = values.map(lambda v: v.upper() if isinstance(v, str) else v)
-            mapped = upper.map(lambda v, m=value_map: m.get(v, "\x00") if v is not None else None)
-            values = mapped.where(mapped != "\x00", values)
-        out[canon] = values.astype("object")
-    if "person_ref" in out and mapping.get("person_ref"):
-        out["person_ref"] = pseudonymise(out["person_ref"].fillna(""), key)
-    lines = list(table.lines)
-    extract_dates = _extract_date(source, table.rows, table, profile, role)
+            whens = []
+            for n, (source_value, canonical) in enumerate(value_map.items()):
+                params[f"{canon}_from_{n}"], params[f"{canon}_to_{n}"] = source_value, canonical
+                whens.append(f"when ${canon}_from_{n} then ${canon}_to_{n}::varchar")
+            value = f"case upper({value}) {' '.join(whens)} else {value} end"
+        if canon == "person_ref":
+            params["hmac_inner"], params["hmac_outer"] = hmac_pads(key)
+            value = pseudonym_sql(value)
+        selected.append(f"{value} as {canon}")
+    extract_date = _extract_date_sql(source, table, profile, role, params)
+    selected += ["$source_file::varchar as source_file", "src.source_row::integer as source_row",
+                 f"{extract_date} as extract_date"]
+    where = ""
     if role != "offences":
         # a single-file layout has person columns on every offence row: keep rows that name a person
         person = [c for c in ("person_ref", "age", "sex", "ethnicity") if mapping.get(c)]
         if profile.layout == "single" and person:
-            keep = out[person].notna().any(axis=1).to_numpy()
-            out = out[keep].reset_index(drop=True)
-            lines = [line for line, k in zip(lines, keep) if k]
-            extract_dates = [d for d, k in zip(extract_dates, keep) if k]
-    out["source_file"] = str(source.path)
-    out["source_row"] = lines
-    out["extract_date"] = pd.Series(extract_dates, dtype="object")
-    return out
+            where = "where " + " or ".join(f"{c} is not null" for c in person)
+    sql = f"select * from (select {', '.join(selected)} from {table.relation} as src) {where}"
+    return sql, params
+
+
+def to_canonical(source: InputFile, table: Table, profile: Profile, role: str, key: bytes) -> duckdb.DuckDBPyRelation:
+    """The rows of one file mapped onto the canonical columns of `role` (a DuckDB relation)."""
+    sql, params = canonical_sql(source, table, profile, role, key)
+    return table.con.sql(sql, params=params)
 
 
 def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[Path]], profile: Profile,
@@ -169,25 +203,32 @@ def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[
     # keyed by (role the file is read as, path): a single-layout file is read once for all roles; a
     # workbook named for offences, victims and suspects is read once per role (a sheet each)
     tables: dict[tuple[str, Path], tuple[InputFile, Table | None]] = {}
-    for role, path in roles:
-        file_role = "offences" if profile.layout == "single" else role
-        if (file_role, path) not in tables:
-            source = open_input(path, "record_extract", file_role)
-            source.times_listed = (times_listed or {}).get((file_role, path), 1)
-            if repeat_of(seen, source) is not None:
-                tables[file_role, path] = (source, None)
-                if source.duplicate_of:
+    uses = Counter(("offences" if profile.layout == "single" else role, path) for role, path in roles)
+    try:
+        for role, path in roles:
+            file_role = "offences" if profile.layout == "single" else role
+            if (file_role, path) not in tables:
+                source = open_input(path, "record_extract", file_role)
+                source.times_listed = (times_listed or {}).get((file_role, path), 1)
+                if repeat_of(seen, source) is not None:
+                    tables[file_role, path] = (source, None)
+                    if source.duplicate_of:
+                        files.append(source)
+                else:
+                    tables[file_role, path] = (source, read_table(source, profile, role, con))
+                    if period:
+                        con.execute("insert into extract_periods values (?, ?, ?)", [str(path), period["start"], period["end"]])
                     files.append(source)
-            else:
-                tables[file_role, path] = (source, read_table(source, profile, role))
-                if period:
-                    con.execute("insert into extract_periods values (?, ?, ?)", [str(path), period["start"], period["end"]])
-                files.append(source)
-        source, table = tables[file_role, path]
-        if table is None:
-            continue  # read already (the same file, or an identical copy): recorded in audit_inputs, never double-counted
-        frame = to_canonical(source, table, profile, role, key)
-        con.register("incoming", frame)
-        con.execute(f"insert into {RAW_TABLES[role]} by name select * from incoming")
-        con.unregister("incoming")
+            source, table = tables[file_role, path]
+            uses[file_role, path] -= 1
+            if table is None:
+                continue  # read already (the same file, or an identical copy): recorded in audit_inputs, never double-counted
+            sql, params = canonical_sql(source, table, profile, role, key)
+            con.execute(f"insert into {RAW_TABLES[role]} by name {sql}", params)
+            if not uses[file_role, path]:
+                table.close()  # the file's text is dropped as soon as its last role is loaded
+    finally:
+        for _, table in tables.values():
+            if table is not None:
+                table.close()
     return files

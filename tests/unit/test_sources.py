@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.sources.files import decode, open_input, read_csv_text, read_xlsx
+from pipeline.sources.files import detect_encoding, open_input, read_csv_text, read_xlsx
 from pipeline.sources.profiles import load_profile, parse_period
 from pipeline.sources.record_extract import pseudonymise, to_canonical
 from tests.integration.test_bad_inputs import CORPUS
@@ -38,13 +38,14 @@ def _read(path: Path, **kwargs):
     (b"Ref,Note\nA,plain\n", "utf-8", "plain"),
 ])
 def test_encodings_are_detected(tmp_path, data, encoding, text):
-    decoded, found = decode(_write(tmp_path, data))
-    assert found == encoding and text in decoded and "\ufeff" not in decoded
+    source, table = _read(_write(tmp_path, data))
+    assert source.encoding == encoding and table.rows == [["A", text]] and table.header == ["Ref", "Note"]
 
 
 def test_declared_encoding_wins_and_bad_bytes_are_kept_for_quarantine(tmp_path):
     path = _write(tmp_path, "Ref,Note\nA,café\n".encode())
-    assert decode(path, "cp1252") == ("Ref,Note\nA,cafÃ©\n", "cp1252")
+    source, table = _read(path, encoding="cp1252")
+    assert (source.encoding, table.rows) == ("cp1252", [["A", "cafÃ©"]])
     path = _write(tmp_path, b"Ref,Note\nA,ok\nB,\xa3\n", "mixed.csv")
     source, table = _read(path, encoding="utf-8")
     assert [r[0] for r in table.rows] == ["A"] and source.malformed == [(3, "invalid_encoding", "bytes that are not valid utf-8")]
@@ -53,7 +54,7 @@ def test_declared_encoding_wins_and_bad_bytes_are_kept_for_quarantine(tmp_path):
 
 def test_an_unknown_declared_encoding_is_a_profile_error(tmp_path):
     with pytest.raises(InputError, match="column 'encoding'"):
-        decode(_write(tmp_path, HEADER + "A,1,2\n"), "klingon")
+        detect_encoding(_write(tmp_path, HEADER + "A,1,2\n"), "klingon")
 
 
 @pytest.mark.parametrize("data, fragment", [
@@ -62,7 +63,7 @@ def test_an_unknown_declared_encoding_is_a_profile_error(tmp_path):
 ])
 def test_binary_files_are_refused(tmp_path, data, fragment):
     with pytest.raises(InputError, match=fragment):
-        decode(_write(tmp_path, data))
+        detect_encoding(_write(tmp_path, data))
 
 
 # ------------------------------------------------------------------------------------------ CSV structure
@@ -160,7 +161,7 @@ def test_columns_match_ignoring_case_and_spaces_and_values_are_mapped(tmp_path):
     path = _write(tmp_path, "crimeref,RECORDED,hoclass,da,knife,status,easting,northing,extracted,notes\n"
                             "C1,01/01/2023,8N,Y,n,Confirmed,1,2,2024-01-01,secret\n")
     source, table = _read(path, header_hint="CrimeRef")
-    frame = to_canonical(source, table, profile, "offences", b"k" * 32)
+    frame = to_canonical(source, table, profile, "offences", b"k" * 32).df()
     row = frame.iloc[0].to_dict()
     assert row["crime_ref"] == "C1" and row["domestic_abuse"] == "true" and row["knife"] == "false"
     assert row["status"] == "recorded" and row["source_row"] == 2 and row["extract_date"] == "2024-01-01"
