@@ -30,7 +30,7 @@ DEMO_HOME = PROJECT_ROOT if IN_CHECKOUT else Path(os.environ.get("SVNA_DEMO_HOME
 DEMO_CONFIG = DEMO_HOME / "config" / "demo.yaml"
 DEMO_RAW_DIR = DEMO_HOME / "data" / "raw" / "demo"
 
-INPUT_KINDS = ("record_extract", "mps_counts")
+INPUT_KINDS = ("record_extract", "mps_counts", "police_uk")
 DATE_BASES = ("recorded", "committed")
 
 
@@ -183,14 +183,17 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         if kind == "mps_counts":
             roles = {"counts": _resolve_paths(base, item.get("paths"))}
             profile = None
+        elif kind == "police_uk":  # data.police.uk street-level files (limited mode)
+            roles = {"crimes": _resolve_paths(base, item.get("paths"))}
+            profile = None
         else:
             roles = {role: _resolve_paths(base, item.get(role)) for role in ("offences", "victims", "suspects")}
             profile = (base / item["profile"]).resolve() if item.get("profile") else None
             if profile is None:
                 raise InputError(str(path), f"inputs[{i}].profile", "a record_extract needs a source profile", "missing")
         for role, files in roles.items():
-            if role in ("counts", "offences") and not files:
-                raise InputError(str(path), f"inputs[{i}].{'paths' if role == 'counts' else role}",
+            if role in ("counts", "offences", "crimes") and not files:
+                raise InputError(str(path), f"inputs[{i}].{'paths' if role in ('counts', 'crimes') else role}",
                                  "the pattern must match at least one file", str(item.get("paths") or item.get(role)))
             for f in files:
                 if not f.exists():
@@ -202,8 +205,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
     date_basis = raw.get("date_basis", "recorded")
     if date_basis not in DATE_BASES:
         raise InputError(str(path), "date_basis", f"expected one of {', '.join(DATE_BASES)}", str(date_basis))
-    if any(i.kind == "mps_counts" for i in inputs) and not (current.month_aligned and previous.month_aligned):
-        raise InputError(str(path), "period", "MPS count files are monthly: periods must start and end on month boundaries",
+    if any(i.kind in ("mps_counts", "police_uk") for i in inputs) and not (current.month_aligned and previous.month_aligned):
+        raise InputError(str(path), "period", "MPS count files and data.police.uk files are monthly: periods must "
+                         "start and end on month boundaries",
                          f"{current.start} .. {current.end}")
 
     unknown = sorted(set(raw.get("reference") or {}) - set(REFERENCE_KEYS))

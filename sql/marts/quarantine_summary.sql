@@ -10,6 +10,8 @@ with rows_in as (
     select source_file, person_role || 's', count(*) from stg_people group by all
     union all
     select source_file, 'counts', count(*) from stg_mps_counts group by all
+    union all
+    select source_file, 'crimes', count(*) from stg_police_uk group by all
 ),
 
 malformed as (
@@ -26,6 +28,8 @@ loaded as (
     select source_file, person_role || 's', count(*) from int_people_current group by all
     union all
     select source_file, 'counts', count(*) from int_mps_counts_current group by all
+    union all
+    select source_file, 'crimes', count(*) from int_police_uk_located group by all
 ),
 
 superseded as (
