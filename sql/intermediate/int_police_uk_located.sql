@@ -49,7 +49,7 @@ placed as (
 
 area_basis as (
     select case when exists (
-        select 1 from valid where lower(falls_within) = lower(getvariable('area_name'))
+        select 1 from valid where lower(falls_within) = lower(cast(getvariable('area_name') as varchar))
     ) then 'force' else 'wards' end as area_basis
 ),
 
@@ -65,10 +65,10 @@ final as (
         coalesce(polygon_ward_code, lsoa_ward_code) as current_ward_code,
         area_basis.area_basis,
         case area_basis.area_basis
-            when 'force' then lower(placed.falls_within) = lower(getvariable('area_name'))
+            when 'force' then lower(placed.falls_within) = lower(cast(getvariable('area_name') as varchar))
             else coalesce(polygon_ward_code, lsoa_ward_code) is not null
         end as in_area,
-        coalesce(lower(placed.falls_within) = lower(getvariable('comparator_name')), false) as in_comparator
+        coalesce(lower(placed.falls_within) = lower(cast(getvariable('comparator_name') as varchar)), false) as in_comparator
     from placed
     cross join area_basis
 )
