@@ -7,8 +7,9 @@ text and never loaded: they are not in the select list, and the reject tables (w
 are reduced to file, line and error type, then dropped.
 
 Line numbers: DuckDB keeps the scan order (preserve_insertion_order) but does not give a CSV row its
-line. A record's line is recovered from its position in the file and the lines DuckDB skipped before
-it (rejected lines, from the reject table; blank lines, found in the bytes). This is exact when every
+line. A record's line is recovered (in stg_police_uk) from its position in the file (raw_police_uk's
+rowid) and the lines DuckDB skipped before it (rejected lines, from the reject table; blank lines,
+found in the bytes). This is exact when every
 record is one physical line, as in every data.police.uk file; a quoted field holding a line break makes
 rows_read (physical lines) differ from the rows DuckDB read, and the run's reconciliation then stops.
 """
@@ -38,8 +39,15 @@ BLANK_LINE = re.compile(rb"\n(?=\r?\n|\r?$)")  # a line break followed by an emp
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """raw_police_uk holds the rows in read order (its rowid); raw_police_uk_files where each file's rows
+    start, raw_police_uk_skipped the lines DuckDB did not return as rows (rejected or blank), so that
+    stg_police_uk can give every row its line number without another copy of the rows."""
     columns = ", ".join(f"{c} varchar" for c in RAW_COLUMNS)
-    con.execute(f"create table if not exists raw_police_uk (source_file varchar, source_row bigint, {columns})")
+    # rows carry a file number, not the path: a path on each of millions of rows costs more than the row
+    con.execute(f"create table if not exists raw_police_uk (file_id integer, {columns})")
+    con.execute("create table if not exists raw_police_uk_files (file_id integer, source_file varchar, "
+                "first_rowid bigint, rows bigint)")
+    con.execute("create table if not exists raw_police_uk_skipped (file_id integer, line bigint)")
 
 
 def _quote(name: str) -> str:
@@ -98,18 +106,20 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
         return files
 
     names = [str(f.path) for f in to_read]
+    offset = con.execute("select count(*) from raw_police_uk_files").fetchone()[0]
+    file_ids = {name: offset + i for i, name in enumerate(names)}  # read_csv's file_index follows the list
     columns = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'varchar'" for c in LAYOUT) + "}"
     select = ", ".join(f"{_quote(col)} as {raw}" for raw, col in RAW_COLUMNS.items())
     for table in ("police_uk_rejects", "police_uk_reject_scans"):
         con.execute(f"drop table if exists {table}")
     try:
         con.execute(f"""
-            create or replace temp table police_uk_read as
-            select filename as source_file, {select}
+            insert into raw_police_uk
+            select cast(file_index as integer) + ? as file_id, {select}
             from read_csv(?, columns = {columns}, header = true, auto_detect = false, delim = ',', quote = '"',
                           escape = '"', encoding = 'utf-8', filename = true, null_padding = false,
                           store_rejects = true, rejects_table = 'police_uk_rejects',
-                          rejects_scan = 'police_uk_reject_scans')""", [names])
+                          rejects_scan = 'police_uk_reject_scans')""", [offset, names])
         # one row per rejected line (DuckDB writes one per missing column): file, line, error - never the text
         rejected = con.execute("""
             select scans.file_path, rejects.line, min(rejects.error_type) as error_type,
@@ -134,43 +144,24 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
         skipped.append((file_path, int(line)))
 
     # Every physical line must be one record: a quote that never closes makes DuckDB read the following
-    # line(s) into one field, which would lose rows (files.py stops on the same case).
-    accepted = dict(con.execute("select source_file, count(*) from police_uk_read group by all").fetchall())
+    # line(s) into one field, which would lose rows (files.py stops on the same case). Rows of one file
+    # must also be contiguous in read order (DuckDB keeps it: preserve_insertion_order).
+    spans = {f: (first, last, n) for f, first, last, n in con.execute(
+        "select file_id, min(rowid), max(rowid), count(*) from raw_police_uk where file_id >= ? group by all",
+        [offset]).fetchall()}
     for f in to_read:
-        got = accepted.get(str(f.path), 0) + len(f.malformed)
+        first, last, accepted = spans.get(file_ids[str(f.path)], (None, None, 0))
+        got = accepted + len(f.malformed)
         if got != f.rows_read:
-            con.execute("drop table police_uk_read")
             lines = sorted(line for line, _, _ in f.malformed)
             raise InputError(str(f.path), "-", "every record of a data.police.uk file is one line and every quoted "
                              "field is closed (a stray \" makes the following lines part of one field)",
                              f"{f.rows_read} data lines but {got} records read", examples=[f"line {n}" for n in lines[:5]])
-
-    # A record's line = its position k in the file + 1 (header) + the skipped lines before it. With the
-    # skipped lines s_1 < s_2 < ... of a file, record k comes after s_j when k > s_j - 1 - j.
-    con.execute("create or replace temp table police_uk_skipped (source_file varchar, line bigint)")
+        if accepted and last - first + 1 != accepted:
+            raise RuntimeError(f"DuckDB did not keep the read order of {f.path}: line numbers cannot be given")
+    con.executemany("insert into raw_police_uk_files values (?, ?, ?, ?)",
+                    [(file_ids[name], name, *(spans[file_ids[name]][0::2] if file_ids[name] in spans else (None, 0)))
+                     for name in names])
     if skipped:
-        con.executemany("insert into police_uk_skipped values (?, ?)", skipped)
-    raw = ", ".join(RAW_COLUMNS)
-    con.execute(f"""
-        insert into raw_police_uk
-        with numbered as (
-            select *, row_number() over (partition by source_file order by read_order) as k
-            from (select rowid as read_order, * from police_uk_read)
-        ),
-        thresholds as (
-            select source_file, line - 1 - row_number() over (partition by source_file order by line) as t
-            from police_uk_skipped
-        ),
-        shifted as (
-            select numbered.source_file, numbered.k, count(thresholds.t) as before
-            from numbered
-            join thresholds on thresholds.source_file = numbered.source_file and thresholds.t < numbered.k
-            group by all
-        )
-        select numbered.source_file, numbered.k + 1 + coalesce(shifted.before, 0) as source_row, {raw}
-        from numbered
-        left join shifted using (source_file, k)
-        order by numbered.read_order""")
-    con.execute("drop table police_uk_read")
-    con.execute("drop table police_uk_skipped")
+        con.executemany("insert into raw_police_uk_skipped values (?, ?)", [(file_ids[f], n) for f, n in skipped])
     return files

@@ -72,7 +72,7 @@ counts as (
 ),
 
 police_uk as (
-    select source_file, source_row, 'crimes' as input_table, quarantine_rule as rule, crime_ref,
+    select files.source_file, source_row, 'crimes' as input_table, quarantine_rule as rule, crime_ref,
            case quarantine_rule
                when 'invalid_month' then 'Month'
                when 'missing_crime_type' then 'Crime type'
@@ -84,10 +84,12 @@ police_uk as (
            case quarantine_rule
                when 'invalid_month' then month_raw
                when 'unknown_crime_type' then crime_type
-               when 'invalid_coordinates' then coalesce(longitude_raw, 'blank') || ', ' || coalesce(latitude_raw, 'blank')
+               when 'invalid_coordinates' then coalesce(longitude_raw, cast(longitude as varchar), 'blank') || ', '
+                   || coalesce(latitude_raw, cast(latitude as varchar), 'blank')
                when 'duplicate_crime_id' then crime_ref
            end as failing_value
     from int_police_uk_checked
+    join raw_police_uk_files as files using (file_id)
     where quarantine_rule is not null
 ),
 
