@@ -103,3 +103,21 @@ def test_a_period_the_files_do_not_cover_is_refused(city):
     con, cfg = city
     with pytest.raises(InputError, match="11 month"):   # the previous 12 months hold only May 2021
         assessment.check_coverage(con, cfg)
+
+
+def test_the_annual_run_publishes_a_police_uk_assessment_in_limited_mode(tmp_path):
+    from pipeline.annual import run_annual
+
+    config = {"area": {"name": "City of London Police"}, "period": {"start": "2022-05-01", "end": "2022-05-31"},
+              "inputs": [{"kind": "police_uk", "paths": [str(FOLDER / "*-street.csv")]}],
+              "reference": {"lsoa_to_ward": str(LOOKUP)}, "output": str(tmp_path / "out")}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
+    out = run_annual(load_config(tmp_path / "run.yaml"))
+    summary = pd.read_csv(out / "tables" / "theme_summary.csv")
+    raw = _raw()
+    kept = raw[~((raw["Crime ID"] != "") & raw.duplicated("Crime ID", keep="first"))]
+    may = kept[(kept.Month == "2022-05") & (kept["Crime type"] != "Anti-social behaviour")]
+    assert summary.set_index("theme").loc["all_crime", "count"] == len(may)
+    assert summary.definition.str.contains("limited mode").all() and summary.victims_u25_pct.isna().all()
+    headlines = (out / "headlines.md").read_text()
+    assert "includes robbery of business property" in headlines and "MPS count files carry no" not in headlines
