@@ -27,7 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.gen_police_uk_national import LOOKUP, OUT as DATA, generate  # noqa: E402
+from benchmarks.gen_police_uk_national import LOOKUP, generate
+from benchmarks.gen_police_uk_national import OUT as DATA
 
 WORK = ROOT / ".bench" / "national"
 SEED = ROOT / "sql" / "seeds" / "police_uk_crime_type_themes.csv"
@@ -89,13 +90,14 @@ def run_pandas(files_glob: str, result: Path) -> None:
     by_ward = classified.groupby(["ward22cd", "theme"]).size().rename("count").reset_index()
     by_month.rename(columns={"Month": "month"}).to_parquet(str(result) + ".themes.parquet")
     by_ward.rename(columns={"ward22cd": "ward_code"}).to_parquet(str(result) + ".wards.parquet")
-    result.write_text(json.dumps({"in_process_s": round(time.perf_counter() - start, 2), "rows_read": int(len(crimes))}))
+    result.write_text(json.dumps({"in_process_s": round(time.perf_counter() - start, 2), "rows_read": len(crimes)}))
 
 
 def measure(name: str, args: list[str]) -> dict:
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", WRAPPER, sys.executable, __file__, "--child", name, *args],
-                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          cwd=ROOT, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
