@@ -19,6 +19,8 @@ from pipeline.output_folders import output_lock, staging_dir, swap_into_place  #
 from pipeline.privacy import pseudonymisation_key
 from pipeline.sources.files import InputFile
 from pipeline.sources.mps_counts import create_raw_table, ingest_mps_counts
+from pipeline.sources.police_uk import create_raw_tables as create_police_uk_tables
+from pipeline.sources.police_uk import ingest_police_uk
 from pipeline.sources.profiles import load_profile, parse_period
 from pipeline.sources.record_extract import create_raw_tables, ingest_record_extract
 
@@ -47,6 +49,7 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
     """
     create_raw_tables(con)
     create_raw_table(con)
+    create_police_uk_tables(con)
     con.execute("create table if not exists raw_rejects (source_file varchar, source_row integer, "
                 "input_table varchar, rule varchar, detail varchar)")
     files: list[InputFile] = []
@@ -55,6 +58,8 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
     for i, spec in enumerate(cfg.inputs):
         if spec.kind == "mps_counts":
             files += ingest_mps_counts(con, spec.paths["counts"], seen=seen, times_listed=spec.times_listed)
+        elif spec.kind == "police_uk":
+            files += ingest_police_uk(con, spec.paths["crimes"], seen=seen)
         else:
             item = raw_inputs[i] if i < len(raw_inputs) and isinstance(raw_inputs[i], dict) else {}
             period = parse_period(cfg.config_path, item.get("extract_period"))
@@ -120,6 +125,7 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
         "mps_counts": ("select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current "
                        "where area_level = 'borough' and lower(borough_name) = lower($area)",
                        "YYYYMM columns"),
+        "police_uk": ("select distinct strftime(month_start, '%Y-%m') from int_police_uk_located where in_area", "Month"),
     }
     kinds = {i.kind for i in cfg.inputs}
     area_sources = 0
@@ -138,7 +144,7 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
             if volume < 500:
                 missing = [m for m in missing if m in (min(needed), max(needed))]
         if missing:
-            files = ", ".join(sorted({str(p.name) for i in cfg.inputs if i.kind == kind for role, ps in i.paths.items() if role in ("offences", "counts") for p in ps}))
+            files = ", ".join(sorted({str(p.name) for i in cfg.inputs if i.kind == kind for role, ps in i.paths.items() if role in ("offences", "counts", "crimes") for p in ps}))
             raise InputError(files, column,
                              f"the {kind} inputs must cover every month of {cfg.previous.label} and {cfg.current.label} "
                              f"({cfg.previous.start} to {cfg.current.end})",

@@ -30,7 +30,7 @@ DEMO_HOME = PROJECT_ROOT if IN_CHECKOUT else Path(os.environ.get("SVNA_DEMO_HOME
 DEMO_CONFIG = DEMO_HOME / "config" / "demo.yaml"
 DEMO_RAW_DIR = DEMO_HOME / "data" / "raw" / "demo"
 
-INPUT_KINDS = ("record_extract", "mps_counts")
+INPUT_KINDS = ("record_extract", "mps_counts", "police_uk")
 DATE_BASES = ("recorded", "committed")
 
 
@@ -167,7 +167,7 @@ RUN_CONFIG_SECTIONS = {
     "significance": ("alpha", "min_total"),
     "privacy": ("key_file",),
 }
-INPUT_KEYS = {"mps_counts": ("kind", "paths"),
+INPUT_KEYS = {"mps_counts": ("kind", "paths"), "police_uk": ("kind", "paths"),
               "record_extract": ("kind", "profile", "offences", "victims", "suspects", "extract_period")}
 BOUNDARY_OPTIONS = ("layer", "crs", "code_column", "name_column")
 REFERENCE_OPTIONS = {  # options of a reference entry written {path: ..., <option>: ...} (pipeline.geography)
@@ -255,6 +255,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         if kind == "mps_counts":
             resolved = {"counts": _resolve_paths(base, item.get("paths"))}
             profile = None
+        elif kind == "police_uk":  # data.police.uk street-level files (limited mode)
+            resolved = {"crimes": _resolve_paths(base, item.get("paths"))}
+            profile = None
         else:
             resolved = {role: _resolve_paths(base, item.get(role)) for role in ("offences", "victims", "suspects")}
             profile = (base / item["profile"]).resolve() if item.get("profile") else None
@@ -263,8 +266,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         roles = {role: files for role, (files, _) in resolved.items()}
         times_listed = {(role, f): n for role, (_, counts) in resolved.items() for f, n in counts.items() if n > 1}
         for role, files in roles.items():
-            if role in ("counts", "offences") and not files:
-                raise InputError(str(path), f"inputs[{i}].{'paths' if role == 'counts' else role}",
+            if role in ("counts", "offences", "crimes") and not files:
+                raise InputError(str(path), f"inputs[{i}].{'paths' if role in ('counts', 'crimes') else role}",
                                  "the pattern must match at least one file", str(item.get("paths") or item.get(role)))
             for f in files:
                 if not f.exists():
@@ -276,8 +279,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
     date_basis = raw.get("date_basis", "recorded")
     if date_basis not in DATE_BASES:
         raise InputError(str(path), "date_basis", f"expected one of {', '.join(DATE_BASES)}", str(date_basis))
-    if any(i.kind == "mps_counts" for i in inputs) and not (current.month_aligned and previous.month_aligned):
-        raise InputError(str(path), "period", "MPS count files are monthly: periods must start and end on month boundaries",
+    if any(i.kind in ("mps_counts", "police_uk") for i in inputs) and not (current.month_aligned and previous.month_aligned):
+        raise InputError(str(path), "period", "MPS count files and data.police.uk files are monthly: periods must "
+                         "start and end on month boundaries",
                          f"{current.start} .. {current.end}")
 
     output = overrides.get("output") or raw.get("output") or f"../data/processed/{area['name'].lower()}-{current.label}"

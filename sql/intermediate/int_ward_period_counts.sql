@@ -7,6 +7,8 @@
 --                   files do not cover are filled by re-basing rows on the previous ward set
 --                   (ref_previous_ward_weights: through LSOAs, weighted by residents) - estimates,
 --                   flagged by months_rebased. A month is never taken from both ward sets.
+--   police_uk       data.police.uk rows of the area placed by int_police_uk_located (point in polygon,
+--                   else LSOA best fit); months_covered = the months the files hold for the area
 -- months_covered < months_in_period means the inputs do not cover the period on these wards.
 -- Fractional sums (harm weights, re-based counts) are summed as decimals so that a re-run gives the
 -- same figures to the last digit (a sum of doubles depends on the order threads add them in).
@@ -94,10 +96,39 @@ mps_counts as (
     group by all
 ),
 
+police_rows as (
+    select classified.*, periods_sized.period_role
+    from int_police_uk_classified as classified
+    join periods_sized on classified.month_start between periods_sized.period_start and periods_sized.period_end
+    where classified.in_area
+),
+
+police_coverage as (
+    select period_role, count(distinct month_start) as months_covered from police_rows group by all
+),
+
+police_counts as (
+    select
+        'police_uk' as source,
+        police_rows.current_ward_code as ward_code,
+        police_rows.theme,
+        police_rows.period_role,
+        cast(count(*) as double) as count,
+        cast(null as double) as harm_weighted_count,
+        cast(null as bigint) as harm_weighted_crimes,
+        any_value(police_coverage.months_covered) as months_covered,
+        0 as months_rebased
+    from police_rows
+    join police_coverage using (period_role)
+    group by all
+),
+
 unioned as (
     select * from record_counts
     union all
     select * from mps_counts
+    union all
+    select * from police_counts
 ),
 
 final as (

@@ -77,6 +77,28 @@ counts as (
     where quarantine_rule is not null
 ),
 
+police_uk as (
+    select files.source_file, source_row, cast(null as date) as source_month, 'crimes' as input_table, quarantine_rule as rule, crime_ref,
+           case quarantine_rule
+               when 'invalid_month' then 'Month'
+               when 'missing_crime_type' then 'Crime type'
+               when 'unknown_crime_type' then 'Crime type'
+               when 'invalid_coordinates' then 'Longitude/Latitude'
+               when 'missing_crime_ref' then 'Crime ID'
+               when 'duplicate_crime_id' then 'Crime ID'
+           end as failing_column,
+           case quarantine_rule
+               when 'invalid_month' then month_raw
+               when 'unknown_crime_type' then crime_type
+               when 'invalid_coordinates' then coalesce(longitude_raw, cast(longitude as varchar), 'blank') || ', '
+                   || coalesce(latitude_raw, cast(latitude as varchar), 'blank')
+               when 'duplicate_crime_id' then crime_ref
+           end as failing_value
+    from int_police_uk_checked
+    join raw_police_uk_files as files using (file_id)
+    where quarantine_rule is not null
+),
+
 malformed as (
     select source_file, source_row, cast(null as date) as source_month, input_table, rule, cast(null as varchar) as crime_ref,
            cast(null as varchar) as failing_column, detail as failing_value
@@ -87,6 +109,7 @@ unioned as (
     select * from offences
     union all select * from people
     union all select * from counts
+    union all select * from police_uk
     union all select * from malformed
 ),
 

@@ -11,6 +11,10 @@ with rows_in as (
     select source_file, person_role || 's', count(*) from stg_people group by all
     union all
     select source_file, 'counts', count(*) from stg_mps_counts group by all
+    union all
+    select files.source_file, 'crimes', rows.n
+    from (select file_id, count(*) as n from stg_police_uk group by all) as rows
+    join raw_police_uk_files as files using (file_id)
 ),
 
 malformed as (
@@ -27,6 +31,10 @@ loaded as (
     select source_file, person_role || 's', count(*) from int_people_current group by all
     union all
     select source_file, 'counts', count(*) from int_mps_counts_current group by all
+    union all
+    select files.source_file, 'crimes', rows.n
+    from (select file_id, count(*) as n from int_police_uk_located group by all) as rows
+    join raw_police_uk_files as files using (file_id)
 ),
 
 superseded as (

@@ -1,6 +1,7 @@
 -- theme_monthly
 -- Grain: one row per source x area role (area | comparator) x theme x month, for every month the
 -- inputs cover (not only the two periods): the series behind trend charts and the monthly refresh.
+-- police_uk rows are data.police.uk files in limited mode (their definitions: int_police_uk_themes).
 -- unique_key: source, area_role, theme, month_start
 with record_months as (
     select 'record_extract' as source, 'area' as area_role, theme,
@@ -19,10 +20,20 @@ mps_months as (
     group by all
 ),
 
+police_months as (
+    select 'police_uk' as source, roles.area_role, theme, month_start, count(*) as count
+    from int_police_uk_classified
+    cross join (values ('area'), ('comparator')) as roles(area_role)
+    where (roles.area_role = 'area' and in_area) or (roles.area_role = 'comparator' and in_comparator)
+    group by all
+),
+
 final as (
     select *, getvariable('run_id') as run_id from record_months
     union all
     select *, getvariable('run_id') as run_id from mps_months
+    union all
+    select *, getvariable('run_id') as run_id from police_months
     order by source, area_role, theme, month_start
 )
 

@@ -1,7 +1,7 @@
 -- theme_summary  (output contract: DESIGN §6.3)
 -- Grain: one row per area x theme x period (the current period, compared with the previous one).
--- The area's counts come from the record extract when there is one, else from MPS count files;
--- columns a source cannot fill are null and `definition` says why.
+-- The area's counts come from the record extract when there is one, else from MPS count files, else
+-- from data.police.uk files (limited mode); columns a source cannot fill are null and `definition` says why.
 -- unique_key: area_code, theme, period_label
 with counts as (
     select * from int_theme_period_counts
@@ -11,11 +11,18 @@ area as (
     select *
     from counts
     where area_role = 'area'
-    qualify row_number() over (partition by theme order by source = 'record_extract' desc) = 1
+    qualify row_number() over (
+        partition by theme order by case source when 'record_extract' then 1 when 'mps_counts' then 2 else 3 end
+    ) = 1
 ),
 
-comparator as (
-    select theme, current_count, previous_count from counts where area_role = 'comparator'
+comparator as (  -- MPS count files first, else data.police.uk files of the comparator force
+    select theme, source, current_count, previous_count from counts where area_role = 'comparator'
+    qualify row_number() over (partition by theme order by source = 'mps_counts' desc) = 1
+),
+
+police_themes as (
+    select * from int_police_uk_themes
 ),
 
 all_crime as (
@@ -60,16 +67,22 @@ final as (
         concat_ws('; ',
             'source: ' || area.source || ' (' || case area.source
                 when 'record_extract' then themes.record_extract_definition
+                when 'police_uk' then police_themes.definition
                 else themes.mps_counts_definition end || ')',
             case area.source
                 when 'record_extract' then 'counted once per crime by ' || getvariable('date_basis') || ' date'
+                when 'police_uk' then 'counted once per Crime ID by month; area: ' || (
+                    select any_value(area_basis) from int_police_uk_located) || ' (see int_police_uk_located)'
                 else 'counted by month of recording' end,
             case
+                when comparator.source = 'police_uk' then 'comparator: ' || getvariable('comparator_name')
+                    || ', its rows in the data.police.uk files'
                 when comparator.theme is not null then 'comparator: ' || getvariable('comparator_name')
                     || ', all areas in the MPS count files'
                 else 'comparator_pct_change null: no comparator counts for this theme' end,
             case area.source
                 when 'record_extract' then 'victim shares count victims with known age; suspect_age_unknown_pct = crimes with no suspect recorded or a suspect of unknown age'
+                when 'police_uk' then 'victim and suspect columns null: data.police.uk files carry no ages'
                 else 'victim and suspect columns null: MPS count files carry no ages' end
         ) as definition,
         getvariable('run_id') as run_id
@@ -77,6 +90,7 @@ final as (
     join themes on themes.theme = area.theme
     cross join current_period
     left join comparator on comparator.theme = area.theme
+    left join police_themes on police_themes.theme = area.theme
     left join all_crime on all_crime.source = area.source
     left join people on people.theme = area.theme and area.source = 'record_extract'
     order by cast(themes.sort_order as integer)

@@ -33,11 +33,16 @@ available as (
     union all
     select distinct 'mps_counts' as source, theme from seed_mps_category_themes
     where theme is not null and exists (select 1 from counts where source = 'mps_counts')
+    union all
+    select 'police_uk' as source, theme from int_police_uk_themes
+    where exists (select 1 from counts where source = 'police_uk')
 ),
 
-preferred as (  -- one source per theme: the record extract when it has the theme ('record_extract' sorts last)
+preferred as (  -- one source per theme: the record extract, else MPS ward files, else data.police.uk
     select * from available
-    qualify source = max(source) over (partition by theme)
+    qualify row_number() over (
+        partition by theme order by case source when 'record_extract' then 1 when 'mps_counts' then 2 else 3 end
+    ) = 1
 ),
 
 coverage as (
@@ -183,6 +188,7 @@ final as (
             when adjusted.count is null then 'not covered: inputs hold ' || adjusted.months_covered || ' of '
                 || adjusted.months_in_period || ' months on these wards'
             when adjusted.source = 'record_extract' then 'crimes placed on current wards (see location_summary)'
+            when adjusted.source = 'police_uk' then 'data.police.uk rows placed on current wards (see police_uk_location_summary)'
             when adjusted.months_rebased = 0 then 'MPS ward counts on current wards'
             else 'MPS ward counts; ' || adjusted.months_rebased || ' of ' || adjusted.months_in_period
                 || ' months re-based from previous wards through LSOAs (estimate)'
@@ -191,6 +197,7 @@ final as (
             when adjusted.previous_count is null then 'not covered: inputs hold ' || adjusted.previous_months_covered
                 || ' of ' || adjusted.months_in_period || ' months on these wards'
             when adjusted.source = 'record_extract' then 'crimes placed on current wards (see location_summary)'
+            when adjusted.source = 'police_uk' then 'data.police.uk rows placed on current wards (see police_uk_location_summary)'
             when adjusted.previous_months_rebased = 0 then 'MPS ward counts on current wards'
             else 'MPS ward counts; ' || adjusted.previous_months_rebased || ' of ' || adjusted.months_in_period
                 || ' months re-based from previous wards through LSOAs (estimate)'
@@ -204,12 +211,15 @@ final as (
                 || 'poisson_z = 2(sqrt(count) - sqrt(previous_count)), descriptive',
             case when adjusted.source = 'record_extract'
                  then 'harm: ONS Crime Severity Score weights where known (harm_weight_coverage_pct)'
-                 else 'harm null: MPS count files carry no offence codes' end
+                 when adjusted.source = 'police_uk' then 'harm null: data.police.uk files carry no offence codes'
+                 else 'harm null: MPS count files carry no offence codes' end,
+            case when adjusted.source = 'police_uk' then police_themes.definition end
         ) as definition,
         getvariable('run_id') as run_id
     from adjusted
     cross join current_period
     join seed_themes as themes on themes.theme = adjusted.theme
+    left join int_police_uk_themes as police_themes on police_themes.theme = adjusted.theme
     order by cast(themes.sort_order as integer), rank_in_area, adjusted.ward_code
 )
 
