@@ -91,3 +91,14 @@ def write_analysis_inputs(root: Path, extra: str = "", victims: str | None = Non
         output: out
         """) + extra)
     return config
+
+
+def write_deprivation_reference(root: Path, config: Path) -> None:
+    """IMD on LSOA 2011 codes: E01000001 (decile 1) is unchanged; E01000002 is a 2021 code whose 2011
+    parent E01009999 (decile 9) the lookup gives; wards from an LSOA -> ward lookup."""
+    (root / "imd.csv").write_text("lsoa11_code,index_of_multiple_deprivation_imd_rank,index_of_multiple_deprivation_imd_decile\n"
+                                  "E01000001,120,1\nE01009999,30000,9\n")
+    (root / "lsoa11_to_21.csv").write_text("LSOA11CD,LSOA21CD\nE01000001,E01000001\nE01009999,E01000002\n")
+    (root / "lsoa_to_ward.csv").write_text("lsoa21cd,ward22cd,ward22nm\nE01000001,E05000001,North\nE01000002,E05000002,South\n")
+    config.write_text(config.read_text().replace("reference:\n", "reference:\n  imd: imd.csv\n  lsoa11_to_lsoa21: lsoa11_to_21.csv\n"
+                                                 "  lsoa_to_ward: lsoa_to_ward.csv\n"))

@@ -173,3 +173,96 @@ def test_without_victim_ids_repeat_victimisation_is_an_intelligence_gap(tmp_path
     r = rows(con, "select * from repeat_victimisation where theme = 'vwi' and period_role = 'current'")[0]
     assert r["status"] == "no_victim_ids" and r["victims"] is None and r["repeat_victims"] is None
     assert r["victim_rows_without_id"] == 2 and "intelligence gap" in r["definition"]
+
+
+# ------------------------------------------------------------------ knives, domestic abuse, deprivation, trend
+@pytest.fixture(scope="module")
+def more(tmp_path_factory):
+    from tests.unit.analysis_fixture import write_deprivation_reference
+
+    root = tmp_path_factory.mktemp("deprivation")
+    config = write_analysis_inputs(root)
+    write_deprivation_reference(root, config)
+    cfg = load_config(config)
+    con = db.connect()
+    assessment.ingest(con, cfg)
+    assessment.build(con, cfg, "test-run", select=["knife_crime_profile", "domestic_abuse_split",
+                                                   "deprivation_profile", "trend", "theme_summary"])
+    yield con
+    con.close()
+
+
+def test_knife_crimes_by_theme_and_victims_under_25(more):
+    knife = {r["category"]: r for r in rows(more, "select * from knife_crime_profile")}
+    assert knife["knife_crime"]["count"] == 9                                 # R01-R09
+    assert knife["knife_crime_with_injury"]["count"] == 0                     # none is VWI or homicide
+    robbery = knife["personal_robbery"]
+    assert (robbery["count"], robbery["share_of_knife_crime_pct"]) == (9, 100.0)   # "most knife offences were robbery"
+    assert (robbery["theme_count"], robbery["knife_share_of_theme_pct"]) == (22, 40.9)  # 9 of 22 robberies
+    assert (knife["knife_crime"]["victims_u25"], knife["knife_crime"]["victims_u25_pct"]) == (9, 100.0)  # all aged 20
+
+
+def test_domestic_abuse_split_of_each_theme(more):
+    split = {r["da_split"]: r for r in rows(more, "select * from domestic_abuse_split where theme = 'personal_robbery'")}
+    assert (split["domestic_abuse"]["count"], split["not_domestic_abuse"]["count"]) == (1, 21)     # R13 only
+    assert split["domestic_abuse"]["share_of_theme_pct"] == 4.5
+    assert {r[0] for r in more.execute("select distinct theme from domestic_abuse_split").fetchall()} >= {"serious_violence"}
+    assert "domestic_abuse" not in {r[0] for r in more.execute("select distinct theme from domestic_abuse_split").fetchall()}
+
+
+def test_deprivation_quintiles_through_the_lsoa_2011_to_2021_lookup(more):
+    imd = dict(more.execute("select lsoa_code, imd_decile from ref_imd").fetchall())
+    assert imd == {"E01000001": 1, "E01000002": 9}                            # the second via E01009999
+    q = {r["imd_quintile"]: r for r in rows(more, "select * from deprivation_profile where theme = 'personal_robbery'")}
+    # R01-R12 in E01000001 (decile 1), R13-R22 in E01000002 (decile 9); 1,500 residents each
+    assert (q["1"]["count"], q["5"]["count"], q["2"]["count"], q["2"]["lsoas"]) == (12, 10, 0, 0)
+    assert (q["1"]["share_of_theme_pct"], q["1"]["share_of_residents_pct"]) == (54.5, 50.0)
+    assert q["1"]["concentration_ratio"] == round((12 / 22) / 0.5, 2)
+    assert q["1"]["rate_per_1000"] == 8.0
+    assert q["no_lsoa"]["count"] == 0
+
+
+def test_trend_never_shows_a_partial_year(more):
+    # this extract runs from Dec 2022 to Apr 2023: no calendar year is covered in full
+    assert more.execute("select count(*) from trend").fetchone()[0] == 0
+
+
+def test_trend_has_one_row_per_covered_year(tmp_path):
+    from tests.conftest import write_tiny_inputs
+
+    cfg = load_config(write_tiny_inputs(tmp_path))
+    con = db.connect()
+    assessment.ingest(con, cfg)
+    assessment.build(con, cfg, "t", select=["trend"])
+    series = {key: [(r["period_label"], r["count"], r["previous_count"]) for r in rows(
+        con, "select * from trend where theme = 'vwi' and source = ? and area_role = ? order by year_offset", key)]
+        for key in (("record_extract", "area"), ("mps_counts", "area"), ("mps_counts", "comparator"))}
+    assert series[("record_extract", "area")] == [("2023", 2, 1), ("2022", 1, None)]   # the tiny extract, by hand
+    assert series[("mps_counts", "comparator")] == [("2023", 15, 10), ("2022", 10, None)]  # Tinytown + Otherton
+    latest = rows(con, "select * from trend where theme = 'vwi' and source = 'record_extract' and year_offset = 0")[0]
+    assert latest["p_value"] == 1.0 and latest["change_flag"] == "too_few_to_test"
+    assert latest["years_in_series"] == 2 and latest["trend_direction"] is None        # under 3 years: no trend
+
+
+def test_count_only_inputs_say_they_need_a_record_extract(tmp_path):
+    from tests.conftest import write_tiny_inputs
+
+    config = write_tiny_inputs(tmp_path)
+    text = config.read_text()
+    config.write_text(text[:text.index("  - kind: record_extract")] + text[text.index("  - kind: mps_counts"):])
+    cfg = load_config(config)
+    con = db.connect()
+    assessment.ingest(con, cfg)
+    marts = ["temporal_profile", "victim_rates", "repeat_victimisation", "knife_crime_profile", "domestic_abuse_split",
+             "deprivation_profile"]
+    assessment.build(con, cfg, "t", select=marts)
+    for mart in marts:
+        text = " ".join(str(r[0]) for r in con.execute(f"select definition from {mart}").fetchall())
+        assert "needs a record extract" in text, mart
+    # nothing invented as zero: no counts at all where the count files cannot give them
+    assert con.execute("select count(*) from knife_crime_profile where count is not null").fetchone()[0] == 0
+    assert con.execute("select count(*) from temporal_profile where view = 'day_hour' and weighted_count is not null").fetchone()[0] == 0
+    # month of year does come from the count files: Tinytown's VWI, 1 in Jan 2022 and 2 in Jun 2023
+    months = dict(con.execute("select period_role || '-' || bucket, weighted_count from temporal_profile "
+                              "where theme = 'vwi' and view = 'month_of_year' and weighted_count > 0").fetchall())
+    assert months == {"previous-01": 1.0, "current-06": 2.0}
