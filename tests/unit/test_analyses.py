@@ -10,6 +10,7 @@ from scipy import stats
 
 from pipeline import assessment, db
 from pipeline.config import SEEDS_DIR, load_config
+from tests.conftest import needs_shared_data
 from tests.unit.analysis_fixture import write_analysis_inputs
 
 MARTS = ["temporal_profile", "theme_summary", "victim_rates", "people_profile", "repeat_victimisation"]
@@ -266,3 +267,46 @@ def test_count_only_inputs_say_they_need_a_record_extract(tmp_path):
     months = dict(con.execute("select period_role || '-' || bucket, weighted_count from temporal_profile "
                               "where theme = 'vwi' and view = 'month_of_year' and weighted_count > 0").fetchall())
     assert months == {"previous-01": 1.0, "current-06": 2.0}
+
+
+@needs_shared_data
+def test_merton_imd_reaches_every_2021_lsoa(tmp_path):
+    """The real IMD 2019 file (2011 LSOAs) on Merton's 126 LSOAs of 2021: 122 keep their code; the four
+    new codes come from two split 2011 LSOAs, found through the 2011 boundaries."""
+    from tests.conftest import SHARED_DATA
+
+    config = write_analysis_inputs(tmp_path)
+    config.write_text(config.read_text().replace("  population: population.csv\n", (
+        f"  lsoas: {SHARED_DATA}/boundaries/merton_lsoa_2021/Merton.shp\n"
+        f"  imd: {SHARED_DATA}/imd/IoD2019_Merton_LSOA11_ranks_deciles.csv\n"
+        f"  lsoa11_to_lsoa21: {SHARED_DATA}/boundaries/london_lsoa_2011/LSOA_2011_London_gen_MHW.shp\n")))
+    cfg = load_config(config)
+    con = db.connect()
+    assessment.prepare(con, cfg, "t")
+    basis = dict(con.execute("select basis, count(*) from ref_imd group by basis").fetchall())
+    assert basis == {"same_code": 122, "lsoa11_to_lsoa21": 4}
+    parents = {r[0] for r in con.execute("select lsoa11_codes from ref_imd where basis = 'lsoa11_to_lsoa21'").fetchall()}
+    assert parents == {"E01003367", "E01003475"}                   # the two Merton LSOAs of 2011 that were split
+    imd = pd.read_csv(SHARED_DATA / "imd" / "IoD2019_Merton_LSOA11_ranks_deciles.csv").set_index("lsoa11_code")
+    same = con.execute("select lsoa_code, imd_decile from ref_imd where basis = 'same_code'").fetchall()
+    assert all(imd.loc[code, "index_of_multiple_deprivation_imd_decile"] == decile for code, decile in same)
+    split = con.execute("select lsoa11_codes, imd_decile from ref_imd where basis = 'lsoa11_to_lsoa21'").fetchall()
+    assert all(imd.loc[code, "index_of_multiple_deprivation_imd_decile"] == decile for code, decile in split)
+
+
+def test_population_outlook_applies_todays_under_25_rate(tmp_path):
+    (tmp_path / "projection.csv").write_text("age_group,2025,2030\nAged 15 years and under,220,240\n"
+                                             "Aged 16 to 24 years,330,360\nAged 25 to 34 years,500,500\n"
+                                             "Aged 35 to 49 years,1000,1000\nAged 50 to 64 years,700,700\n"
+                                             "Aged 65 years and over,300,300\n")
+    config = write_analysis_inputs(tmp_path)
+    config.write_text(config.read_text().replace("reference:\n", "reference:\n  population_projection: projection.csv\n"))
+    cfg = load_config(config)
+    con = db.connect()
+    assessment.ingest(con, cfg)
+    assessment.build(con, cfg, "t", select=["population_outlook"])
+    r = rows(con, "select * from population_outlook where theme = 'personal_robbery' order by projection_year")
+    # 12 robbery victims under 25 among 500 residents under 25; 550 of them in 2025, 600 in 2030
+    assert [(x["projection_year"], x["projected_population_u25"], x["expected_victims_u25"]) for x in r] == \
+        [(2025, 550, 13.2), (2030, 600, 14.4)]
+    assert "not a forecast" in r[0]["definition"]
