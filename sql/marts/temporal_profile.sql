@@ -264,7 +264,8 @@ final as (
         unioned.school_period,
         unioned.weighted_count,
         case when unioned.weighted_count is not null
-             then pct(unioned.weighted_count, sum(unioned.weighted_count) over (partition by unioned.theme, unioned.period_role, unioned.view))
+             then pct(unioned.weighted_count,  -- an exact sum, so re-runs round the same way
+                      sum(cast(unioned.weighted_count as decimal(18, 6))) over (partition by unioned.theme, unioned.period_role, unioned.view))
         end as share_pct,
         round(100 * unioned.time_share, 2) as expected_share_pct,
         case when unioned.view = 'month_of_year'
