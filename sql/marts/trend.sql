@@ -176,7 +176,8 @@ final as (
         getvariable('area_code') as area_code,
         tested.source,
         tested.area_role,
-        case tested.area_role when 'area' then getvariable('area_name') else getvariable('comparator_name') end as area_name,
+        case tested.area_role when 'area' then cast(getvariable('area_name') as varchar)
+             else cast(getvariable('comparator_name') as varchar) end as area_name,
         tested.theme,
         tested.year_offset,
         tested.period_label,
