@@ -153,19 +153,22 @@ def _resolve_paths(base: Path, patterns: str | list[str] | None) -> tuple[list[P
 
 
 # The reference files a run config may name (read by pipeline.geography).
-REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights")
+REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights",
+                  # read by pipeline.analysis_reference
+                  "term_dates", "imd", "lsoa11_to_lsoa21", "population_projection")
 
 # ---------------------------------------------------------------- allowed keys
 # Every key a run config may hold, by section: a key no code reads (a typo, or `xlsx:` in the wrong
 # place) stops the run rather than being silently ignored. `duckdb:` takes any DuckDB setting name.
 RUN_CONFIG_KEYS = ("area", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
-                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly")
+                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal")
 RUN_CONFIG_SECTIONS = {
     "area": ("name", "code"),
     "comparator": ("name",),
     "period": ("calendar_year", "financial_year", "rolling_12m_to", "start", "end"),
     "significance": ("alpha", "min_total"),
     "privacy": ("key_file",),
+    "temporal": ("max_window_hours",),   # pipeline.analysis_reference
 }
 INPUT_KEYS = {"mps_counts": ("kind", "paths"), "police_uk": ("kind", "paths"),
               "record_extract": ("kind", "profile", "offences", "victims", "suspects", "extract_period")}
@@ -178,6 +181,10 @@ REFERENCE_OPTIONS = {  # options of a reference entry written {path: ..., <optio
     "sub_areas": ("code_column", "ward_column", "name_column", "sub_area_column"),
     "previous_wards": BOUNDARY_OPTIONS + ("lsoa_column", "ward_column"),
     "severity_weights": ("code_column", "weight_column"),
+    "term_dates": ("start_column", "end_column"),
+    "imd": ("lsoa_column", "decile_column", "rank_column"),
+    "lsoa11_to_lsoa21": BOUNDARY_OPTIONS + ("lsoa11_column", "lsoa21_column"),
+    "population_projection": ("age_column", "year_column", "count_column"),
 }
 
 

@@ -14,6 +14,8 @@ Files written under ``root`` (normally ``<project>/data/raw/demo``), see :func:`
 ``reference/lsoa_to_ward.csv``    LSOA -> ward best-fit lookup (exact here)
 ``reference/population.csv``      Census 2021 usual residents by LSOA x six age bands (~200,000)
 ``reference/sub_areas.csv``       ward -> East/West by ward centroid easting
+``reference/imd_2019_lsoa.csv``   synthetic IMD 2019 ranks and deciles (MHCLG CSV layout): deprived estates in the east
+``reference/population_projection.csv``  residents by age band, 2025/2030/2035 (the under-25s grow)
 ``extract/offences_2024-01-15.csv``, ``victims_...``, ``suspects_...``   record-level police extract
 ``mps/MPS_Borough_Level_Crime_demo_202201-202312_extract2024-01.csv``   force-wide comparator counts
 
@@ -73,6 +75,8 @@ RELATIVE_PATHS = {
     "victims": f"extract/victims_{EXTRACT_DATE}.csv",
     "suspects": f"extract/suspects_{EXTRACT_DATE}.csv",
     "mps_counts": "mps/MPS_Borough_Level_Crime_demo_202201-202312_extract2024-01.csv",
+    "imd": "reference/imd_2019_lsoa.csv",
+    "population_projection": "reference/population_projection.csv",
 }
 
 # The documented bad rows (see module docstring); tests and docs refer to these.
@@ -416,6 +420,41 @@ def build_population(rng: np.random.Generator, lsoas: gpd.GeoDataFrame) -> pd.Da
         "age_group": np.tile(AGE_GROUPS, n),
         "usual_residents": counts.ravel(),
     })
+
+
+ENGLAND_LSOAS = 32844  # LSOAs ranked in IMD 2019
+
+
+def build_imd(seed: int, lsoas: gpd.GeoDataFrame, centres: np.ndarray) -> pd.DataFrame:
+    """Synthetic IMD 2019 by LSOA in the MHCLG ranks-and-deciles layout (rank 1 = most deprived of
+    32,844). Deprivation rises to the east and near the two eastern estates. Its own random stream, so
+    adding it changed no other demo file. The demo's LSOA codes stand for unchanged 2011 codes."""
+    rng = np.random.default_rng(seed + 10)
+    point = lsoas.geometry.representative_point()
+    x, y = point.x.to_numpy(), point.y.to_numpy()
+    east = (x - x.min()) / (x.max() - x.min())
+    near_estate = np.exp(-np.minimum(np.hypot(x - centres[1, 0], y - centres[1, 1]),
+                                     np.hypot(x - centres[2, 0], y - centres[2, 1])) / 900.0)
+    score = 0.55 * east + 0.6 * near_estate + rng.normal(0, 0.12, len(lsoas))
+    quantile = pd.Series(score).rank(pct=True).to_numpy()              # 1 = most deprived LSOA here
+    rank = np.clip(np.round((1 - quantile) * 0.8 * ENGLAND_LSOAS + rng.uniform(300, 3000, len(lsoas))), 1, ENGLAND_LSOAS)
+    rank = rank.astype(int)
+    return pd.DataFrame({
+        "lsoa11_code": lsoas.lsoa21cd.to_numpy(),
+        "lsoa11_name": lsoas.lsoa21nm.to_numpy(),
+        "index_of_multiple_deprivation_imd_rank": rank,
+        "index_of_multiple_deprivation_imd_decile": np.ceil(rank * 10 / ENGLAND_LSOAS).astype(int),
+    }).sort_values("lsoa11_code").reset_index(drop=True)
+
+
+def build_population_projection(population: pd.DataFrame) -> pd.DataFrame:
+    """Residents by the population file's age bands for 2025, 2030 and 2035: a growing young population
+    (under-25s +1.2% a year, older bands +0.4%), as a projection file would give."""
+    base = population.groupby("age_group", sort=False)["usual_residents"].sum()
+    young = base.index.isin(AGE_GROUPS[:2])
+    rows = {str(year): np.round(base.to_numpy() * np.where(young, 1.012, 1.004) ** (year - 2021)).astype(int)
+            for year in (2025, 2030, 2035)}
+    return pd.DataFrame({"age_group": base.index, **rows})
 
 
 # =============================================================================================
@@ -960,6 +999,8 @@ def generate_demo_data(root: pathlib.Path, seed: int = DEFAULT_SEED) -> dict[str
     _write_geo(lsoas[["lsoa21cd", "lsoa21nm", "geometry"]], paths["lsoas"], "GPKG", "lsoas")
     _write_csv(lsoas[["lsoa21cd", "ward22cd", "ward22nm"]], paths["lsoa_to_ward"])
     _write_csv(population, paths["population"])
+    _write_csv(build_imd(seed, lsoas, geo["centres"]), paths["imd"])
+    _write_csv(build_population_projection(population), paths["population_projection"])
     east = wards.geometry.centroid.x > geo["borough"].centroid.x
     _write_csv(pd.DataFrame({"ward_code": wards.WD22CD, "ward_name": wards.WD22NM,
                              "sub_area": np.where(east, "East", "West")}), paths["sub_areas"])

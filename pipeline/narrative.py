@@ -11,6 +11,8 @@ import re
 
 import duckdb
 
+from pipeline import narrative_analyses as analyses
+
 MIN_BASE = 10  # no percentage is quoted on a denominator smaller than this
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")
 ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
@@ -36,13 +38,42 @@ def fmt_pct(p: float | None) -> str:
     return f"{abs(p):.0f}%"
 
 
-def change_phrase(pct: float | None, previous_label: str, previous: int) -> str:
+def change_phrase(pct: float | None, previous_label: str, previous: int, current: int | None = None) -> str:
+    """The change in the plan's words, with the absolute change beside the percentage ("an increase of
+    5% (19 offences) on 2021's total of 397")."""
     if pct is None or previous < MIN_BASE:  # a percentage change on a tiny base misleads: give the counts
         return f"compared with {fmt_count(previous) if previous else 'none'} in {previous_label}"
+    if current is not None and current == previous:
+        return f"unchanged from {previous_label}'s total"
     if round(pct) == 0:
         return f"a similar level to {previous_label}'s total of {fmt_count(previous)}"
     direction = "an increase" if pct > 0 else "a decrease"
-    return f"{direction} of {fmt_pct(pct)} on {previous_label}'s total of {fmt_count(previous)}"
+    absolute = f" ({offences(abs(current - previous))})" if current is not None else ""
+    return f"{direction} of {fmt_pct(pct)}{absolute} on {previous_label}'s total of {fmt_count(previous)}"
+
+
+def offences(n: int, label: str = "") -> str:
+    """'1 offence', '19 offences', '1 homicide offence'; `label` goes before the noun."""
+    noun = f"{label} offence" if label else "offence"
+    return f"{fmt_count(n)} {noun}{'' if n == 1 else 's'}"
+
+
+def count_clause(n: int, label: str, theme: str) -> str:
+    """'There were 1,421 VWI offences' / 'There was 1 homicide offence' / 'There were no homicides'."""
+    if n == 0:
+        return "There were no homicides" if theme == "homicide" else f"There were no {label} offences"
+    return f"There {'was' if n == 1 else 'were'} {offences(n, label)}"
+
+
+def share_change(current: float, previous: float | None, previous_label: str, style: str = "compared") -> str:
+    """' compared to 30% in 2021' / ', down from 28% in 2021' / ', unchanged from 2021' (rounded shares)."""
+    if previous is None:
+        return ""
+    if round(current) == round(previous):
+        return f", unchanged from {previous_label}"
+    if style == "compared":
+        return f" compared to {previous:.0f}% in {previous_label}"
+    return f", {'up' if current > previous else 'down'} from {previous:.0f}% in {previous_label}"
 
 
 def comparator_phrase(name: str | None, pct: float | None) -> str:
@@ -69,10 +100,14 @@ def significance_phrase(flag: str | None) -> str:
 
 
 def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_label: str, previous_label: str,
-                    comparator_name: str | None) -> str:
+                    comparator_name: str | None, opening: str = "") -> str:
+    """`opening`: 'In Merton in 2022, ' for the first paragraph (the count clause then starts lower case)."""
     label = row["short_label"]
-    text = (f"There were {fmt_count(row['count'])} {label} offences, "
-            f"{change_phrase(row['pct_change'], previous_label, row['previous_count'])}."
+    counted = count_clause(row["count"], label, row["theme"])
+    if opening:
+        counted = opening + counted[0].lower() + counted[1:]
+    text = (f"{counted}, "
+            f"{change_phrase(row['pct_change'], previous_label, row['previous_count'], row['count'])}."
             f"{comparator_phrase(comparator_name, row['comparator_pct_change'])}"
             f"{significance_phrase(row['change_flag'])}")
     if row["theme"] != "all_crime" and row["share_of_all_crime_pct"] is not None and row["count"] >= MIN_BASE:
@@ -83,9 +118,11 @@ def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_l
     if row["victims_u25_pct"] is not None and _base(detail, "victims_known_age"):
         sentence = f" In {current_label}, {row['victims_u25_pct']:.0f}% of victims of {label} offences were aged under 25"
         prev = prev_people.get("victims_u25_pct") if prev_people and prev_people.get("victims_known_age", 0) >= MIN_BASE else None
-        text += sentence + (f" compared to {prev:.0f}% in {previous_label}." if prev is not None else ".")
+        text += sentence + share_change(row["victims_u25_pct"], prev, previous_label) + "."
     if row["suspects_u25_pct"] is not None and _base(detail, "suspects_known_age"):
-        text += f" {row['suspects_u25_pct']:.0f}% of suspects with a known age were under 25"
+        prev = prev_people.get("suspects_u25_pct") if prev_people and prev_people.get("suspects_known_age", 0) >= MIN_BASE else None
+        text += (f" {row['suspects_u25_pct']:.0f}% of suspects with a known age were under 25"
+                 + share_change(row["suspects_u25_pct"], prev, previous_label, style="direction"))
         if row["suspect_age_unknown_pct"] is not None and row["count"] >= MIN_BASE:
             text += (f"; in {row['suspect_age_unknown_pct']:.0f}% of reports the suspect's age was unknown "
                      f"({detail['suspect_none_recorded_pct']:.0f}% had no suspect recorded)")
@@ -132,7 +169,8 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
                             "join seed_themes t using (theme) order by cast(t.sort_order as integer)")
     details = {r["theme"]: r for r in _records(con, "select * from theme_detail")}
     prev_people = {r["theme"]: r for r in _records(
-        con, "select theme, victims_known_age, pct(victims_u25, victims_known_age) as victims_u25_pct "
+        con, "select theme, victims_known_age, pct(victims_u25, victims_known_age) as victims_u25_pct, "
+             "suspects_known_age, pct(suspects_u25, suspects_known_age) as suspects_u25_pct "
              "from int_theme_people_measures where period_role = 'previous'")}
     area = md_text(summary[0]["area_name"]) if summary else ""
     lines = [f"**{marking}**", "", f"# Picture of Violence: {area}, {periods.get('current', '')}", "",
@@ -142,11 +180,21 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
     for r in _records(con, "select theme, note from seed_police_uk_crime_type_themes where theme is not null "
                            "and note is not null order by crime_type"):
         police_uk_notes.setdefault(r["theme"], []).append(r["note"])
-    for row in summary:
+    for i, row in enumerate(summary):
+        opening = f"In {area} in {periods['current']}, " if i == 0 else ""
         lines += [f"## {row['label']}", "",
                   theme_paragraph(row, prev_people.get(row["theme"]) if _is_record(row) else None,
                                   details.get(row["theme"], {}), periods["current"], periods["previous"],
-                                  comparator_name)]
+                                  comparator_name, opening=opening)]
+        extra = [sentence for sentence in (
+            analyses.trend_sentence(con, row["theme"], row["short_label"]),
+            analyses.knife_sentence(con) if row["theme"] == "knife_crime" else "",
+            analyses.repeat_sentence(con, row["theme"], row["short_label"], periods["current"]),
+            analyses.deprivation_sentence(con, row["theme"], row["short_label"]),
+            analyses.temporal_sentence(con, row["theme"], row["short_label"]),
+        ) if sentence]
+        if extra:
+            lines += ["", " ".join(extra)]
         if str(row.get("definition", "")).startswith("source: police_uk"):
             lines += ["", "_From data.police.uk street-level files (limited mode)"
                       + "".join(f"; {n}" for n in police_uk_notes.get(row["theme"], [])) + "._"]
@@ -154,6 +202,13 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
         if wards:
             lines += ["", wards]
         lines.append("")
+    across = [sentence for sentence in (analyses.disproportionality_sentence(con), analyses.sub_area_sentence(con),
+                                        analyses.outlook_sentence(con)) if sentence]
+    if across:
+        lines += ["## Who and where", "", " ".join(across), ""]
+    gaps = analyses.intelligence_gaps(con)
+    if gaps:
+        lines += ["## Intelligence gaps", ""] + [f"- {gap}" for gap in gaps] + [""]
     missing = _records(con, "select label, mps_counts_definition from seed_themes where theme not in "
                             "(select theme from theme_summary) order by cast(sort_order as integer)")
     if missing:

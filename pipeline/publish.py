@@ -82,6 +82,22 @@ def _definitions(con: duckdb.DuckDBPyConnection):
         ("change_flag", "significant_increase / significant_decrease when p_value <= significance.alpha (default 0.01; "
                         "wards: q_value <= geography.fdr_alpha, default 0.05); too_few_to_test when count + "
                         "previous_count < significance.min_total (default 10); otherwise no_significant_change"),
+        # the analysis marts (issue 10)
+        ("weighted_count", "temporal_profile: crimes in the bucket; a committed from/to window over an hour is shared "
+                           "evenly over its hours (aoristic), so a bucket may hold parts of crimes"),
+        ("expected_share_pct", "temporal_profile: the bucket's share of the period's time: the share of crimes if they "
+                               "were spread evenly"),
+        ("rate_ratio", "victim_rates: the group's victims per resident / the rest of the residents' victims per resident, "
+                       "with a log-normal 95% interval; shown from 10 victims on each side"),
+        ("disproportionality", "victim_rates: higher / lower when the rate ratio's 95% interval lies above / below 1"),
+        ("repeat_victims", "repeat_victimisation: identified victims with two or more of the theme's crimes in the period"),
+        ("median_days_to_repeat", "repeat_victimisation: median days from a repeat victim's first to second crime"),
+        ("trend_direction", "trend: rising / falling when the exact test of the latest year against the first of the last "
+                            "3-5 years gives p <= significance.alpha; else no_clear_change"),
+        ("imd_quintile", "deprivation_profile: 1 = IMD 2019 deciles 1-2, the most deprived 20% of LSOAs in England"),
+        ("concentration_ratio", "deprivation_profile: share of the theme's crimes / share of residents (1 = in proportion)"),
+        ("expected_victims_u25", "population_outlook: today's victim rate for under-25s x the projected under-25 "
+                                 "residents (an assumption, not a forecast)"),
     ]
     return themes, metrics
 

@@ -89,10 +89,61 @@ def test_count_source_leaves_person_columns_null_and_says_why(merton_run):
 def test_headline_sentence_and_manifest(merton_run):
     out = merton_run[0]
     text = (out / "headlines.md").read_text()
-    assert ("There were 1,421 VWI offences, an increase of 16% on 2021's total of 1,222. "
+    assert ("There were 1,421 VWI offences, an increase of 16% (199 offences) on 2021's total of 1,222. "
             "For the MPS there was an increase of 8%.") in text
+    assert text.count("In Merton in 2022, there were 13,972 notifiable offences") == 1      # area and year open the draft
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["outcome"] == "success" and len(manifest["inputs"]) == 2
     assert all(len(i["sha256"]) == 64 and i["rows_read"] > 0 for i in manifest["inputs"])
     run_ids = {r[0] for r in merton_run[1].execute("select distinct run_id from theme_summary").fetchall()}
     assert run_ids == {manifest["run_id"]}
+
+
+def _recount(minor: str, year: int) -> int:
+    """Merton's count of one MPS minor category in a calendar year, recounted from the files with pandas
+    (the newest extract wins a month both files hold, as in the pipeline)."""
+    import pandas as pd
+
+    total = {}
+    for path in sorted((SHARED_DATA / "mps_counts" / "borough").glob("*extract2023-08.csv"), reverse=True):
+        frame = pd.read_csv(path)
+        borough = [c for c in frame.columns if "Borough" in c][0]
+        rows = frame[(frame[borough] == "Merton") & (frame["MinorText"].str.lower() == minor.lower())]
+        for month in (f"{year}{m:02d}" for m in range(1, 13)):
+            if month in rows and month not in total:
+                total[month] = int(rows[month].sum())
+    assert len(total) == 12
+    return sum(total.values())
+
+
+def test_trend_holds_every_year_the_files_cover(merton_run):
+    con = merton_run[1]
+    vwi = con.execute("select period_label, count, previous_count from trend where theme = 'vwi' "
+                      "and area_role = 'area' order by year_offset").fetchall()
+    assert [label for label, *_ in vwi] == [str(y) for y in range(2022, 2010, -1)]   # Apr 2010 start: 2011 is the first full year
+    assert vwi[0][1:] == (1421, 1222)                                                 # the published figures
+    assert vwi[4][1] == _recount("Violence with Injury", 2018)
+    mps = con.execute("select count, previous_count from trend where theme = 'personal_robbery' "
+                      "and area_role = 'comparator' and year_offset = 0").fetchone()
+    assert mps == (25101, 20955)                                                       # MPS +20%, as published
+    robbery = con.execute("select * from trend where theme = 'personal_robbery' and area_role = 'area' "
+                          "and year_offset = 0").df().iloc[0]
+    start = _recount("Robbery of Personal Property", 2018)
+    assert (robbery.trend_years, robbery.trend_start_label, robbery.trend_start_count) == (5, "2018", start)
+    assert robbery.trend_direction == "rising"
+    text = (merton_run[0] / "headlines.md").read_text()
+    assert f"Over the five years 2018 to 2022, personal robbery offences rose from {start} to 464" in text
+
+
+def test_count_files_give_month_of_year_and_say_what_needs_an_extract(merton_run):
+    con = merton_run[1]
+    months = con.execute("select sum(weighted_count), count(*) from temporal_profile where theme = 'vwi' "
+                         "and period_role = 'current' and view = 'month_of_year'").fetchone()
+    assert months == (1421, 12)
+    for mart in ("knife_crime_profile", "domestic_abuse_split", "repeat_victimisation", "victim_rates",
+                 "deprivation_profile"):
+        definitions = {r[0] for r in con.execute(f"select definition from {mart}").fetchall()}
+        assert any("needs a record extract" in d for d in definitions), mart
+    assert con.execute("select count(*) from knife_crime_profile where count is not null").fetchone()[0] == 0
+    text = (merton_run[0] / "headlines.md").read_text()
+    assert "need a record-level extract" in text
