@@ -61,7 +61,11 @@ STATUSES = ["recorded", "cancelled", "transferred"]
 # SQL quarantine rules with no row-level expectation: malformed lines never become typed rows (they are
 # counted by the reconciliation suite), and `outside_area` is the geography step's polygon test
 # (bounded here by the `area` gate).
-NOT_MIRRORED = {"too_many_columns", "too_few_columns", "invalid_encoding", "outside_area"}
+# data.police.uk rows (limited mode) are checked by their SQL rules only: no Great Expectations suite
+# mirrors them yet (issue 8 item 2 is to drive both from one declaration).
+POLICE_UK_RULES = {"malformed_line", "invalid_month", "missing_crime_type", "unknown_crime_type",
+                   "invalid_coordinates", "duplicate_crime_id"}
+NOT_MIRRORED = {"too_many_columns", "too_few_columns", "invalid_encoding", "outside_area"} | POLICE_UK_RULES
 # person identifiers: a uniqueness rule may check them, but no message ever quotes them (pseudonymised or not)
 PERSON_COLUMNS = {"person_ref"}
 log = logging.getLogger(__name__)
