@@ -77,6 +77,19 @@ def _check_prefect_api() -> None:
                      f"no answer from {url}")
 
 
+def _fail(exc: Exception) -> None:
+    """The one-paragraph message for a failed run, and its exit code (2: bad input; 1: anything else)."""
+    if isinstance(exc, InputError):
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        typer.echo("Nothing was written; the previous outputs (if any) are unchanged.", err=True)
+        raise typer.Exit(2)
+    problem = _prefect_problem(exc)
+    typer.secho(problem or f"svna failed: {exc}", fg=typer.colors.RED, err=True)
+    if not problem:
+        typer.echo("Run again with --debug for the full traceback.", err=True)
+    raise typer.Exit(1)
+
+
 def _run(config: Path, period: dict | None, output: Path | None, debug: bool, demo: bool = False) -> None:
     from pipeline.annual import enable_crash_stacks
 
@@ -92,22 +105,10 @@ def _run(config: Path, period: dict | None, output: Path | None, debug: bool, de
 
         out = annual_assessment(str(config), period=period, output=str(output.resolve()) if output else None,
                                 demo=demo)
-    except InputError as exc:
-        if debug:
-            raise
-        typer.secho(exc.message, fg=typer.colors.RED, err=True)
-        typer.echo("Nothing was written; the previous outputs (if any) are unchanged.", err=True)
-        raise typer.Exit(2)
     except Exception as exc:
         if debug:
             raise
-        problem = _prefect_problem(exc)
-        if problem:
-            typer.secho(problem, fg=typer.colors.RED, err=True)
-            raise typer.Exit(1)
-        typer.secho(f"svna failed: {exc}", fg=typer.colors.RED, err=True)
-        typer.echo("Run again with --debug for the full traceback.", err=True)
-        raise typer.Exit(1)
+        _fail(exc)
     typer.secho(f"\nOutputs written to {out}", fg=typer.colors.GREEN, bold=True)
     for name in ("headlines.md", "svna_data_pack.xlsx", "tables/", "svna.duckdb", "run.json"):
         typer.echo(f"  {Path(out) / name}")
@@ -194,18 +195,10 @@ def monthly(
             typer.secho(state.message, fg=typer.colors.YELLOW)
             return
         result = state.result()
-    except InputError as exc:
-        if debug:
-            raise
-        typer.secho(exc.message, fg=typer.colors.RED, err=True)
-        typer.echo("Nothing was written; the previous outputs (if any) are unchanged.", err=True)
-        raise typer.Exit(2)
     except Exception as exc:
         if debug:
             raise
-        typer.secho(f"svna failed: {exc}", fg=typer.colors.RED, err=True)
-        typer.echo("Run again with --debug for the full traceback.", err=True)
-        raise typer.Exit(1)
+        _fail(exc)
     typer.secho(f"\n{result['message']}", fg=typer.colors.GREEN, bold=True)
     if result["output"]:
         for name in ("headlines.md", "svna_monthly_pack.xlsx", "tables/", "run.json"):
