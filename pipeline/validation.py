@@ -367,6 +367,9 @@ def suite_fingerprint(suite: Suite) -> str:
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     """The batch as pandas with numpy dtypes (nullable extension types become float/object)."""
+    # one DuckDB thread: a rare hang at 100% CPU inside this fetch was seen on the default threads
+    # (docs/performance.md, "Native crashes"); the batches are small, so one thread costs little
+    con.execute("set threads = 1")
     df = con.execute(sql).df()
     for column in df.columns:
         dtype = str(df[column].dtype)

@@ -16,12 +16,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+FILE_TIMEOUT_S = 1500   # the slowest file takes about 80 s; longer is a hang
 COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
 
 def run_file(path: Path) -> tuple[int, dict[str, int], str]:
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
-                            cwd=ROOT, capture_output=True, text=True)
+    try:
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=FILE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:   # a hang counts as a crash: run once more
+        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return -9, {}, out + f"\n(timed out after {FILE_TIMEOUT_S} s)"
     tail = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     counts = {}
     for n, word in COUNTS.findall(tail):
@@ -37,7 +42,7 @@ def main() -> int:
     for path in files:
         code, counts, output = run_file(path)
         if code < 0 or code >= 128:          # killed by a signal (a native crash), not a test failure
-            print(f"{path.relative_to(ROOT)}: the test process died (exit {code}); running the file once more",
+            print(f"{path.relative_to(ROOT)}: the test process died or hung (exit {code}); running the file once more",
                   flush=True)
             print(output[-3000:], flush=True)
             code, counts, output = run_file(path)
