@@ -142,12 +142,13 @@ def demo(
 ) -> None:
     """Generate the synthetic demo borough (if absent) and run the annual assessment on it."""
     from pipeline.config import CONFIG_DIR, IN_CHECKOUT
-    from pipeline.demo import generate_demo_data
+    from pipeline.demo import RELATIVE_PATHS, generate_demo_data
 
     if not IN_CHECKOUT and not DEMO_CONFIG.exists():  # an installed package: a demo workspace of its own
         typer.echo(f"Writing the demo configuration to {DEMO_CONFIG.parent} (set SVNA_DEMO_HOME to choose) ...")
         shutil.copytree(CONFIG_DIR, DEMO_CONFIG.parent, dirs_exist_ok=False)
-    if regenerate or not (DEMO_RAW_DIR / "extract").exists():
+    # regenerate when any file the demo config reads is missing (e.g. data from an older svna)
+    if regenerate or not all((DEMO_RAW_DIR / rel).exists() for rel in RELATIVE_PATHS.values()):
         typer.echo(f"Generating the synthetic demo borough in {DEMO_RAW_DIR} ...")
         generate_demo_data(DEMO_RAW_DIR)
     _run(DEMO_CONFIG, None, output, debug, demo=True)
