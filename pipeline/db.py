@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from pipeline import rules
 from pipeline.config import SEEDS_DIR, SQL_DIR
 
 LAYERS = ("staging", "intermediate", "marts")   # what an annual run builds
@@ -60,12 +61,13 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"load {sql_literal(ext)}")  # LOAD takes no bind parameter
 
 
-def load_seeds(con: duckdb.DuckDBPyConnection) -> None:
+def load_seeds(con: duckdb.DuckDBPyConnection, seeds_dir: Path = SEEDS_DIR) -> None:
     """Every reference CSV in sql/seeds becomes a table seed_<name> (all text, as versioned)."""
-    for csv in sorted(SEEDS_DIR.glob("*.csv")):
+    for csv in sorted(seeds_dir.glob("*.csv")):
+        # quoting stated, not sniffed: the rule seed's SQL cells hold quotes, commas and backslashes
         con.execute(
             f"create or replace table {sql_identifier('seed_' + csv.stem)} as "
-            "select * from read_csv(?, header = true, all_varchar = true)", [str(csv)]
+            "select * from read_csv(?, header = true, all_varchar = true, quote = '\"', escape = '\"')", [str(csv)]
         )
 
 
@@ -120,7 +122,8 @@ def load_models(layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR) -> di
         for path in sorted((sql_dir / layer).glob("*.sql")):
             if path.stem in found:
                 raise ModelError(f"two models are named {path.stem}: {found[path.stem][1]} and {path}")
-            found[path.stem] = (layer, path, path.read_text())
+            # quarantine rule placeholders are expanded first, so the rules' own references count
+            found[path.stem] = (layer, path, rules.render(path.stem, path.read_text(), sql_dir=sql_dir))
     models = {}
     for name, (layer, path, sql) in found.items():
         refs = frozenset(sql_identifiers(sql) & set(found) - {name})

@@ -3,45 +3,30 @@
 -- unique_key: source_file, source_row, month_start
 -- A count is a whole number written with digits; an area x category x month appears once per file
 -- (a repeated row would double-count): later copies are `duplicate_count_row`.
+-- Rules, their order, conditions and reasons: sql/seeds/quarantine_rules.csv (model int_mps_counts_checked); `failed_rules`
+-- lists every rule a row fails, in order; `quarantine_rule` is the first.
 with counts as (
     select * from stg_mps_counts
 ),
 
-categories as (
-    select distinct norm_text(major_text) as major_key, norm_text(minor_text) as minor_key
-    from seed_mps_category_themes
-),
-
 ruled as (
-    select
-        counts.*,
-        case
-            when count_value is null or not regexp_full_match(trim(count_raw), '[0-9]+(\.0+)?') then 'invalid_count'
-            when not exists (
-                select 1 from categories
-                where categories.major_key = counts.major_key
-                  and (categories.minor_key = counts.minor_key or categories.minor_key = '*')
-            ) then 'unknown_mps_category'
-        end as row_rule
+    select counts.*, {{ row_rules }} as failed_row_rules
     from counts
 ),
 
-numbered as (
+first_failed as (
+    select *, failed_row_rules[1] as row_rule from ruled
+),
+
+checked as (
     select
-        *,
-        case when row_rule is null then row_number() over (
-            partition by source_file, area_level, lower(borough_name), coalesce(ward_code, ''), major_key, minor_key,
-                         month_start, row_rule is null
-            order by source_row
-        ) end as copy_in_file
-    from ruled
+        * exclude (failed_row_rules, row_rule),
+        failed_row_rules || {{ copy_rules }} as failed_rules
+    from first_failed
 ),
 
 final as (
-    select
-        numbered.* exclude (row_rule, copy_in_file),
-        coalesce(row_rule, case when copy_in_file > 1 then 'duplicate_count_row' end) as quarantine_rule
-    from numbered
+    select *, failed_rules[1] as quarantine_rule from checked
 )
 
 select * from final

@@ -4,7 +4,7 @@
 -- and one in the 2010-2023 classification never both count the same month.
 -- unique_key: source_file, source_row, month_start
 with valid as (
-    select * from int_mps_counts_checked where quarantine_rule is null
+    select * exclude (failed_rules) from int_mps_counts_checked where quarantine_rule is null
 ),
 
 final as (

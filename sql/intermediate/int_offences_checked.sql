@@ -4,8 +4,9 @@
 -- unique_key: source_file, source_row
 -- An extract version is the extract date (else the file); a crime reference may appear once per
 -- version: later copies of a reference whose first valid row is kept are `duplicate_crime_ref`.
--- Rules and reasons: sql/seeds/quarantine_rules.csv; the GX suite in pipeline/validation.py
--- re-checks every row that passes. Each row carries its place on the current boundaries
+-- Rules, their order, conditions and reasons: sql/seeds/quarantine_rules.csv (pipeline/rules.py
+-- expands the row_rules and copy_rules placeholders); `failed_rules` lists every rule a row fails, in
+-- order, and the Great Expectations suite checks each of them. Each row carries its place on the current boundaries
 -- (int_offences_located); coordinates outside the area are `outside_area`.
 -- Parameter: run_date (the day of the run; today when unset): a recorded date after it is impossible.
 with offences as (
@@ -16,17 +17,13 @@ located as (
     select * from int_offences_located
 ),
 
-known_codes as (
-    select distinct ho_code from seed_ho_offence_codes
-),
-
 stated_periods as (
     select source_file, min(period_start) as extract_period_start, max(period_end) as extract_period_end
     from extract_periods
     group by source_file
 ),
 
-ruled as (
+prepared as (
     select
         offences.*,
         stated_periods.extract_period_start,
@@ -38,42 +35,31 @@ ruled as (
         located.x_bng,
         located.y_bng,
         located.distance_outside_m,
-        cast(coalesce(getvariable('run_date'), current_date) as date) as run_date,
-        case
-            when crime_ref is null then 'missing_crime_ref'
-            when extract_date is null and extract_date_raw is not null then 'unparseable_extract_date'
-            when recorded_date is null then 'unparseable_recorded_date'
-            when recorded_date > extract_date then 'recorded_after_extract'
-            when recorded_date > cast(coalesce(getvariable('run_date'), current_date) as date) then 'future_recorded_date'
-            when recorded_date < stated_periods.extract_period_start
-              or recorded_date > stated_periods.extract_period_end then 'outside_extract_period'
-            when committed_to < committed_from then 'committed_to_before_from'
-            when ho_code is null then 'missing_ho_code'
-            when ho_code not in (select ho_code from known_codes) then 'unknown_offence_code'
-            when not domestic_abuse_valid then 'invalid_domestic_abuse_flag'
-            when not knife_valid then 'invalid_knife_flag'
-            when status not in ('recorded', 'cancelled', 'transferred') then 'unknown_status'
-            when located.location_method = 'outside_area' then 'outside_area'
-        end as row_rule
+        cast(coalesce(getvariable('run_date'), current_date) as date) as run_date
     from offences
     left join stated_periods on stated_periods.source_file = offences.source_file
     left join located on located.source_file = offences.source_file and located.source_row = offences.source_row
 ),
 
-numbered as (
+-- the rules (sql/seeds/quarantine_rules.csv, model int_offences_checked), in precedence order
+ruled as (
+    select *, {{ row_rules }} as failed_row_rules
+    from prepared
+),
+
+first_failed as (
+    select *, failed_row_rules[1] as row_rule from ruled
+),
+
+checked as (
     select
-        *,
-        case when row_rule is null then row_number() over (
-            partition by extract_version, crime_ref, row_rule is null order by source_file, source_row
-        ) end as copy_in_version
-    from ruled
+        * exclude (failed_row_rules, row_rule),
+        failed_row_rules || {{ copy_rules }} as failed_rules
+    from first_failed
 ),
 
 final as (
-    select
-        numbered.* exclude (row_rule, copy_in_version),
-        coalesce(row_rule, case when copy_in_version > 1 then 'duplicate_crime_ref' end) as quarantine_rule
-    from numbered
+    select *, failed_rules[1] as quarantine_rule from checked
 )
 
 select * from final

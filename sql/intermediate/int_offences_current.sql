@@ -4,7 +4,7 @@
 -- here with counted = false: kept, but never counted.
 -- unique_key: crime_ref
 with valid as (
-    select * from int_offences_checked where quarantine_rule is null
+    select * exclude (failed_rules) from int_offences_checked where quarantine_rule is null
 ),
 
 latest as (

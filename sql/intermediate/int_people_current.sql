@@ -3,7 +3,7 @@
 -- people for that crime and role (older extracts' people are superseded, not double-counted).
 -- unique_key: person_role, source_file, source_row
 with valid as (
-    select * from int_people_checked where quarantine_rule is null
+    select * exclude (failed_rules) from int_people_checked where quarantine_rule is null
 ),
 
 final as (
