@@ -28,6 +28,7 @@ from pipeline.config import SEEDS_DIR
 SEED_NAME = "quarantine_rules.csv"
 STAGES = ("row", "copy", "read")
 COLUMNS = ("rule", "model", "stage", "column", "condition", "value", "reason")
+PERSON_COLUMNS = {"person_ref"}  # never shown in the quarantine or a message, pseudonymised or not
 _RULE_ID = re.compile(r"[a-z][a-z0-9_]*")
 # a failing column written as a plain name (letters, digits, spaces, '/', '_') is shown as it is
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ /]*")
@@ -87,10 +88,18 @@ def load_rules(path: Path | None = None) -> list[Rule]:
             raise RuleError(f"{where}: a row or copy rule needs a condition; a read rule has none")
         if not rule.reason:
             raise RuleError(f"{where}: every rule needs a reason")
+        if PERSON_COLUMNS & set(re.findall(r"[a-z_][a-z0-9_]*", rule.value.lower())):
+            raise RuleError(f"{where}: the value shown may not name a person column ({', '.join(sorted(PERSON_COLUMNS))})")
         if (rule.rule, rule.model) in seen:
             raise RuleError(f"{where}: the rule is declared twice for {rule.model}")
         seen.add((rule.rule, rule.model))
     return rules
+
+
+def rules_from_table(con) -> list[Rule]:
+    """The rules as loaded on a connection (table seed_quarantine_rules, db.load_seeds), in seed order."""
+    cursor = con.execute("select " + ", ".join(f'"{c}"' for c in COLUMNS) + " from seed_quarantine_rules")
+    return [Rule(*[(v or "").strip() for v in row]) for row in cursor.fetchall()]
 
 
 def model_rules(rules: list[Rule], model: str, stage: str | None = None) -> list[Rule]:

@@ -5,17 +5,20 @@ plus `reconciliation` (per input file), built here in code and versioned by SUIT
 validate the staged DuckDB tables with their row-level verdicts (the `*_checked` models) after the
 models are built and before anything is published.
 
-Row-level rules live in SQL, once (sql/intermediate/int_*_checked.sql, reasons in
-sql/seeds/quarantine_rules.csv). Great Expectations re-checks the same data independently, and
-each expectation has a gate:
+Row-level rules are declared once, in sql/seeds/quarantine_rules.csv (pipeline/rules.py): the
+checked models list every rule a row fails (`failed_rules`) and each rule of a suite's model becomes
+one generated expectation on its flag, so a new rule is validated without code here. The suites
+also check what no rule states (columns, types, rows present, the area, reconciliation), and each
+expectation has a gate:
 
 - ``batch``: the table as a whole (columns, types, rows present, reconciliation). Any failure
   stops the run.
-- ``row``: mirrors one SQL quarantine rule. It passes while the share of rows failing it stays
+- ``row``: one SQL quarantine rule of the ``row`` stage. It passes while the share of rows failing it stays
   within the quarantine threshold (``mostly``); and every row it finds must have been quarantined
   by SQL (a row that fails the suite is never published), else the run stops.
 - ``published``: holds for every row that passed the row rules (``row_condition``
-  quarantine_rule is null), e.g. one row per crime reference per extract version.
+  quarantine_rule is null): a ``copy`` rule (one row per crime reference per extract version, ...)
+  finds no later copy among the published rows.
 - ``area``: coordinates inside the area's bounding box (the configured wards widened by the
   geography snap tolerance, else Great Britain). The exact test is the geography step's
   (points outside every ward are quarantined as `outside_area`; points outside Great Britain are
@@ -45,29 +48,25 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipeline import db
+from pipeline import db, rules
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
-SUITE_VERSION = "1.1.0"  # bump when an expectation is added, removed or changed
+SUITE_VERSION = "2.0.0"  # bump when an expectation is added, removed or changed
 DOCS_DIR = "validation"
 GATES = ("batch", "published", "row", "area")
 # Great Britain in EPSG:27700 and EPSG:4326 (the CRS's area of use): used when no ward boundaries are configured
 GB_BOUNDS = {"easting": (0.0, 700000.0), "northing": (0.0, 1300000.0),
              "longitude": (-9.01, 2.01), "latitude": (49.75, 61.01)}
-FLAG_REGEX = r"^(?i:true|t|y|yes|1|false|f|n|no|0)$"  # pipeline parse_flag / flag_is_valid macros
-COUNT_REGEX = r"^\s*[0-9]+(?:\.0+)?\s*$"  # int_mps_counts_checked: invalid_count
-STATUSES = ["recorded", "cancelled", "transferred"]
-# SQL quarantine rules with no row-level expectation: malformed lines never become typed rows (they are
-# counted by the reconciliation suite), and `outside_area` is the geography step's polygon test
-# (bounded here by the `area` gate).
-# data.police.uk rows (limited mode) are checked by their SQL rules only: no Great Expectations suite
-# mirrors them yet (issue 8 item 2 is to drive both from one declaration).
-POLICE_UK_RULES = {"malformed_line", "invalid_month", "missing_crime_type", "unknown_crime_type",
-                   "invalid_coordinates", "duplicate_crime_id"}
-NOT_MIRRORED = {"too_many_columns", "too_few_columns", "invalid_encoding", "outside_area"} | POLICE_UK_RULES
+# The checked models the suites validate; the other rules (the CSV reader's, and data.police.uk's in
+# limited mode, which has no suite yet) are checked by SQL only.
+SUITE_MODELS = ("int_offences_checked", "int_people_checked", "int_mps_counts_checked")
+_SEED_RULES = rules.load_rules()
+NOT_MIRRORED = ({r.rule for r in _SEED_RULES}
+                - {r.rule for r in _SEED_RULES if r.model in SUITE_MODELS and r.stage != "read"})
+POLICE_UK_RULES = NOT_MIRRORED & {r.rule for r in _SEED_RULES if r.model in ("int_police_uk_checked", "raw_rejects")}
 # person identifiers: a uniqueness rule may check them, but no message ever quotes them (pseudonymised or not)
-PERSON_COLUMNS = {"person_ref"}
+PERSON_COLUMNS = rules.PERSON_COLUMNS
 log = logging.getLogger(__name__)
 
 
@@ -81,6 +80,15 @@ class Spec:
     expected: str  # the rule in words, as an error message shows it
     quarantine_rule: str | None = None  # the SQL rule a `row` expectation mirrors
     where: list[tuple] = field(default_factory=list)  # row condition: (column, is_null|is_not_null|eq|ne, value)
+    # a generated rule spec checks a flag column but reports the rule's failing column and value:
+    label: str = ""             # the failing column's name, as messages show it
+    label_column: str = ""      # else a batch column holding it per row (e.g. the month cell)
+    value_column: str = ""      # the batch column holding the failing value
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """The batch columns whose values an example quotes."""
+        return [self.value_column] if self.value_column else self.columns
 
     @property
     def columns(self) -> list[str]:
@@ -156,8 +164,40 @@ def _run_name(con: duckdb.DuckDBPyConnection) -> str:
     return "svna"
 
 
-def _not_null(column: str, rule: str, expected: str, where: list[tuple] | None = None) -> Spec:
-    return Spec("ExpectColumnValuesToNotBeNull", {"column": column}, "row", expected, rule, where or [])
+def _rule_columns(rule: rules.Rule) -> str:
+    """The batch columns of one rule: its flag, its failing value and, when computed, its column."""
+    flag = f"list_contains(failed_rules, {db.sql_literal(rule.rule)})"
+    out = [f"{flag} as {db.sql_identifier('fails_' + rule.rule)}",
+           f"case when {flag} then {rule.value_sql} end as {db.sql_identifier('value_' + rule.rule)}"]
+    if not rule.column_is_name:
+        out.append(f"case when {flag} then cast({rule.column_sql} as varchar) end "
+                   f"as {db.sql_identifier('column_' + rule.rule)}")
+    return ",\n               ".join(out)
+
+
+def _rule_specs(model_rules: list[rules.Rule]) -> list[Spec]:
+    """One expectation per quarantine rule (sql/seeds/quarantine_rules.csv): a row fails it when the
+    checked model lists the rule in `failed_rules`. Row rules are share-bounded (`row` gate); copy rules
+    must leave no copy among the published rows (`published` gate)."""
+    specs = []
+    for rule in model_rules:
+        flag = {"column": f"fails_{rule.rule}", "value_set": [False]}
+        label = dict(label=rule.column, value_column=f"value_{rule.rule}") if rule.column_is_name else \
+            dict(label_column=f"column_{rule.rule}", value_column=f"value_{rule.rule}")
+        if rule.stage == "row":
+            specs.append(Spec("ExpectColumnValuesToBeInSet", flag, "row", rule.reason, rule.rule, **label))
+        else:
+            specs.append(Spec("ExpectColumnValuesToBeInSet", flag, "published", rule.reason, rule.rule,
+                              [("quarantine_rule", "is_null", None)], **label))
+    return specs
+
+
+def _suite_rules(con: duckdb.DuckDBPyConnection, model: str) -> list[rules.Rule]:
+    return [r for r in rules.model_rules(rules.rules_from_table(con), model) if r.stage in ("row", "copy")]
+
+
+def _rule_sql(model_rules: list[rules.Rule]) -> str:
+    return "".join(",\n               " + _rule_columns(r) for r in model_rules)
 
 
 def _exist(columns: list[str]) -> list[Spec]:
@@ -175,14 +215,13 @@ FLOAT_TYPES = ["float64", "Float64"]
 
 
 def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
-    codes = sorted(r[0] for r in con.execute("select distinct ho_code from seed_ho_offence_codes").fetchall())
     bounds, where = area_bounds(cfg, _snap_tolerance(con))
-    sql = """
+    rule_list = _suite_rules(con, "int_offences_checked")
+    sql = f"""
         select row_number() over (order by source_file, source_row) as row_id,
                regexp_extract(source_file, '[^/\\\\]+$') || ':' || source_row as line, source_file, source_row, crime_ref,
-               extract_version, extract_date, extract_date_raw, recorded_date, ho_code, domestic_abuse_raw, knife_raw, status,
-               extract_period_start, extract_period_end, run_date, committed_from, committed_to,
-               easting, northing, latitude, longitude, quarantine_rule
+               extract_version, extract_date, recorded_date, ho_code, status,
+               easting, northing, latitude, longitude, quarantine_rule{_rule_sql(rule_list)}
         from int_offences_checked
     """
     specs = [
@@ -190,44 +229,7 @@ def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
         *_exist(["crime_ref", "recorded_date", "ho_code", "extract_date", "status", "source_file", "source_row"]),
         *_types({"recorded_date": DATE_TYPES, "extract_date": DATE_TYPES, "easting": FLOAT_TYPES,
                  "northing": FLOAT_TYPES}),
-        _not_null("crime_ref", "missing_crime_ref", "every offence must have a crime reference"),
-        _not_null("extract_date", "unparseable_extract_date", "an extract date, where given, must be a date",
-                  [("extract_date_raw", "is_not_null", None)]),
-        _not_null("recorded_date", "unparseable_recorded_date",
-                  "every offence must have a recorded date in dd/mm/yyyy, ISO or Excel serial form"),
-        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
-             {"column_A": "extract_date", "column_B": "recorded_date", "or_equal": True,
-              "ignore_row_if": "either_value_is_missing"}, "row",
-             "recorded dates must not be after the extract date", "recorded_after_extract"),
-        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
-             {"column_A": "run_date", "column_B": "recorded_date", "or_equal": True,
-              "ignore_row_if": "either_value_is_missing"}, "row",
-             "recorded dates must not be after the day of the run", "future_recorded_date"),
-        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
-             {"column_A": "committed_to", "column_B": "committed_from", "or_equal": True,
-              "ignore_row_if": "either_value_is_missing"}, "row",
-             "the committed-to time must not be before the committed-from time", "committed_to_before_from"),
-        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
-             {"column_A": "recorded_date", "column_B": "extract_period_start", "or_equal": True,
-              "ignore_row_if": "either_value_is_missing"}, "row",
-             "recorded dates must not be before the start of the extract's stated period", "outside_extract_period"),
-        Spec("ExpectColumnPairValuesAToBeGreaterThanB",
-             {"column_A": "extract_period_end", "column_B": "recorded_date", "or_equal": True,
-              "ignore_row_if": "either_value_is_missing"}, "row",
-             "recorded dates must not be after the end of the extract's stated period", "outside_extract_period"),
-        _not_null("ho_code", "missing_ho_code", "every offence must have a Home Office offence code"),
-        Spec("ExpectColumnValuesToBeInSet", {"column": "ho_code", "value_set": codes}, "row",
-             "Home Office offence codes must be in sql/seeds/ho_offence_codes.csv", "unknown_offence_code"),
-        Spec("ExpectColumnValuesToMatchRegex", {"column": "domestic_abuse_raw", "regex": FLAG_REGEX}, "row",
-             "the domestic abuse flag must be a yes/no value (Y, N, Yes, No, 1, 0, True, False) or blank",
-             "invalid_domestic_abuse_flag"),
-        Spec("ExpectColumnValuesToMatchRegex", {"column": "knife_raw", "regex": FLAG_REGEX}, "row",
-             "the knife flag must be a yes/no value (Y, N, Yes, No, 1, 0, True, False) or blank", "invalid_knife_flag"),
-        Spec("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": STATUSES}, "row",
-             "the crime status must map to recorded, cancelled or transferred", "unknown_status"),
-        Spec("ExpectCompoundColumnsToBeUnique", {"column_list": ["extract_version", "crime_ref"]}, "published",
-             "a crime reference must appear once per extract version", "duplicate_crime_ref",
-             [("quarantine_rule", "is_null", None)]),
+        *_rule_specs(rule_list),
     ]
     for column, (low, high) in bounds.items():
         specs.append(Spec("ExpectColumnValuesToBeBetween", {"column": column, "min_value": low, "max_value": high},
@@ -238,13 +240,11 @@ def offence_suite(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> Suite:
 
 
 def people_suite(con: duckdb.DuckDBPyConnection, role: str) -> Suite:
+    rule_list = _suite_rules(con, "int_people_checked")
     sql = f"""
         select row_number() over (order by source_file, source_row) as row_id,
                regexp_extract(source_file, '[^/\\\\]+$') || ':' || source_row as line, source_file, source_row, crime_ref,
-               extract_version, extract_date, extract_date_raw, person_ref, age, age_raw, age_unknown, sex,
-               crime_ref in (select crime_ref from stg_offences where crime_ref is not null) as has_offence,
-               crime_ref in (select crime_ref from int_offences_current) as offence_loaded,
-               quarantine_rule
+               extract_version, extract_date, person_ref, age, sex, quarantine_rule{_rule_sql(rule_list)}
         from int_people_checked
         where person_role = {db.sql_literal(role[:-1])}
     """
@@ -252,59 +252,30 @@ def people_suite(con: duckdb.DuckDBPyConnection, role: str) -> Suite:
         Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, "batch", f"the {role} files must have rows"),
         *_exist(["crime_ref", "person_ref", "age", "sex", "source_file", "source_row"]),
         *_types({"age": FLOAT_TYPES}),
-        _not_null("crime_ref", "missing_crime_ref", f"every {role[:-1]} row must name a crime reference"),
-        _not_null("extract_date", "unparseable_extract_date", "an extract date, where given, must be a date",
-                  [("extract_date_raw", "is_not_null", None)]),
-        _not_null("age", "unparseable_age", "an age must be a number, blank or an 'unknown' word (Unknown, N/K)",
-                  [("age_unknown", "eq", False)]),
-        Spec("ExpectColumnValuesToBeBetween", {"column": "age", "min_value": 0, "max_value": 120}, "row",
-             "ages must be between 0 and 120", "age_out_of_range"),
-        Spec("ExpectColumnValuesToBeInSet", {"column": "has_offence", "value_set": [True]}, "row",
-             f"every {role[:-1]} must belong to a crime in the offence files", "orphan_person_no_offence"),
-        Spec("ExpectColumnValuesToBeInSet", {"column": "offence_loaded", "value_set": [True]}, "row",
-             f"every {role[:-1]} must belong to a crime that passed the row checks", "offence_quarantined"),
         Spec("ExpectColumnValuesToBeInSet", {"column": "sex", "value_set": ["male", "female", "unknown"]}, "batch",
              "sex must be male, female, unknown or blank"),
-        Spec("ExpectCompoundColumnsToBeUnique", {"column_list": ["extract_version", "crime_ref", "person_ref"]},
-             "published", f"a person must be listed once per crime as a {role[:-1]} in each extract version",
-             "duplicate_person", [("quarantine_rule", "is_null", None), ("person_ref", "is_not_null", None)]),
+        *_rule_specs(rule_list),
     ]
     return Suite(role, "int_people_checked", sql, specs,
                  f"{role.capitalize()} rows of every record extract version, typed, with their row-rule verdict.")
 
 
 def counts_suite(con: duckdb.DuckDBPyConnection) -> Suite:
-    pairs = con.execute("select distinct norm_text(major_text) || ' / ' || norm_text(minor_text) "
-                        "from seed_mps_category_themes order by 1").fetchall()
-    wildcard = [r[0] for r in con.execute("select distinct norm_text(major_text) from seed_mps_category_themes "
-                                          "where trim(minor_text) = '*'").fetchall()]
-    wild_sql = ", ".join(db.sql_literal(w) for w in wildcard) or "''"
+    rule_list = _suite_rules(con, "int_mps_counts_checked")
     sql = f"""
         select row_number() over (order by source_file, source_row, month_start) as row_id,
                regexp_extract(source_file, '[^/\\\\]+$') || ':' || source_row || ' ' || strftime(month_start, '%Y%m') as line,
                source_file, source_row,
                borough_name || coalesce(' ' || ward_code, '') || ' ' || strftime(month_start, '%Y-%m') as crime_ref,
-               area_level, lower(borough_name) as borough_key, coalesce(ward_code, '') as ward_key, major_key, minor_key,
-               major_key || ' / ' || case when major_key in ({wild_sql}) then '*' else minor_key end as category_key,
-               month_start, count_raw, count_value, quarantine_rule
+               area_level, lower(borough_name) as borough_key, major_key, minor_key,
+               month_start, count_value, quarantine_rule{_rule_sql(rule_list)}
         from int_mps_counts_checked
     """
     specs = [
         Spec("ExpectTableRowCountToBeBetween", {"min_value": 1}, "batch", "MPS count files must have rows"),
         *_exist(["borough_key", "major_key", "minor_key", "month_start", "count_value", "source_file"]),
         *_types({"month_start": DATE_TYPES, "count_value": FLOAT_TYPES}),
-        _not_null("count_value", "invalid_count", "every monthly count must be a number"),
-        Spec("ExpectColumnValuesToMatchRegex", {"column": "count_raw", "regex": COUNT_REGEX}, "row",
-             "monthly counts must be whole numbers written in digits", "invalid_count"),
-        Spec("ExpectColumnValuesToBeBetween", {"column": "count_value", "min_value": 0}, "row",
-             "monthly counts must not be negative", "invalid_count"),
-        Spec("ExpectColumnValuesToBeInSet", {"column": "category_key", "value_set": [p[0] for p in pairs]}, "row",
-             "MajorText / MinorText must be a category in sql/seeds/mps_category_themes.csv", "unknown_mps_category"),
-        Spec("ExpectCompoundColumnsToBeUnique",
-             {"column_list": ["source_file", "area_level", "borough_key", "ward_key", "major_key", "minor_key",
-                              "month_start"]}, "published",
-             "each area x category x month must appear once in a count file", "duplicate_count_row",
-             [("quarantine_rule", "is_null", None)]),
+        *_rule_specs(rule_list),
     ]
     return Suite("mps_counts", "int_mps_counts_checked", sql, specs,
                  "MPS Borough/Ward Level Crime cells (area x category x month), typed, with their row-rule verdict.")
@@ -358,7 +329,7 @@ def build_suites(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[Suite]:
 
 def suite_fingerprint(suite: Suite) -> str:
     """A short hash of a suite's expectations (with this run's value sets and bounds)."""
-    text = json.dumps([(s.expectation, s.kwargs, s.gate, s.quarantine_rule, s.where) for s in suite.specs],
+    text = json.dumps([(s.expectation, s.kwargs, s.gate, s.quarantine_rule, s.where, s.expected) for s in suite.specs],
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -478,15 +449,23 @@ class Failure:
                                                   else f"the {self.suite.name} inputs")
         examples = []
         for _, row in self.rows.head(5).iterrows():
-            value = ", ".join(_example(row[c]) for c in self.spec.columns
-                              if c in row and c != "crime_ref" and c not in PERSON_COLUMNS)
+            shown = [c for c in self.spec.shown_columns if c in row and c != "crime_ref" and c not in PERSON_COLUMNS]
+            if self.spec.value_column:  # a rule that shows no value (e.g. a blank reference) quotes none
+                shown = [c for c in shown if not _blank(row[c])]
+            value = ", ".join(_example(row[c]) for c in shown)
             ref = row.get("crime_ref")
             ref = "no crime reference" if ref is None or (isinstance(ref, float) and pd.isna(ref)) else str(ref)
             examples.append(f"{ref}: {value}" if value else ref)
-        column = ", ".join(self.spec.columns) or "-"
+        column = self.spec.label or ", ".join(self.spec.columns) or "-"
+        if self.spec.label_column and self.spec.label_column in self.rows:
+            column = ", ".join(dict.fromkeys(str(c) for c in self.rows[self.spec.label_column].head(5).dropna())) or "-"
         rule = (f"{self.spec.expected} [Great Expectations suite '{self.suite.name}' v{SUITE_VERSION}: "
                 f"{_snake(self.spec.expectation)}]")
         return InputError(file, column, rule, self.found, examples=examples)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT
 
 
 def _snake(name: str) -> str:
@@ -496,7 +475,9 @@ def _snake(name: str) -> str:
 def _failing_rows(result, df: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     index = (result.result or {}).get("unexpected_index_list") or []
     ids = [item["row_id"] for item in index if isinstance(item, dict) and "row_id" in item]
-    keep = ["row_id", "source_file", "crime_ref", "quarantine_rule"] + [c for c in spec.columns if c in df]
+    keep = (["row_id", "source_file", "crime_ref", "quarantine_rule"] + spec.columns + spec.shown_columns
+            + [spec.label_column])
+    keep = [c for c in keep if c in df]
     rows = df.loc[df["row_id"].isin(ids), list(dict.fromkeys(c for c in keep if c in df))]
     return rows.sort_values("row_id")
 
