@@ -61,9 +61,9 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"load {sql_literal(ext)}")  # LOAD takes no bind parameter
 
 
-def load_seeds(con: duckdb.DuckDBPyConnection, seeds_dir: Path = SEEDS_DIR) -> None:
-    """Every reference CSV in sql/seeds becomes a table seed_<name> (all text, as versioned)."""
-    for csv in sorted(seeds_dir.glob("*.csv")):
+def load_seeds(con: duckdb.DuckDBPyConnection, seeds_dir: Path | None = None) -> None:
+    """Every reference CSV in sql/seeds (or `seeds_dir`) becomes a table seed_<name> (all text, as versioned)."""
+    for csv in sorted((seeds_dir or SEEDS_DIR).glob("*.csv")):
         # quoting stated, not sniffed: the rule seed's SQL cells hold quotes, commas and backslashes
         con.execute(
             f"create or replace table {sql_identifier('seed_' + csv.stem)} as "
