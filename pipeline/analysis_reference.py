@@ -28,8 +28,6 @@ from pipeline import db, geography
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
-TEMPORAL_DEFAULTS = {"max_window_hours": 72.0}
-
 REF_SCHEMAS = {
     "ref_term_dates": "term_start date, term_end date, term varchar, source varchar",
     "ref_population_bands": "age_group varchar, age_from integer, age_to integer, under_25 boolean",
@@ -40,25 +38,11 @@ REF_SCHEMAS = {
 geography.REF_SCHEMAS.update(REF_SCHEMAS)  # one registry of ref_* table shapes (geography._create reads it)
 
 
-def temporal_settings(cfg: RunConfig) -> dict[str, float]:
-    raw = dict((cfg.raw or {}).get("temporal") or {})
-    out = dict(TEMPORAL_DEFAULTS)
-    for key, value in raw.items():
-        try:
-            out[key] = float(value)
-        except (TypeError, ValueError):
-            raise InputError(str(cfg.config_path), f"temporal.{key}", "must be a number of hours", repr(value)) from None
-    if out["max_window_hours"] < 1:
-        raise InputError(str(cfg.config_path), "temporal.max_window_hours", "must be at least 1 hour",
-                         f"{out['max_window_hours']:g}")
-    return out
-
-
 def load_analysis_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     """Create ref_term_dates, ref_population_bands, ref_imd and ref_population_projection (empty when
     not configured) and the `temporal_*` run variables. Runs after geography.load_reference."""
     ref = cfg.reference
-    opts = {key: geography.reference_options(cfg, key) for key in
+    opts = {key: cfg.reference_options.get(key, {}) for key in
             ("term_dates", "imd", "lsoa11_to_lsoa21", "population_projection")}
 
     if "term_dates" in ref:
@@ -87,8 +71,7 @@ def load_analysis_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> N
         geography._audit(con, "population_projection", ref["population_projection"], len(projection))
     geography._create(con, "ref_population_projection", projection)
 
-    settings = temporal_settings(cfg)
-    db.set_variables(con, {"temporal_max_window_hours": settings["max_window_hours"]})
+    db.set_variables(con, {"temporal_max_window_hours": cfg.temporal.max_window_hours})
 
 
 # ---------------------------------------------------------------- readers

@@ -21,7 +21,7 @@ from pipeline.sources.files import InputFile
 from pipeline.sources.mps_counts import create_raw_table, ingest_mps_counts
 from pipeline.sources.police_uk import create_raw_tables as create_police_uk_tables
 from pipeline.sources.police_uk import ingest_police_uk
-from pipeline.sources.profiles import load_profile, parse_period
+from pipeline.sources.profiles import load_profile
 from pipeline.sources.record_extract import create_raw_tables, ingest_record_extract
 
 DB_NAME = "svna.duckdb"
@@ -54,17 +54,14 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
                 "input_table varchar, rule varchar, detail varchar)")
     files: list[InputFile] = []
     seen: dict[tuple[str, str], InputFile] = {}
-    raw_inputs = cfg.raw.get("inputs") or []
     for i, spec in enumerate(cfg.inputs):
         if spec.kind == "mps_counts":
             files += ingest_mps_counts(con, spec.paths["counts"], seen=seen, times_listed=spec.times_listed)
         elif spec.kind == "police_uk":
             files += ingest_police_uk(con, spec.paths["crimes"], seen=seen)
         else:
-            item = raw_inputs[i] if i < len(raw_inputs) and isinstance(raw_inputs[i], dict) else {}
-            period = parse_period(cfg.config_path, item.get("extract_period"))
             files += ingest_record_extract(con, spec.paths, load_profile(spec.profile), pseudonymisation_key(cfg),
-                                           extract_period=period, seen=seen, times_listed=spec.times_listed)
+                                           extract_period=spec.extract_period, seen=seen, times_listed=spec.times_listed)
     con.execute("create or replace table audit_inputs (path varchar, kind varchar, role varchar, size bigint, "
                 "sha256 varchar, encoding varchar, rows_read bigint, rows_malformed bigint, duplicate_of varchar, "
                 "times_listed integer)")

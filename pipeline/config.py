@@ -53,6 +53,55 @@ class InputSpec:
     paths: dict[str, list[Path]]  # role (offences/victims/suspects/counts) -> files, each once
     profile: Path | None = None
     times_listed: dict[tuple[str, Path], int] = field(default_factory=dict)  # (role, file) matched by several patterns
+    extract_period: dict[str, date] = field(default_factory=dict)  # record_extract: {start, end} the extract states
+
+
+# ---------------------------------------------------------------- config sections
+# Every section of a run config is parsed here, into these typed settings; other modules read the fields.
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """`privacy:`. key_file is resolved against the config's folder (its existence is checked when the
+    key is read, pipeline.privacy); None: $SVNA_PSEUDONYMISATION_KEY, or no key."""
+
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class GeographySettings:
+    """`geography:` (pipeline.geography, pipeline.hotspots)."""
+
+    grid_cell_m: float | None = None     # None: the rule in grid_cell_size()
+    snap_tolerance_m: float = 25.0
+    kde_bandwidth_m: float | None = None  # None: 2 x the Gi* cell
+    kde_cell_m: float | None = None       # None: the Gi* cell / 2 (at least 25 m)
+    gi_permutations: int = 0           # >0: also a permutation pseudo p-value (p_sim); FDR uses the analytical z
+    gi_min_crimes: int = 20
+    fdr_alpha: float = 0.05
+    seed: int = 20240131
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    """`temporal:` (pipeline.analysis_reference): the longest committed from/to window spread over hours."""
+
+    max_window_hours: float = 72.0
+
+
+MONTHLY_KEYS = {"warehouse", "baseline_months", "min_baseline_months", "seasonal_themes", "fdr_alpha",
+                "publication_lag_months"}
+
+
+@dataclass(frozen=True)
+class MonthlySettings:
+    """The run config's `monthly:` section (pipeline.monthly)."""
+
+    warehouse: Path
+    baseline_months: int = 24
+    min_baseline_months: int = 12
+    seasonal_themes: tuple[str, ...] = ()
+    fdr_alpha: float = 0.05
+    publication_lag_months: int = 1
 
 
 @dataclass
@@ -74,6 +123,12 @@ class RunConfig:
     demo: bool = False
     duckdb: dict[str, Any] = field(default_factory=dict)  # DuckDB settings, e.g. memory_limit, threads
     raw: dict[str, Any] = field(default_factory=dict)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    geography: GeographySettings = field(default_factory=GeographySettings)
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
+    monthly: MonthlySettings | None = None  # set by load_config (its default warehouse depends on output)
+    # a reference entry's options besides its path: {path: ..., code_column: ...} -> {"code_column": ...}
+    reference_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def config_hash(self) -> str:
@@ -219,11 +274,95 @@ def check_run_config_keys(path: Path, raw: dict) -> None:
     for key, value in references.items():
         if isinstance(value, dict):
             check_keys(path, f"reference.{key}", value, ("path",) + REFERENCE_OPTIONS[key])
-    from pipeline.geography import (
-        GeographySettings,  # geography imports this module: import when needed
-    )
-
     check_keys(path, "geography", raw.get("geography"), tuple(sorted(GeographySettings.__dataclass_fields__)))
+
+
+def parse_period(path: Path | str, spec: Any) -> dict[str, Any]:
+    """An extract's stated period, `{start: YYYY-MM-DD, end: YYYY-MM-DD}`, both inclusive."""
+    if not spec:
+        return {}
+    try:
+        start, end = (date.fromisoformat(str(spec[k])) for k in ("start", "end"))
+    except (KeyError, TypeError, ValueError):
+        raise InputError(str(path), "extract_period", "expected {start: YYYY-MM-DD, end: YYYY-MM-DD}", str(spec)) from None
+    if end < start:
+        raise InputError(str(path), "extract_period", "the end must not be before the start", f"{start} .. {end}")
+    return {"start": start, "end": end}
+
+
+def _privacy(path: Path, raw: dict) -> PrivacySettings:
+    key_file = (raw.get("privacy") or {}).get("key_file")
+    return PrivacySettings((path.parent / Path(str(key_file)).expanduser()).resolve() if key_file else None)
+
+
+def _geography(path: Path, raw: dict) -> GeographySettings:
+    settings = dict(raw.get("geography") or {})  # keys checked by check_run_config_keys
+    try:
+        return GeographySettings(**{k: (None if v is None else type(getattr(GeographySettings, k) or 0.0)(v))
+                                    for k, v in settings.items()})
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(path), "geography", "settings must be numbers", str(exc)) from None
+
+
+def _temporal(path: Path, raw: dict) -> TemporalSettings:
+    values = {}
+    for key, value in (raw.get("temporal") or {}).items():
+        try:
+            values[key] = float(value)
+        except (TypeError, ValueError):
+            raise InputError(str(path), f"temporal.{key}", "must be a number of hours", repr(value)) from None
+    settings = TemporalSettings(**values)
+    if settings.max_window_hours < 1:
+        raise InputError(str(path), "temporal.max_window_hours", "must be at least 1 hour", f"{settings.max_window_hours:g}")
+    return settings
+
+
+def default_warehouse(output: Path) -> Path:
+    """Beside the output folder, not inside it: an annual run that replaces the folder keeps the history."""
+    if not output.name:  # the filesystem root: refused as an output later (output_folders), never used
+        return output / "monthly_warehouse.duckdb"
+    return output.with_name(output.name + "_monthly_warehouse.duckdb")
+
+
+def _monthly(path: Path, raw: dict, output: Path) -> MonthlySettings:
+    section = raw.get("monthly") or {}
+    where = str(path)
+    if not isinstance(section, dict):
+        raise InputError(where, "monthly", "the monthly section must be a mapping (warehouse:, baseline_months: ...)",
+                         type(section).__name__)
+    unknown = sorted(set(section) - MONTHLY_KEYS)
+    if unknown:
+        raise InputError(where, f"monthly.{unknown[0]}", f"expected one of {', '.join(sorted(MONTHLY_KEYS))}",
+                         f"unknown key {unknown[0]!r}")
+
+    def number(key: str, default, kind, low, high):
+        value = section.get(key, default)
+        try:
+            value = kind(value)
+        except (TypeError, ValueError):
+            raise InputError(where, f"monthly.{key}", f"expected a number from {low} to {high}", str(value)) from None
+        if not low <= value <= high:
+            raise InputError(where, f"monthly.{key}", f"expected a number from {low} to {high}", str(value))
+        return value
+
+    baseline = number("baseline_months", 24, int, 24, 36)
+    seasonal = section.get("seasonal_themes") or []
+    if seasonal is True:
+        seasonal = ["*"]
+    if isinstance(seasonal, str):
+        seasonal = [seasonal]
+    warehouse = section.get("warehouse")
+    warehouse_path = default_warehouse(output) if not warehouse else Path(os.path.expanduser(str(warehouse)))
+    if warehouse and not warehouse_path.is_absolute():
+        warehouse_path = (path.parent / warehouse_path).resolve()
+    return MonthlySettings(
+        warehouse=warehouse_path,
+        baseline_months=baseline,
+        min_baseline_months=number("min_baseline_months", 12, int, 6, baseline),
+        seasonal_themes=tuple(str(t) for t in seasonal),
+        fdr_alpha=number("fdr_alpha", 0.05, float, 0.0001, 0.5),
+        publication_lag_months=number("publication_lag_months", 1, int, 0, 12),
+    )
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo: bool = False) -> RunConfig:
@@ -279,7 +418,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
             for f in files:
                 if not f.exists():
                     raise InputError(str(f), "-", "input file must exist", "file not found")
-        inputs.append(InputSpec(kind=kind, paths=roles, profile=profile, times_listed=times_listed))
+        period = parse_period(path, item.get("extract_period")) if kind == "record_extract" else {}
+        inputs.append(InputSpec(kind=kind, paths=roles, profile=profile, times_listed=times_listed, extract_period=period))
     if not inputs:
         raise InputError(str(path), "inputs", "at least one input is needed", "none")
 
@@ -297,6 +437,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
     if not 0 < alpha < 1 or min_total < 1:
         raise InputError(str(path), "significance", "alpha must lie between 0 and 1 and min_total be at least 1",
                          f"alpha {alpha:g}, min_total {min_total}")
+    output_path = (base / output).resolve() if not Path(output).is_absolute() else Path(output)
     return RunConfig(
         config_path=path,
         area_name=str(area["name"]),
@@ -308,7 +449,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         # a reference entry is a path, or {path: ..., <column options>} (read by pipeline.geography)
         reference={k: (base / (v["path"] if isinstance(v, dict) else v)).resolve()
                    for k, v in (raw.get("reference") or {}).items() if v and (not isinstance(v, dict) or v.get("path"))},
-        output=(base / output).resolve() if not Path(output).is_absolute() else Path(output),
+        output=output_path,
         reports=(base / raw["reports"]).resolve() if raw.get("reports") and not overrides.get("output") else None,
         date_basis=date_basis,
         significance_alpha=alpha,
@@ -317,6 +458,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         demo=demo,
         duckdb=dict(raw.get("duckdb") or {}),
         raw=raw,
+        privacy=_privacy(path, raw),
+        geography=_geography(path, raw),
+        temporal=_temporal(path, raw),
+        monthly=_monthly(path, raw, output_path),
+        reference_options={k: {o: v for o, v in value.items() if o != "path"}
+                           for k, value in (raw.get("reference") or {}).items() if isinstance(value, dict)},
     )
 
 

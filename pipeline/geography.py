@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,39 +55,6 @@ COUNT_HINTS = ("usual_residents", "residents", "population", "persons", "people"
 TOTAL_WORDS = ("total", "all ages", "all persons", "all usual residents", "all people")
 SUB_AREA_HINTS = ("sub_area", "subarea", "sub area", "locality", "neighbourhood", "zone", "area", "side", "region")
 MACROS = SQL_DIR / "macros_geography.sql"
-
-
-# ---------------------------------------------------------------- settings
-
-@dataclass(frozen=True)
-class GeographySettings:
-    grid_cell_m: float | None = None     # None: the rule in grid_cell_size()
-    snap_tolerance_m: float = 25.0
-    kde_bandwidth_m: float | None = None  # None: 2 x the Gi* cell
-    kde_cell_m: float | None = None       # None: the Gi* cell / 2 (at least 25 m)
-    gi_permutations: int = 0           # >0: also a permutation pseudo p-value (p_sim); FDR uses the analytical z
-    gi_min_crimes: int = 20
-    fdr_alpha: float = 0.05
-    seed: int = 20240131
-
-
-def settings(cfg: RunConfig) -> GeographySettings:
-    raw = dict((cfg.raw or {}).get("geography") or {})
-    known = set(GeographySettings.__dataclass_fields__)
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise InputError(str(cfg.config_path), f"geography.{unknown[0]}", f"expected one of {', '.join(sorted(known))}",
-                         f"unknown setting {unknown[0]!r}")
-    try:
-        return GeographySettings(**{k: (None if v is None else type(getattr(GeographySettings, k) or 0.0)(v))
-                                    for k, v in raw.items()})
-    except (TypeError, ValueError) as exc:
-        raise InputError(str(cfg.config_path), "geography", "settings must be numbers", str(exc)) from None
-
-
-def reference_options(cfg: RunConfig, key: str) -> dict[str, Any]:
-    value = ((cfg.raw or {}).get("reference") or {}).get(key)
-    return {k: v for k, v in value.items() if k != "path"} if isinstance(value, dict) else {}
 
 
 def grid_cell_size(width_m: float, height_m: float) -> float:
@@ -506,7 +472,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     ward set that cannot be re-based onto the current one."""
     db.load_spatial(con)
     register_functions(con)
-    opts = {key: reference_options(cfg, key) for key in REFERENCE_KEYS}
+    opts = {key: cfg.reference_options.get(key, {}) for key in REFERENCE_KEYS}
     ref = cfg.reference
     log: list[tuple[str, str, str]] = []
 
@@ -583,7 +549,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
             _audit(con, key, ref[key], len(frame))
 
     # ---- run parameters the models read
-    gs = settings(cfg)
+    gs = cfg.geography
     cell = gs.grid_cell_m
     if cell is None:
         extent = con.execute("select st_xmax(geom) - st_xmin(geom), st_ymax(geom) - st_ymin(geom) from ref_area").fetchone()
@@ -681,7 +647,7 @@ def write_spatial_outputs(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_di
     from pipeline import hotspots, maps
 
     db.load_spatial(con)  # publishing opens its own connection
-    gs = settings(cfg)
+    gs = cfg.geography
     layers = hotspots.spatial_layers(con, gs)
     written = [hotspots.write_geopackage(layers, out_dir / "svna.gpkg")]
     written += maps.write_maps(layers, out_dir / "maps", source_line=maps.source_line(con, cfg))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from typing import Any
 import duckdb
 
 from pipeline import assessment, db, geography, output_folders
-from pipeline.config import SQL_DIR, RunConfig, load_config
+from pipeline.config import SQL_DIR, MonthlySettings, RunConfig, load_config
 from pipeline.errors import InputError
 from pipeline.privacy import MARKING
 
@@ -41,8 +40,6 @@ PUBLISHED_TABLES = ("rolling_summary", "monthly_exceptions", "revisions")
 UPSTREAM_MODELS = ("int_offences_classified", "int_mps_counts_classified", "int_mps_counts_current",
                    "int_offences_current", "quarantine_summary")
 REPORT_MODELS = ("mth_rolling_summary", "mth_control_limits", "mth_exceptions")
-MONTHLY_KEYS = {"warehouse", "baseline_months", "min_baseline_months", "seasonal_themes", "fdr_alpha",
-                "publication_lag_months"}
 
 WAITING = "waiting_for_data"
 PUBLISHED = "published"
@@ -52,66 +49,8 @@ SUPERSEDED = "superseded"   # recorded in the warehouse, but an extract newer th
 
 # ---------------------------------------------------------------- settings
 
-@dataclass(frozen=True)
-class MonthlySettings:
-    """The run config's `monthly:` section."""
-
-    warehouse: Path
-    baseline_months: int = 24
-    min_baseline_months: int = 12
-    seasonal_themes: tuple[str, ...] = ()
-    fdr_alpha: float = 0.05
-    publication_lag_months: int = 1
-
-
 def monthly_dir(cfg: RunConfig) -> Path:
     return cfg.output / "monthly"
-
-
-def default_warehouse(cfg: RunConfig) -> Path:
-    """Beside the output folder, not inside it: an annual run that replaces the folder keeps the history."""
-    return cfg.output.with_name(cfg.output.name + "_monthly_warehouse.duckdb")
-
-
-def monthly_settings(cfg: RunConfig) -> MonthlySettings:
-    raw = cfg.raw.get("monthly") or {}
-    where = str(cfg.config_path)
-    if not isinstance(raw, dict):
-        raise InputError(where, "monthly", "the monthly section must be a mapping (warehouse:, baseline_months: ...)",
-                         type(raw).__name__)
-    unknown = sorted(set(raw) - MONTHLY_KEYS)
-    if unknown:
-        raise InputError(where, f"monthly.{unknown[0]}", f"expected one of {', '.join(sorted(MONTHLY_KEYS))}",
-                         f"unknown key {unknown[0]!r}")
-
-    def number(key: str, default, kind, low, high):
-        value = raw.get(key, default)
-        try:
-            value = kind(value)
-        except (TypeError, ValueError):
-            raise InputError(where, f"monthly.{key}", f"expected a number from {low} to {high}", str(value)) from None
-        if not low <= value <= high:
-            raise InputError(where, f"monthly.{key}", f"expected a number from {low} to {high}", str(value))
-        return value
-
-    baseline = number("baseline_months", 24, int, 24, 36)
-    seasonal = raw.get("seasonal_themes") or []
-    if seasonal is True:
-        seasonal = ["*"]
-    if isinstance(seasonal, str):
-        seasonal = [seasonal]
-    warehouse = raw.get("warehouse")
-    path = default_warehouse(cfg) if not warehouse else Path(os.path.expanduser(str(warehouse)))
-    if warehouse and not path.is_absolute():
-        path = (cfg.config_path.parent / path).resolve()
-    return MonthlySettings(
-        warehouse=path,
-        baseline_months=baseline,
-        min_baseline_months=number("min_baseline_months", 12, int, 6, baseline),
-        seasonal_themes=tuple(str(t) for t in seasonal),
-        fdr_alpha=number("fdr_alpha", 0.05, float, 0.0001, 0.5),
-        publication_lag_months=number("publication_lag_months", 1, int, 0, 12),
-    )
 
 
 def parse_month(text: str, where: str = "command line", column: str = "--month") -> date:
@@ -667,7 +606,7 @@ def run_monthly(config_path: str | Path, month: str | None = None, output: str |
     passes its tasks), so the sequence is defined once."""
     steps = {**STEPS, **(steps or {})}
     cfg = load_monthly_config(config_path, output)
-    settings = monthly_settings(cfg)
+    settings = cfg.monthly
     run_id = run_id or assessment.new_run_id()
     started = datetime.now(UTC)
     timings: dict[str, float] = {}

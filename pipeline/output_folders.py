@@ -83,9 +83,8 @@ def protected_files(cfg: RunConfig) -> list[Path]:
         if spec.profile:
             files.append(spec.profile)
     files += list(cfg.reference.values())
-    key_file = (cfg.raw.get("privacy") or {}).get("key_file") if isinstance(cfg.raw.get("privacy"), dict) else None
-    if key_file:
-        files.append(cfg.config_path.parent / Path(str(key_file)).expanduser())
+    if cfg.privacy.key_file:
+        files.append(cfg.privacy.key_file)
     return [_resolved(p) for p in files]
 
 

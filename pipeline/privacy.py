@@ -41,9 +41,8 @@ def pseudonymisation_key(cfg: RunConfig) -> bytes:
     synthetic data, the fixed demo key. Count files hold no person references and need none."""
     if os.environ.get(KEY_ENV):
         return key_material(os.environ[KEY_ENV].encode(), f"${KEY_ENV}", KEY_ENV)
-    key_file = (cfg.raw.get("privacy") or {}).get("key_file")
-    if key_file:
-        path = (cfg.config_path.parent / Path(key_file).expanduser()).resolve()
+    path = cfg.privacy.key_file
+    if path:
         if not path.is_file():
             raise InputError(str(path), "privacy.key_file", "the pseudonymisation key file must exist", "file not found")
         return key_material(path.read_bytes(), str(path), "privacy.key_file")

@@ -182,8 +182,8 @@ def _rule_specs(model_rules: list[rules.Rule]) -> list[Spec]:
     specs = []
     for rule in model_rules:
         flag = {"column": f"fails_{rule.rule}", "value_set": [False]}
-        label = dict(label=rule.column, value_column=f"value_{rule.rule}") if rule.column_is_name else \
-            dict(label_column=f"column_{rule.rule}", value_column=f"value_{rule.rule}")
+        label = {"value_column": f"value_{rule.rule}"}
+        label.update({"label": rule.column} if rule.column_is_name else {"label_column": f"column_{rule.rule}"})
         if rule.stage == "row":
             specs.append(Spec("ExpectColumnValuesToBeInSet", flag, "row", rule.reason, rule.rule, **label))
         else:

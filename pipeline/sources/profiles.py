@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import check_keys
+from pipeline.config import check_keys, parse_period
 from pipeline.errors import InputError
 
 OFFENCE_COLUMNS = (
@@ -74,21 +74,6 @@ def _read_yaml(path: Path) -> dict:
         raise InputError(str(path), "-", "a source profile must be a YAML mapping (name:, offences:, ...)",
                          type(spec).__name__)
     return spec
-
-
-def parse_period(path: Path | str, spec: Any) -> dict[str, Any]:
-    """The extract's stated period, `{start: YYYY-MM-DD, end: YYYY-MM-DD}`, both inclusive."""
-    if not spec:
-        return {}
-    from datetime import date
-
-    try:
-        start, end = (date.fromisoformat(str(spec[k])) for k in ("start", "end"))
-    except (KeyError, TypeError, ValueError):
-        raise InputError(str(path), "extract_period", "expected {start: YYYY-MM-DD, end: YYYY-MM-DD}", str(spec)) from None
-    if end < start:
-        raise InputError(str(path), "extract_period", "the end must not be before the start", f"{start} .. {end}")
-    return {"start": start, "end": end}
 
 
 def _xlsx(path: Path, section: str, spec: dict | None) -> dict[str, Any]:
