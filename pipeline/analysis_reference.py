@@ -1,7 +1,7 @@
 """Reference data and settings for the assessment's analyses (issue 10): school term dates, the
 population's age bands, IMD 2019 deciles on the current LSOAs, and an optional population projection.
 
-Loaded as ref_* tables beside pipeline.geography's (same pattern: REF_SCHEMAS, `_create`, `_audit`),
+Loaded as ref_* tables beside pipeline.reference_tables' (same pattern: REF_SCHEMAS, `_create`, `_audit`),
 after them, so the current LSOAs and the population are known. Config keys (`reference:`):
 
 * ``term_dates``            school terms (CSV: a start and an end date column per term); default: the
@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipeline import db, geography
+from pipeline import db, reference_files, reference_tables
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
@@ -35,41 +35,41 @@ REF_SCHEMAS = {
     "ref_population_projection": "age_group varchar, age_from integer, age_to integer, under_25 boolean, "
                                  "projection_year integer, residents double",
 }
-geography.REF_SCHEMAS.update(REF_SCHEMAS)  # one registry of ref_* table shapes (geography._create reads it)
+reference_tables.REF_SCHEMAS.update(REF_SCHEMAS)  # one registry of ref_* table shapes (reference_tables._create reads it)
 
 
 def load_analysis_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     """Create ref_term_dates, ref_population_bands, ref_imd and ref_population_projection (empty when
-    not configured) and the `temporal_*` run variables. Runs after geography.load_reference."""
+    not configured) and the `temporal_*` run variables. Runs after reference_tables.load_reference."""
     ref = cfg.reference
     opts = {key: cfg.reference_options.get(key, {}) for key in
             ("term_dates", "imd", "lsoa11_to_lsoa21", "population_projection")}
 
     if "term_dates" in ref:
         terms = read_term_dates(ref["term_dates"], opts["term_dates"])
-        geography._audit(con, "term_dates", ref["term_dates"], len(terms))
+        reference_tables._audit(con, "term_dates", ref["term_dates"], len(terms))
     else:
         terms = con.execute("select cast(term_start as date) as term_start, cast(term_end as date) as term_end, "
                             "school_year || ' ' || term as term, 'default: sql/seeds/school_term_dates.csv' as source "
                             "from seed_school_term_dates").df()
-    geography._create(con, "ref_term_dates", terms)
+    reference_tables._create(con, "ref_term_dates", terms)
 
     labels = [r[0] for r in con.execute("select distinct age_group from ref_population order by 1").fetchall()]
-    geography._create(con, "ref_population_bands", population_bands(labels))
+    reference_tables._create(con, "ref_population_bands", population_bands(labels))
 
     imd = None
     if "imd" in ref:
         imd = imd_on_current_lsoas(con, ref["imd"], opts["imd"], ref.get("lsoa11_to_lsoa21"), opts["lsoa11_to_lsoa21"])
-        geography._audit(con, "imd", ref["imd"], len(imd))
+        reference_tables._audit(con, "imd", ref["imd"], len(imd))
         if "lsoa11_to_lsoa21" in ref:
-            geography._audit(con, "lsoa11_to_lsoa21", ref["lsoa11_to_lsoa21"], int(imd.basis.eq("lsoa11_to_lsoa21").sum()))
-    geography._create(con, "ref_imd", imd)
+            reference_tables._audit(con, "lsoa11_to_lsoa21", ref["lsoa11_to_lsoa21"], int(imd.basis.eq("lsoa11_to_lsoa21").sum()))
+    reference_tables._create(con, "ref_imd", imd)
 
     projection = None
     if "population_projection" in ref:
         projection = read_population_projection(ref["population_projection"], opts["population_projection"])
-        geography._audit(con, "population_projection", ref["population_projection"], len(projection))
-    geography._create(con, "ref_population_projection", projection)
+        reference_tables._audit(con, "population_projection", ref["population_projection"], len(projection))
+    reference_tables._create(con, "ref_population_projection", projection)
 
     db.set_variables(con, {"temporal_max_window_hours": cfg.temporal.max_window_hours})
 
@@ -80,7 +80,7 @@ def population_bands(labels: list[str]) -> pd.DataFrame:
     """The population file's age bands with their ages ('Aged 16 to 24 years' -> 16, 24); totals dropped."""
     rows = []
     for label in labels:
-        bounds = geography.age_band_bounds(label) if label != "All ages" else None
+        bounds = reference_files.age_band_bounds(label) if label != "All ages" else None
         if bounds is None:
             continue
         low, high = bounds
@@ -101,7 +101,7 @@ def _date_columns(frame: pd.DataFrame, path: Path, options: dict[str, Any]) -> t
 def read_term_dates(path: Path, options: dict[str, Any] | None = None) -> pd.DataFrame:
     """School terms as [term_start, term_end, term, source]; dates ISO or day-first, both inclusive."""
     options = options or {}
-    frame = geography.read_table_file(path)
+    frame = reference_files.read_table_file(path)
     start, end = _date_columns(frame, path, options)
     parsed = {}
     for column in (start, end):
@@ -145,8 +145,8 @@ ENGLAND_LSOAS_2011 = 32844  # LSOAs ranked in IMD 2019: decile = ceil(rank / 328
 def read_imd(path: Path, options: dict[str, Any] | None = None) -> pd.DataFrame:
     """IMD 2019 as [lsoa11_code, imd_decile, imd_rank] (decile 1 = the most deprived 10% of England)."""
     options = options or {}
-    frame = geography.read_table_file(path)
-    lsoa = geography.detect_code_column(frame, "lsoa", path, options.get("lsoa_column"))
+    frame = reference_files.read_table_file(path)
+    lsoa = reference_files.detect_code_column(frame, "lsoa", path, options.get("lsoa_column"))
     decile, rank = _imd_columns(frame, path, options)
     out = pd.DataFrame({"lsoa11_code": frame[lsoa].str.upper(),
                         "imd_rank": pd.to_numeric(frame[rank], errors="coerce") if rank else None,
@@ -164,7 +164,7 @@ def read_lsoa11_to_lsoa21(path: Path, options: dict[str, Any], current_lsoas: pd
     """[lsoa21_code, lsoa11_code]: a CSV lookup (columns named with 11 and 21, e.g. LSOA11CD/LSOA21CD), or
     LSOA 2011 boundaries: each current LSOA's point-on-surface in a 2011 LSOA."""
     if path.suffix.lower() == ".csv":
-        frame = geography.read_table_file(path)
+        frame = reference_files.read_table_file(path)
         old = options.get("lsoa11_column") or next((c for c in frame.columns if re.search(r"lsoa.?11.*(cd|code)", c.lower())), None)
         new = options.get("lsoa21_column") or next((c for c in frame.columns if re.search(r"lsoa.?21.*(cd|code)", c.lower())), None)
         if old is None or new is None:
@@ -177,9 +177,9 @@ def read_lsoa11_to_lsoa21(path: Path, options: dict[str, Any], current_lsoas: pd
     if current_lsoas.empty:
         raise InputError(str(path), "-", "deriving LSOA 2011 -> 2021 from boundaries needs the current LSOA "
                          "boundaries (reference.lsoas); or give a lookup CSV", "no current LSOA boundaries")
-    old = geography.read_boundaries(path, "lsoa", options)
+    old = reference_files.read_boundaries(path, "lsoa", options)
     points = gpd.GeoDataFrame({"lsoa21_code": current_lsoas.lsoa_code.values},
-                              geometry=current_lsoas.geometry.representative_point().values, crs=geography.BNG)
+                              geometry=current_lsoas.geometry.representative_point().values, crs=reference_files.BNG)
     joined = gpd.sjoin(points, old[["code", "geometry"]], how="inner", predicate="intersects")
     joined = joined.sort_values(["lsoa21_code", "code"]).drop_duplicates("lsoa21_code")
     return pd.DataFrame({"lsoa21_code": joined.lsoa21_code.values, "lsoa11_code": joined.code.values})
@@ -196,7 +196,7 @@ def imd_on_current_lsoas(con: duckdb.DuckDBPyConnection, imd_path: Path, imd_opt
     imd = read_imd(imd_path, imd_options)
     rows = con.execute("select lsoa_code, st_aswkb(geom) from ref_lsoas where geom is not null").fetchall()
     current_lsoas = gpd.GeoDataFrame({"lsoa_code": [r[0] for r in rows]},
-                                     geometry=[shapely.from_wkb(bytes(r[1])) for r in rows], crs=geography.BNG)
+                                     geometry=[shapely.from_wkb(bytes(r[1])) for r in rows], crs=reference_files.BNG)
     codes = sorted({r[0] for r in con.execute(
         "select lsoa_code from ref_lsoas union select lsoa_code from ref_lsoa_to_ward "
         "union select lsoa_code from ref_population").fetchall()})
@@ -226,7 +226,7 @@ def read_population_projection(path: Path, options: dict[str, Any] | None = None
     """Projected residents of the area by age band x year: long (age, year, residents columns) or wide
     (an age column and one column per year, e.g. 2025, 2030)."""
     options = options or {}
-    frame = geography.read_table_file(path)
+    frame = reference_files.read_table_file(path)
     age = options.get("age_column") or next((c for c in frame.columns if "age" in c.lower()), None)
     if age is None:
         raise InputError(str(path), "age", "a population projection needs an age band column (option age_column)",
@@ -234,7 +234,7 @@ def read_population_projection(path: Path, options: dict[str, Any] | None = None
     year_columns = [c for c in frame.columns if re.fullmatch(r"\d{4}", c.strip())]
     year = options.get("year_column") or next((c for c in frame.columns if "year" in c.lower()), None)
     if year:
-        count = options.get("count_column") or geography._count_column(
+        count = options.get("count_column") or reference_files._count_column(
             frame, [c for c in frame.columns if c not in (age, year)], path)
         long = pd.DataFrame({"age_group": frame[age], "projection_year": frame[year], "residents": frame[count]})
     elif year_columns:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import __version__, analysis_reference, db, geography
+from pipeline import __version__, analysis_reference, db, reference_tables
 from pipeline.config import PROJECT_ROOT, RunConfig
 from pipeline.errors import InputError
 from pipeline.output_folders import output_lock, staging_dir, swap_into_place  # noqa: F401  (moved there)
@@ -103,7 +103,7 @@ def prepare(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, referen
     for role, period in (("current", cfg.current), ("previous", cfg.previous)):
         con.execute("insert into periods values (?, ?, ?, ?)", [role, period.label, period.start, period.end])
     if reference:
-        geography.load_reference(con, cfg)
+        reference_tables.load_reference(con, cfg)
         analysis_reference.load_analysis_reference(con, cfg)
 
 

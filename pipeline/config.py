@@ -69,7 +69,7 @@ class PrivacySettings:
 
 @dataclass(frozen=True)
 class GeographySettings:
-    """`geography:` (pipeline.geography, pipeline.hotspots)."""
+    """`geography:` (pipeline.reference_tables, pipeline.hotspots)."""
 
     grid_cell_m: float | None = None     # None: the rule in grid_cell_size()
     snap_tolerance_m: float = 25.0
@@ -207,7 +207,7 @@ def _resolve_paths(base: Path, patterns: str | list[str] | None) -> tuple[list[P
     return list(matched), matched
 
 
-# The reference files a run config may name (read by pipeline.geography).
+# The reference files a run config may name (read by pipeline.reference_files).
 REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights",
                   # read by pipeline.analysis_reference
                   "term_dates", "imd", "lsoa11_to_lsoa21", "population_projection")
@@ -228,7 +228,7 @@ RUN_CONFIG_SECTIONS = {
 INPUT_KEYS = {"mps_counts": ("kind", "paths"), "police_uk": ("kind", "paths"),
               "record_extract": ("kind", "profile", "offences", "victims", "suspects", "extract_period")}
 BOUNDARY_OPTIONS = ("layer", "crs", "code_column", "name_column")
-REFERENCE_OPTIONS = {  # options of a reference entry written {path: ..., <option>: ...} (pipeline.geography)
+REFERENCE_OPTIONS = {  # options of a reference entry written {path: ..., <option>: ...} (pipeline.reference_files)
     "wards": BOUNDARY_OPTIONS,
     "lsoas": BOUNDARY_OPTIONS,
     "lsoa_to_ward": ("lsoa_column", "ward_column", "name_column"),
@@ -446,7 +446,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         current=current,
         previous=previous,
         inputs=inputs,
-        # a reference entry is a path, or {path: ..., <column options>} (read by pipeline.geography)
+        # a reference entry is a path, or {path: ..., <column options>} (read by pipeline.reference_files)
         reference={k: (base / (v["path"] if isinstance(v, dict) else v)).resolve()
                    for k, v in (raw.get("reference") or {}).items() if v and (not isinstance(v, dict) or v.get("path"))},
         output=output_path,

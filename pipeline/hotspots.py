@@ -2,7 +2,7 @@
 behind the GeoPackage and the maps.
 
 Gi* is called from SQL (`int_grid_gi_star` calls `gi_star_grid`, registered by
-`pipeline.geography.register_functions`), so the statistic is part of the model graph; FDR
+`pipeline.stats_functions.register_functions`), so the statistic is part of the model graph; FDR
 adjustment and hot/cold classes are SQL (`grid_hotspots`). The KDE is a smoothed surface for the
 GeoPackage and maps only: it is not a table in the data pack.
 """

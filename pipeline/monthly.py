@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline import assessment, db, geography, output_folders
+from pipeline import assessment, db, output_folders, reference_tables
 from pipeline.config import SQL_DIR, MonthlySettings, RunConfig, load_config
 from pipeline.errors import InputError
 from pipeline.privacy import MARKING
@@ -133,7 +133,7 @@ def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str) -> list[s
     set_run_variables(con, cfg, run_id)
     con.execute("create or replace table periods (period_role varchar, period_label varchar, period_start date, "
                 "period_end date)")
-    geography.load_reference(con, cfg)
+    reference_tables.load_reference(con, cfg)
     register_functions(con)
     return run_selected_models(con, UPSTREAM_MODELS + ("mth_reported_series",))
 

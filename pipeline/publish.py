@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import assessment, db, geography, narrative, output_folders
+from pipeline import assessment, db, narrative, output_folders, spatial_outputs
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
 
@@ -215,7 +215,7 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
     headlines = out_dir / "headlines.md"
     headlines.write_text(narrative.headlines_markdown(con, cfg.comparator_name, MARKING))
     outputs.append(headlines)
-    outputs += geography.write_spatial_outputs(con, cfg, out_dir)
+    outputs += spatial_outputs.write_spatial_outputs(con, cfg, out_dir)
     return outputs
 
 

@@ -19,7 +19,14 @@ from pyproj import Transformer
 from scipy import stats
 from shapely.geometry import box
 
-from pipeline import assessment, db, geography
+from pipeline import (
+    assessment,
+    config,
+    db,
+    reference_files,
+    reference_tables,
+    stats_functions,
+)
 from pipeline.config import load_config
 from pipeline.errors import InputError
 from tests.conftest import TEST_KEY_FILE
@@ -123,15 +130,15 @@ def frame(con, sql, *params):
 def test_code_columns_are_found_by_their_values():
     df = pd.DataFrame({"OBJECTID": ["1", "2"], "LAD22CD": ["E09000024"] * 2, "WD22CD": ["E05013810", "E05013811"],
                        "WD22NM": ["Abbey", "Cannon Hill"]})
-    assert geography.detect_code_column(df, "ward", "x") == "WD22CD"
-    assert geography.detect_name_column(df, "WD22CD", "ward") == "WD22NM"
+    assert reference_files.detect_code_column(df, "ward", "x") == "WD22CD"
+    assert reference_files.detect_name_column(df, "WD22CD", "ward") == "WD22NM"
     renamed = df.rename(columns={"WD22CD": "GSS_CODE", "WD22NM": "NAME"})
-    assert geography.detect_code_column(renamed, "ward", "x") == "GSS_CODE"
-    assert geography.detect_name_column(renamed, "GSS_CODE", "ward") == "NAME"
+    assert reference_files.detect_code_column(renamed, "ward", "x") == "GSS_CODE"
+    assert reference_files.detect_name_column(renamed, "GSS_CODE", "ward") == "NAME"
     two = df.assign(WD23CD=df.WD22CD)   # several ward-code columns: the newest year wins
-    assert geography.detect_code_column(two, "ward", "x") == "WD23CD"
+    assert reference_files.detect_code_column(two, "ward", "x") == "WD23CD"
     with pytest.raises(InputError, match="ward code"):
-        geography.detect_code_column(df[["OBJECTID", "LAD22CD"]], "ward", "wards.csv")
+        reference_files.detect_code_column(df[["OBJECTID", "LAD22CD"]], "ward", "wards.csv")
 
 
 @pytest.mark.parametrize("label, bounds", [
@@ -140,47 +147,47 @@ def test_code_columns_are_found_by_their_values():
     ("All usual residents", None),
 ])
 def test_age_bands(label, bounds):
-    assert geography.age_band_bounds(label) == bounds
+    assert reference_files.age_band_bounds(label) == bounds
 
 
 def test_population_layouts(tmp_path):
     long = tmp_path / "long.csv"
     long.write_text("lsoa21_code,age_group,usual_residents\nE01000001,Total,30\nE01000001,Aged 0 to 24,10\n"
                     "E01000001,Aged 25 and over,20\n")
-    out = geography.read_population(long)
+    out = reference_files.read_population(long)
     assert out.residents.sum() == 30 and out[out.under_25].residents.sum() == 10      # the total row is not added
     wide = tmp_path / "wide.csv"
     wide.write_text("LSOA Code,All Ages,0-15,16-24,25+\nE01000001,30,5,5,20\n")
-    out = geography.read_population(wide)
+    out = reference_files.read_population(wide)
     assert out.residents.sum() == 30 and out[out.under_25].residents.sum() == 10
     total = tmp_path / "total.csv"
     total.write_text("geography code,population\nE01000001,30\n")
-    out = geography.read_population(total)
+    out = reference_files.read_population(total)
     assert out.residents.sum() == 30 and out.under_25.isna().all()
     straddle = tmp_path / "straddle.csv"
     straddle.write_text("lsoa,age,count\nE01000001,20 to 29,5\nE01000001,30+,5\n")
     with pytest.raises(InputError, match="split at 25"):
-        geography.read_population(straddle)
+        reference_files.read_population(straddle)
 
 
 def test_boundaries_any_format_held_in_bng(tmp_path):
     config = write_borough(tmp_path)
-    wards = geography.read_boundaries(tmp_path / "wards.gpkg", "ward", {"layer": "wards"})
-    lsoas = geography.read_boundaries(tmp_path / "lsoas.shp", "lsoa")                  # written in WGS84
+    wards = reference_files.read_boundaries(tmp_path / "wards.gpkg", "ward", {"layer": "wards"})
+    lsoas = reference_files.read_boundaries(tmp_path / "lsoas.shp", "lsoa")                  # written in WGS84
     assert list(wards.code) == [ALPHA, BETA] and list(wards.name) == ["Alpha", "Beta"]
     assert wards.crs.to_epsg() == 27700 and lsoas.crs.to_epsg() == 27700
     assert np.allclose(lsoas.total_bounds, [530_000, 180_000, 532_000, 181_000], atol=0.01)
     gj = tmp_path / "wards.geojson"
     gpd.read_file(tmp_path / "wards.gpkg").to_crs("EPSG:4326").to_file(gj, driver="GeoJSON")
-    again = geography.read_boundaries(gj, "ward")
+    again = reference_files.read_boundaries(gj, "ward")
     assert np.allclose(again.total_bounds, wards.total_bounds, atol=0.01)
     assert config.exists()
 
 
 def test_grid_cell_rule():
-    assert geography.grid_cell_size(7_300, 8_000) == 200     # a London borough
-    assert geography.grid_cell_size(45_000, 50_000) == 1_100
-    assert geography.grid_cell_size(500, 500) == 50
+    assert reference_tables.grid_cell_size(7_300, 8_000) == 200     # a London borough
+    assert reference_tables.grid_cell_size(45_000, 50_000) == 1_100
+    assert reference_tables.grid_cell_size(500, 500) == 50
 
 
 def test_previous_ward_weights_share_residents():
@@ -188,7 +195,7 @@ def test_previous_ward_weights_share_residents():
                              "previous_ward_name": ["p", "p", "q"]})
     lookup = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3"], "ward_code": ["A", "B", "B"]})
     population = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3"], "residents": [300, 100, 50]})
-    w = geography.previous_ward_weights(previous, lookup, population).set_index(["previous_ward_code", "ward_code"]).weight
+    w = reference_files.previous_ward_weights(previous, lookup, population).set_index(["previous_ward_code", "ward_code"]).weight
     assert w[("P", "A")] == pytest.approx(0.75) and w[("P", "B")] == pytest.approx(0.25) and w[("Q", "B")] == 1
 
 
@@ -270,7 +277,7 @@ def test_benjamini_hochberg_matches_scipy(built):
 
 def test_bh_macro_on_many_p_values():
     con = db.connect()
-    geography.register_functions(con)
+    stats_functions.register_functions(con)
     p = np.random.default_rng(3).uniform(size=200) ** 3
     con.execute("create table t as select unnest(?) as p", [p.tolist()])
     q = con.execute("""
@@ -292,7 +299,7 @@ def test_sub_area_summary(built):
 
 
 def test_harm_weights_are_sourced():
-    weights = pd.read_csv(geography.SQL_DIR / "seeds" / "crime_severity_weights.csv", dtype=str)
+    weights = pd.read_csv(config.SQL_DIR / "seeds" / "crime_severity_weights.csv", dtype=str)
     known = weights[weights.css_weight.notna()]
     assert len(known) >= 5 and known.source.str.contains("ONS").all()
     assert weights[weights.css_weight.isna()].source.str.startswith("unknown").all()
@@ -309,7 +316,7 @@ def test_ward_counts_on_an_unknown_ward_set_are_refused(borough):
                            'Violence Against the Person', 'Violence with Injury', '202301', '4')""")
     try:
         with pytest.raises(InputError, match="previous_wards") as err:
-            geography.check_ward_sets(con, cfg)
+            reference_tables.check_ward_sets(con, cfg)
         assert "E05000900 Old" in str(err.value) and "never mixed" in str(err.value)
         assert "old_wards.csv" in str(err.value) and "WardCode" in str(err.value)
     finally:

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from shapely.geometry import box
 
-from pipeline import assessment, db, geography, hotspots, maps
+from pipeline import assessment, db, hotspots, maps, spatial_outputs, stats_functions
 from pipeline.config import load_config
 from tests.unit.test_geography import write_borough
 
@@ -52,7 +52,7 @@ def test_esda_gi_star_matches_independent_computation(irregular_grid):
 def test_gi_star_function_called_from_sql(irregular_grid):
     cols, rows, y = irregular_grid
     con = db.connect()
-    geography.register_functions(con)
+    stats_functions.register_functions(con)
     out = con.execute("select unnest(gi_star_grid(?, ?, ?, 99, 1), recursive := true)",
                       [cols.tolist(), rows.tolist(), y.tolist()]).df()
     assert np.allclose(out.gi_z, independent_gi_star(cols, rows, y), atol=1e-9)
@@ -132,7 +132,7 @@ def test_grid_hotspots_gi_star_fdr_and_change(grid_run):
 
 def test_geopackage_and_maps(grid_run, tmp_path):
     con, cfg, _ = grid_run
-    written = geography.write_spatial_outputs(con, cfg, tmp_path)
+    written = spatial_outputs.write_spatial_outputs(con, cfg, tmp_path)
     gpkg = tmp_path / "svna.gpkg"
     assert gpkg in written
     layers = dict(pyogrio.list_layers(gpkg))
@@ -155,7 +155,7 @@ def test_no_spatial_outputs_without_boundaries(tmp_path):
     con = db.connect()
     assessment.ingest(con, cfg)
     assessment.build(con, cfg, "test-run")
-    assert geography.write_spatial_outputs(con, cfg, tmp_path) == []
+    assert spatial_outputs.write_spatial_outputs(con, cfg, tmp_path) == []
     for table in ("ward_hotspots", "sub_area_summary", "grid_hotspots"):
         assert con.execute(f"select count(*) from {table}").fetchone()[0] == 0
     located = con.execute("select location_method, count(*) from int_offences_located group by all").fetchall()

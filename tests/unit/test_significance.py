@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from scipy import stats
 
-from pipeline import db, geography
+from pipeline import db, stats_functions
 
 
 @pytest.fixture
 def con():
     con = db.connect()
     db.load_macros(con)
-    geography.register_functions(con)
+    stats_functions.register_functions(con)
     db.set_variables(con, {"current_days": 365, "previous_days": 365,
                            "significance_alpha": 0.01, "significance_min_total": 10})
     return con
