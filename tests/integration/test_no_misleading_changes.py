@@ -7,8 +7,12 @@ to show as +933%. The borough file of March 2021 to February 2023 holds 10 month
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
+from pipeline.config import load_config
 from tests.conftest import needs_shared_data
 from tests.integration.test_merton_geography import WARD_FILE_2022, build, merton_config
 
@@ -19,8 +23,13 @@ BOROUGH_HISTORICAL = "mps_counts/borough/MPS_Borough_Level_Crime_Historical_2010
 
 
 @pytest.fixture(scope="module")
-def partly_covered(tmp_path_factory):
-    con = build(merton_config(tmp_path_factory.mktemp("misleading"), [WARD_FILE_2022, BOROUGH_24_MONTHS]))
+def partly_covered_config(tmp_path_factory):
+    return merton_config(tmp_path_factory.mktemp("misleading"), [WARD_FILE_2022, BOROUGH_24_MONTHS])
+
+
+@pytest.fixture(scope="module")
+def partly_covered(partly_covered_config):
+    con = build(partly_covered_config)
     yield con
     con.close()
 
@@ -60,7 +69,30 @@ def test_a_fully_covered_previous_year_is_compared(tmp_path):
     con = build(merton_config(tmp_path, [WARD_FILE_2022, BOROUGH_24_MONTHS, BOROUGH_HISTORICAL]))
     rows = con.execute("select theme, count, previous_count, change, change_note from theme_summary").fetchall()
     con.close()
-    assert rows
+    assert rows and {r[0] for r in rows} >= {"vwi", "homicide"}
     for theme, count, previous_count, change, note in rows:
         assert change == count - previous_count, theme
         assert note is None, theme
+
+
+def test_homicide_ward_map_says_no_offences_and_rape_is_mapped_in_whole_numbers(partly_covered, partly_covered_config,
+                                                                                  tmp_path):
+    """The issue's case: no homicide in any Merton ward in 2022 was painted as one dark class, "0.0 to 0.0"."""
+    from pipeline import geography, maps
+
+    assert partly_covered.execute("select sum(count), max(count) from ward_hotspots where theme = 'homicide'"
+                                  ).fetchone() == (0, 0)
+    geography.write_spatial_outputs(partly_covered, load_config(partly_covered_config), tmp_path)
+    homicide = svg_texts(tmp_path / "maps" / "ward_homicide.svg")
+    assert "Homicide: no offences recorded, 2022" in homicide and "No offences recorded" in homicide
+    assert not [t for t in homicide if " to " in t and t[0].isdigit()]   # no classes at all
+    rape = svg_texts(tmp_path / "maps" / "ward_rape.svg")
+    legend = rape[rape.index("crimes") + 1:]
+    top = partly_covered.execute("select max(count) from ward_hotspots where theme = 'rape'").fetchone()[0]
+    assert top <= maps.SMALL_COUNT_MAX and legend[len(maps.count_classes(range(top + 1))) - 1].endswith(f" {top}")
+    assert all(re.fullmatch(r"[0-9]+( to [0-9]+)?", label) for label in legend[:4])
+
+
+def svg_texts(path) -> list[str]:
+    """The texts of a map's SVG in drawing order (write_maps keeps text as SVG text elements)."""
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text())]
