@@ -16,6 +16,7 @@ or sexual offences (DESIGN §8): only ward aggregates and grid statistics are dr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -299,21 +300,77 @@ def hotspot_change_map(layers: dict, theme: str, out_dir: Path, source: str) -> 
     return _save(fig, out_dir, f"hotspot_change_{theme}")
 
 
-def write_maps(layers: dict, out_dir: Path, source_line: str) -> list[Path]:
-    """Every map of the run; returns the files written."""
+MAP_KINDS = ("ward", "gi_star", "hotspot_change")
+# layers a map draws from: only these travel to the worker process
+MAP_LAYERS = ("wards", "area", "ward_hotspots", "grid_hotspots", "themes", "cell_m", "fdr_alpha")
+
+
+def _setup_matplotlib() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     plt.rcParams["svg.hashsalt"] = "svna"  # stable SVG ids: same inputs, same files
     plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: editable in reports, and faster to write
-    written: list[Path] = []
+
+
+def _draw(layers: dict, kind: str, theme: str, out_dir: Path, source_line: str) -> list[Path]:
+    draw = {"ward": ward_choropleth, "gi_star": gi_star_map, "hotspot_change": hotspot_change_map}[kind]
+    return draw(layers, theme, out_dir, source_line)
+
+
+_WORKER_LAYERS: dict = {}
+
+
+def _worker_start(layers: dict) -> None:
+    _setup_matplotlib()
+    _WORKER_LAYERS.update(layers)
+
+
+def _worker_draw(kind: str, theme: str, out_dir: Path, source_line: str) -> list[Path]:
+    return _draw(_WORKER_LAYERS, kind, theme, out_dir, source_line)
+
+
+def map_workers() -> int:
+    """Processes that draw maps: SVNA_MAP_WORKERS, else 2 where there are two cores (1 = this process only)."""
+    configured = os.environ.get("SVNA_MAP_WORKERS")
+    return max(1, int(configured)) if configured else min(2, os.cpu_count() or 1)
+
+
+def write_maps(layers: dict, out_dir: Path, source_line: str, workers: int | None = None) -> list[Path]:
+    """Every map of the run; returns the files written, in the same order however many processes drew them.
+
+    Drawing is most of the publish step (about 1 s a figure), so with `workers` > 1 a second process
+    draws every other map while this one draws the rest. It is spawned (a fresh interpreter: this
+    process runs DuckDB and Prefect threads, which must not be forked) and gets only the layers maps
+    draw from. Each map is a pure function of its layers, so the files are the same either way.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _setup_matplotlib()
     hotspots = layers.get("ward_hotspots")
     themes = [t for t in layers["themes"] if hotspots is not None and t in set(hotspots.theme)]
-    for theme in themes:
-        written += ward_choropleth(layers, theme, out_dir, source_line)
-        written += gi_star_map(layers, theme, out_dir, source_line)
-        written += hotspot_change_map(layers, theme, out_dir, source_line)
-    return written
+    jobs = [(kind, theme) for theme in themes for kind in MAP_KINDS]
+    workers = map_workers() if workers is None else workers
+    if workers < 2 or len(jobs) < 4:  # a process start costs more than a few maps
+        return [path for kind, theme in jobs for path in _draw(layers, kind, theme, out_dir, source_line)]
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    shipped = {name: layers[name] for name in MAP_LAYERS if name in layers}
+    grid = shipped.get("grid_hotspots")
+    if grid is not None and "period_role" in grid:  # maps draw only the current period's cells
+        shipped["grid_hotspots"] = grid[grid.period_role == "current"]
+    results: dict[int, list[Path]] = {}
+    with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_start, initargs=(shipped,)) as pool:
+        # the worker takes the odd jobs (its start-up overlaps the first maps drawn here)
+        futures = {i: pool.submit(_worker_draw, kind, theme, out_dir, source_line)
+                   for i, (kind, theme) in enumerate(jobs) if i % workers}
+        for i, (kind, theme) in enumerate(jobs):
+            if i not in futures:
+                results[i] = _draw(layers, kind, theme, out_dir, source_line)
+        for i, future in futures.items():
+            results[i] = future.result()
+    return [path for i in sorted(results) for path in results[i]]

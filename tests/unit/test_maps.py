@@ -74,3 +74,17 @@ def test_no_hotspot_change_map_when_no_cell_was_ever_hot(tmp_path):
     layers = _layers([5, 5], ["no_hotspot", "not_computed", "new_cold", "no_hotspot"])
     assert maps.hotspot_change_map(layers, "homicide", tmp_path, "test") == []
     assert not list(tmp_path.iterdir())
+
+
+def test_maps_drawn_in_two_processes_are_the_files_drawn_in_one(tmp_path):
+    layers = _layers([0, 3, 40], ["new_hot", "persistent_hot", "former_hot", "no_hotspot"])
+    layers["ward_hotspots"] = pd.concat([layers["ward_hotspots"], layers["ward_hotspots"].assign(theme="rape")])
+    layers["grid_hotspots"] = pd.concat([layers["grid_hotspots"], layers["grid_hotspots"].assign(theme="rape")])
+    layers["grid_hotspots"]["hotspot_class"] = "hot"
+    layers["themes"] = {"homicide": "Homicide", "rape": "Rape"}
+    one = maps.write_maps(layers, tmp_path / "one", "test", workers=1)
+    two = maps.write_maps(layers, tmp_path / "two", "test", workers=2)
+    assert [p.name for p in one] == [p.name for p in two]
+    assert len(one) == 12                                                # 2 themes x 3 kinds x PNG and SVG
+    for a, b in zip(one, two):
+        assert a.read_bytes() == b.read_bytes(), a.name
