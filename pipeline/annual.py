@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import faulthandler
 import functools
+import importlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,15 +43,51 @@ def _timed(step):
 
 TIMINGS = "timings.json"
 
+# The heavy libraries of the later steps, imported on a background thread while this one is busy in
+# DuckDB or waiting for Prefect's server (both leave the GIL free), so a step finds them loaded instead
+# of paying for them in line (Great Expectations alone takes 2 s or more). Two stages, each awaited
+# before the step that needs it, so the two threads never import the same modules at the same time.
+BUILD_IMPORTS = ("scipy.stats", "geopandas", "esda.getisord")                # the build: reference files, Gi*
+PUBLISH_IMPORTS = ("great_expectations", "matplotlib.pyplot", "xlsxwriter")  # validate and publish
+_warming: dict[tuple[str, ...], threading.Thread] = {}
+
+
+def _import_all(names: tuple[str, ...]) -> None:
+    for name in names:
+        try:
+            if name == "matplotlib.pyplot":
+                import matplotlib
+
+                matplotlib.use("Agg")  # never a GUI backend, and the one maps.py uses
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001  (an import that fails here fails again, with its message, where it is used)
+            pass
+
+
+def warm_imports(names: tuple[str, ...]) -> None:
+    """Start importing `names` on a background thread (once per stage and process)."""
+    if names not in _warming and not all(n in sys.modules for n in names):
+        _warming[names] = threading.Thread(target=_import_all, args=(names,), name="svna-imports", daemon=True)
+        _warming[names].start()
+
+
+def await_imports(names: tuple[str, ...]) -> None:
+    thread = _warming.get(names)
+    if thread is not None:
+        thread.join()
+
 
 @_timed
 def ingest_step(cfg: RunConfig, work: Path) -> list[InputFile]:
+    warm_imports(BUILD_IMPORTS)
     with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return assessment.ingest(con, cfg)
 
 
 @_timed
 def build_step(cfg: RunConfig, work: Path, run_id: str) -> list[str]:
+    await_imports(BUILD_IMPORTS)
+    warm_imports(PUBLISH_IMPORTS)
     with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return assessment.build(con, cfg, run_id)
 
@@ -72,6 +110,7 @@ def check_step(cfg: RunConfig, work: Path) -> dict:
 @_timed
 def validate_step(cfg: RunConfig, work: Path) -> dict:
     """Great Expectations suites over the built tables; Data Docs go to <work>/validation."""
+    await_imports(PUBLISH_IMPORTS)
     with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         return validation.validate(con, cfg, work)
 

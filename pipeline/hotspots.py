@@ -36,15 +36,32 @@ def gi_star(cols, rows, counts, permutations: int = 999, seed: int = 0):
     `p_sim` the conditional-permutation pseudo p-value (seeded, so runs are repeatable).
     """
     from esda.getisord import G_Local
-    from libpysal.weights import W
 
     cols, rows = np.asarray(cols, dtype=np.int64), np.asarray(rows, dtype=np.int64)
     y = np.asarray(counts, dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        return G_Local(y, _star_weights(cols, rows), transform="B", star=True, permutations=permutations, seed=seed,
+                       n_jobs=1, keep_simulations=False)
+
+
+_STAR_WEIGHTS: dict[bytes, object] = {}
+
+
+def _star_weights(cols: np.ndarray, rows: np.ndarray):
+    """Queen weights with the cell itself (diagonal 1), the W that G_Local builds for star=True from
+    the queen W. Every theme and period of a run has the same grid, so it is built once per grid:
+    building it took most of Gi*'s time. G_Local only sets its (binary) transform, the same each call."""
+    from libpysal.weights import W, fill_diagonal
+
+    key = cols.tobytes() + b"|" + rows.tobytes()
+    if key not in _STAR_WEIGHTS:
+        if len(_STAR_WEIGHTS) >= 4:  # a few grids at most (tests build many small ones)
+            _STAR_WEIGHTS.clear()
         w = W(queen_neighbours(cols, rows), silence_warnings=True)
-        return G_Local(y, w, transform="B", star=True, permutations=permutations, seed=seed, n_jobs=1,
-                       keep_simulations=False)
+        w.transform = "B"
+        _STAR_WEIGHTS[key] = fill_diagonal(w, 1)
+    return _STAR_WEIGHTS[key]
 
 
 def gi_star_udf(cols: list[int], rows: list[int], counts: list[float], permutations: int, seed: int) -> list[dict]:

@@ -3,6 +3,12 @@
 * ``ward_<theme>``    choropleth of the rate per 1,000 residents (the count when no population is
                       configured) on the current wards, in five classes, with ward labels
 * ``gi_star_<theme>`` Getis-Ord Gi* hot and cold grid cells (FDR-adjusted) over the ward outlines
+* ``hotspot_change_<theme>`` new, persistent and former Gi* hot spots (grid_hotspots.hotspot_change),
+                      drawn only when there is one
+
+A theme with no offences in the period gets a figure saying "no offences recorded" instead of a
+shaded map; when no ward has more than SMALL_COUNT_MAX crimes the map shows counts (not rates) in
+whole-number classes, with fewer classes when there are few distinct counts.
 
 Every map has a legend and a source line. There are no point maps at all, so none of domestic abuse
 or sexual offences (DESIGN §8): only ward aggregates and grid statistics are drawn.
@@ -10,6 +16,7 @@ or sexual offences (DESIGN §8): only ward aggregates and grid statistics are dr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -21,6 +28,13 @@ from pipeline.privacy import MARKING
 FORMATS = ("png", "svg")
 CLASS_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
 HOT, COLD = "#d7301f", "#2c7bb6"
+# hotspot change: Okabe-Ito colours (distinct under the common colour-vision deficiencies), each with
+# its own hatching too, so no class is told apart by colour alone
+CHANGE_STYLES = {"persistent_hot": ("#D55E00", None, "persistent hot spot (hot in both periods)"),
+                 "new_hot": ("#E69F00", "////", "new hot spot (hot now, not before)"),
+                 "former_hot": ("#56B4E9", "....", "former hot spot (hot before, not now)")}
+# a ward rate on a handful of crimes is noise: below this ward maximum the map shows counts
+SMALL_COUNT_MAX = 20
 
 
 SOURCE_NAMES = {"record_extract": "police recorded crime, record-level extract",
@@ -59,6 +73,39 @@ def class_breaks(values: np.ndarray, k: int = 5) -> list[float]:
         return list(uniq)
     qs = np.unique(np.quantile(values, np.linspace(0, 1, k + 1)[1:], method="higher"))
     return list(qs)
+
+
+def count_classes(counts: np.ndarray, k: int = 4) -> list[tuple[int, int]]:
+    """Whole-number classes (low, high) for small counts: 0 on its own when some ward has none, the
+    positive counts in up to k - 1 equal-count classes (one class per distinct count when few)."""
+    counts = np.asarray(counts, dtype=float)
+    counts = np.rint(counts[np.isfinite(counts)]).astype(int)
+    classes = [(0, 0)] if (counts == 0).any() else []
+    positive = counts[counts > 0]
+    if not len(positive):
+        return classes
+    highs = [int(h) for h in class_breaks(positive, k - len(classes))]
+    lows = [int(positive.min())] + [h + 1 for h in highs[:-1]]
+    return classes + list(zip(lows, highs))
+
+
+def _count_label(low: int, high: int) -> str:
+    return f"{low:,}" if low == high else f"{low:,} to {high:,}"
+
+
+def _palette(n: int, zero: bool) -> list[str]:
+    """n colours from light to dark, spread over the whole ramp (a lone class is never the darkest)."""
+    if zero:  # "none" is the lightest class, the positive classes spread over the rest of the ramp
+        return [CLASS_COLOURS[0]] + _spread(CLASS_COLOURS[1:], n - 1)
+    return _spread(CLASS_COLOURS, n)
+
+
+def _spread(colours: list[str], n: int) -> list[str]:
+    if n <= 0:
+        return []
+    if n == 1:
+        return [colours[len(colours) // 2]]
+    return [colours[int(round(i))] for i in np.linspace(0, len(colours) - 1, n)]
 
 
 def _fmt(v: float, rate: bool) -> str:
@@ -140,33 +187,56 @@ def ward_choropleth(layers: dict, theme: str, out_dir: Path, source: str) -> lis
     data = data[data.theme == theme]
     if data.empty or data["count"].isna().all():
         return []
-    rate = data.rate_per_1000.notna().any()
-    column = "rate_per_1000" if rate else "count"
-    values = data[column].astype(float).to_numpy()
-    breaks = class_breaks(values)
+    label = layers["themes"].get(theme, theme)
+    period = data.period_label.iloc[0]
+    if data["count"].fillna(0).max() == 0:
+        return no_offences_figure(layers, data, theme, f"{label}: no offences recorded, {period}", out_dir, source)
+    counts = data["count"].astype(float).to_numpy()
+    rate = data.rate_per_1000.notna().any() and np.nanmax(counts) > SMALL_COUNT_MAX
+    if rate:
+        values = data["rate_per_1000"].astype(float).to_numpy()
+        breaks = class_breaks(values)
+        lows = [np.nanmin(values)] + breaks[:-1]
+        labels = [f"{_fmt(lo, True)} to {_fmt(hi, True)}" if i == 0 else f"over {_fmt(lo, True)} to {_fmt(hi, True)}"
+                  for i, (lo, hi) in enumerate(zip(lows, breaks))]
+        colours = _palette(len(breaks), zero=False)
+        subtitle = "Current ward boundaries; classes hold about equal numbers of wards"
+    else:  # small counts: whole numbers, and as few classes as there are distinct counts
+        values = counts
+        bounds = count_classes(values)
+        breaks = [high for _, high in bounds]
+        labels = [_count_label(low, high) for low, high in bounds]
+        colours = _palette(len(bounds), zero=bool(bounds) and bounds[0] == (0, 0))
+        subtitle = (f"Current ward boundaries; crimes, not rates (no ward has more than {SMALL_COUNT_MAX}, "
+                    "too few for a stable rate)")
     classes = np.searchsorted(breaks, values, side="left")
     fig, ax = _figure()
-    for i, colour in enumerate(CLASS_COLOURS[-len(breaks):] if len(breaks) < 5 else CLASS_COLOURS):
+    for i, colour in enumerate(colours):
         part = data[classes == i]
         if len(part):
             part.plot(ax=ax, color=colour, linewidth=0, zorder=2)
     missing = data[np.isnan(values)]
     if len(missing):
         missing.plot(ax=ax, color="#dddddd", hatch="///", linewidth=0, zorder=2)
-    label = layers["themes"].get(theme, theme)
-    period = data.period_label.iloc[0]
     _base(ax, layers["wards"], layers.get("area"), f"{label}: {'rate per 1,000 residents' if rate else 'crimes'}, {period}",
-          "Current ward boundaries; classes hold about equal numbers of wards", _source(data, source))
+          subtitle, _source(data, source))
     _labels(ax, data)
-    colours = CLASS_COLOURS[-len(breaks):] if len(breaks) < 5 else CLASS_COLOURS
-    lows = [np.nanmin(values)] + breaks[:-1]
-    handles = [Patch(facecolor=c, edgecolor="#555555", linewidth=0.5,
-                     label=f"{_fmt(lo, rate)} to {_fmt(hi, rate)}" if i == 0 else f"over {_fmt(lo, rate)} to {_fmt(hi, rate)}")
-               for i, (c, lo, hi) in enumerate(zip(colours, lows, breaks))]
+    handles = [Patch(facecolor=c, edgecolor="#555555", linewidth=0.5, label=text) for c, text in zip(colours, labels)]
     if len(missing):
         handles.append(Patch(facecolor="#dddddd", hatch="///", label="not available"))
     ax.legend(handles=handles, title="rate per 1,000" if rate else "crimes", loc="upper left", bbox_to_anchor=(1.0, 1.0),
               fontsize=7, title_fontsize=7, frameon=False)
+    return _save(fig, out_dir, f"ward_{theme}")
+
+
+def no_offences_figure(layers: dict, data, theme: str, title: str, out_dir: Path, source: str) -> list[Path]:
+    """The ward outlines, unshaded, saying so: a map of zeros in one colour would read as a hot borough."""
+    fig, ax = _figure()
+    layers["wards"].plot(ax=ax, color="#ffffff", linewidth=0, zorder=1)
+    _base(ax, layers["wards"], layers.get("area"), title, "Current ward boundaries; no ward is shaded",
+          _source(data, source))
+    ax.text(0.5, 0.5, "No offences recorded", transform=ax.transAxes, ha="center", va="center", fontsize=16,
+            color="#333333", zorder=7, bbox={"facecolor": "white", "edgecolor": "#555555", "boxstyle": "round,pad=0.5"})
     return _save(fig, out_dir, f"ward_{theme}")
 
 
@@ -198,20 +268,109 @@ def gi_star_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Pa
     return _save(fig, out_dir, f"gi_star_{theme}")
 
 
-def write_maps(layers: dict, out_dir: Path, source_line: str) -> list[Path]:
-    """Every map of the run; returns the files written."""
+def hotspot_change_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Path]:
+    """New, persistent and former Gi* hot spots between the previous and the current period; none
+    when Gi* was not computed for both periods or no cell was a hot spot in either."""
+    from matplotlib.patches import Patch
+
+    grid = layers.get("grid_hotspots")
+    if grid is None or grid.empty:
+        return []
+    cells = grid[(grid.theme == theme) & (grid.period_role == "current")]
+    shown = cells[cells.hotspot_change.isin(list(CHANGE_STYLES))]
+    if shown.empty:
+        return []
+    fig, ax = _figure()
+    layers["wards"].plot(ax=ax, color="#f7f7f7", linewidth=0, zorder=1)
+    handles = []
+    for change, (colour, hatch, text) in CHANGE_STYLES.items():
+        part = shown[shown.hotspot_change == change]
+        if len(part):
+            part.plot(ax=ax, facecolor=colour, hatch=hatch, edgecolor="#333333", linewidth=0, zorder=2)
+        handles.append(Patch(facecolor=colour, hatch=hatch, edgecolor="#333333", linewidth=0.5,
+                             label=f"{text}: {len(part)} cells"))
+    handles.append(Patch(facecolor="#f7f7f7", edgecolor="#555555", linewidth=0.5, label="not a hot spot in either period"))
+    label = layers["themes"].get(theme, theme)
+    cell_m = layers.get("cell_m")
+    _base(ax, layers["wards"], layers.get("area"), f"{label}: change in Gi* hot spots, {cells.period_label.iloc[0]}",
+          f"Compared with the previous period; {cell_m:g} m grid cells; Getis-Ord Gi*, FDR q <= {layers['fdr_alpha']:g}",
+          _source({"source": ["record_extract"]}, source))
+    _labels(ax, layers["wards"])
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    return _save(fig, out_dir, f"hotspot_change_{theme}")
+
+
+MAP_KINDS = ("ward", "gi_star", "hotspot_change")
+# layers a map draws from: only these travel to the worker process
+MAP_LAYERS = ("wards", "area", "ward_hotspots", "grid_hotspots", "themes", "cell_m", "fdr_alpha")
+
+
+def _setup_matplotlib() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     plt.rcParams["svg.hashsalt"] = "svna"  # stable SVG ids: same inputs, same files
     plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: editable in reports, and faster to write
-    written: list[Path] = []
+
+
+def _draw(layers: dict, kind: str, theme: str, out_dir: Path, source_line: str) -> list[Path]:
+    draw = {"ward": ward_choropleth, "gi_star": gi_star_map, "hotspot_change": hotspot_change_map}[kind]
+    return draw(layers, theme, out_dir, source_line)
+
+
+_WORKER_LAYERS: dict = {}
+
+
+def _worker_start(layers: dict) -> None:
+    _setup_matplotlib()
+    _WORKER_LAYERS.update(layers)
+
+
+def _worker_draw(kind: str, theme: str, out_dir: Path, source_line: str) -> list[Path]:
+    return _draw(_WORKER_LAYERS, kind, theme, out_dir, source_line)
+
+
+def map_workers() -> int:
+    """Processes that draw maps: SVNA_MAP_WORKERS, else 2 where there are two cores (1 = this process only)."""
+    configured = os.environ.get("SVNA_MAP_WORKERS")
+    return max(1, int(configured)) if configured else min(2, os.cpu_count() or 1)
+
+
+def write_maps(layers: dict, out_dir: Path, source_line: str, workers: int | None = None) -> list[Path]:
+    """Every map of the run; returns the files written, in the same order however many processes drew them.
+
+    Drawing is most of the publish step (about 1 s a figure), so with `workers` > 1 a second process
+    draws every other map while this one draws the rest. It is spawned (a fresh interpreter: this
+    process runs DuckDB and Prefect threads, which must not be forked) and gets only the layers maps
+    draw from. Each map is a pure function of its layers, so the files are the same either way.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _setup_matplotlib()
     hotspots = layers.get("ward_hotspots")
     themes = [t for t in layers["themes"] if hotspots is not None and t in set(hotspots.theme)]
-    for theme in themes:
-        written += ward_choropleth(layers, theme, out_dir, source_line)
-        written += gi_star_map(layers, theme, out_dir, source_line)
-    return written
+    jobs = [(kind, theme) for theme in themes for kind in MAP_KINDS]
+    workers = map_workers() if workers is None else workers
+    if workers < 2 or len(jobs) < 4:  # a process start costs more than a few maps
+        return [path for kind, theme in jobs for path in _draw(layers, kind, theme, out_dir, source_line)]
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    shipped = {name: layers[name] for name in MAP_LAYERS if name in layers}
+    grid = shipped.get("grid_hotspots")
+    if grid is not None and "period_role" in grid:  # maps draw only the current period's cells
+        shipped["grid_hotspots"] = grid[grid.period_role == "current"]
+    results: dict[int, list[Path]] = {}
+    with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_start, initargs=(shipped,)) as pool:
+        # the worker takes the odd jobs (its start-up overlaps the first maps drawn here)
+        futures = {i: pool.submit(_worker_draw, kind, theme, out_dir, source_line)
+                   for i, (kind, theme) in enumerate(jobs) if i % workers}
+        for i, (kind, theme) in enumerate(jobs):
+            if i not in futures:
+                results[i] = _draw(layers, kind, theme, out_dir, source_line)
+        for i, future in futures.items():
+            results[i] = future.result()
+    return [path for i in sorted(results) for path in results[i]]

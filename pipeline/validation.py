@@ -362,8 +362,17 @@ def docs_safe(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
-            out[column] = out[column].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+            # escape only the cells that need it: one vectorised test per column, not a Python call per cell
+            try:
+                special = out[column].str.contains(_HTML_SPECIAL, regex=True, na=False)
+            except AttributeError:  # an object column holding no text at all
+                continue
+            if special.any():
+                out.loc[special, column] = out.loc[special, column].map(html.escape)
     return out
+
+
+_HTML_SPECIAL = r"[&<>\"']"  # the characters html.escape changes
 
 
 def _condition(where: list[tuple]):

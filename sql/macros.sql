@@ -54,3 +54,18 @@ create or replace macro grid_cell_box(cell, x0, y0, cell_m, ny) as st_makeenvelo
 -- prefixed with ' so a spreadsheet opening the CSV shows it as text, never runs it (OWASP CSV injection).
 create or replace macro csv_safe_text(x) as
     case when left(x, 1) in ('=', '+', '-', '@', chr(9), chr(13)) then '''' || x else x end;
+
+-- Period coverage (int_period_coverage): a change is shown only when both periods are covered in full
+-- by the inputs; otherwise change, pct_change, p, q and flag are null and change_note says why.
+create or replace macro change_comparable(months_covered, months_in_period, previous_months_covered,
+                                          previous_months_in_period) as
+    months_covered >= months_in_period and previous_months_covered >= previous_months_in_period;
+create or replace macro change_note(months_covered, months_in_period, previous_months_covered,
+                                    previous_months_in_period) as
+    case when not change_comparable(months_covered, months_in_period, previous_months_covered, previous_months_in_period)
+         then 'change not shown: ' || concat_ws(' and ',
+             case when months_covered < months_in_period
+                  then 'current period has ' || months_covered || ' of ' || months_in_period || ' months in the inputs' end,
+             case when previous_months_covered < previous_months_in_period
+                  then 'previous period has ' || previous_months_covered || ' of ' || previous_months_in_period
+                       || ' months in the inputs' end) end;

@@ -5,7 +5,7 @@
 --   residents_share_pct        its share of the area's usual residents
 --   residents_u25_share_pct    its share of the area's residents aged under 25 ("53% of residents
 --                              under 25 live in the east")
--- Empty when no sub-area lookup is configured.
+-- Empty when no sub-area lookup is configured. change_note: why a change is not shown (as ward_hotspots).
 -- unique_key: area_code, sub_area, theme, period_label
 with wards as (
     select * from int_ward_populations where sub_area is not null
@@ -27,7 +27,8 @@ by_sub_area as (
         sum(wards.population_u25) as population_u25,
         bool_or(hotspots.count is null) as count_missing,
         bool_or(hotspots.previous_count is null) as previous_missing,
-        bool_or(wards.population_u25 is null) as u25_missing
+        bool_or(wards.population_u25 is null) as u25_missing,
+        max(hotspots.change_note) as change_note  -- one per theme: every ward has the source's coverage
     from hotspots
     join wards on wards.ward_code = hotspots.ward_code
     group by all
@@ -59,6 +60,7 @@ final as (
         case when not (count_missing or previous_missing)
              then change_flag(count, previous_count, change_p_value(count, previous_count),
                               getvariable('significance_alpha')) end as change_flag,
+        change_note,
         getvariable('run_id') as run_id
     from by_sub_area
     order by theme, sub_area

@@ -2,6 +2,8 @@
 -- Grain: one row per area x theme x period (the current period, compared with the previous one).
 -- The area's counts come from the record extract when there is one, else from MPS count files, else
 -- from data.police.uk files (limited mode); columns a source cannot fill are null and `definition` says why.
+-- change, pct_change, poisson_z, p_value and change_flag are null when the source does not cover both
+-- periods in full (int_period_coverage), and change_note says why.
 -- unique_key: area_code, theme, period_label
 with counts as (
     select * from int_theme_period_counts
@@ -37,6 +39,32 @@ current_period as (
     select * from periods where period_role = 'current'
 ),
 
+coverage as (  -- int_period_coverage: the change is shown only when both periods are covered in full
+    select
+        source,
+        coalesce(max(months_covered) filter (where period_role = 'current'), 0) as months_covered,
+        max(months_in_period) filter (where period_role = 'current') as months_in_period,
+        coalesce(max(months_covered) filter (where period_role = 'previous'), 0) as previous_months_covered,
+        max(months_in_period) filter (where period_role = 'previous') as previous_months_in_period
+    from int_period_coverage
+    where area_level = 'borough'
+    group by all
+),
+
+compared as (
+    select
+        area.*,
+        coalesce(change_comparable(coverage.months_covered, coverage.months_in_period,
+                                   coverage.previous_months_covered, coverage.previous_months_in_period), false)
+            as comparable,
+        coalesce(change_note(coverage.months_covered, coverage.months_in_period,
+                             coverage.previous_months_covered, coverage.previous_months_in_period),
+                 case when coverage.source is null then 'change not shown: no months of the inputs for the area' end)
+            as change_note
+    from area
+    left join coverage on coverage.source = area.source
+),
+
 themes as (
     select * from seed_themes
 ),
@@ -51,19 +79,20 @@ final as (
         current_period.period_end,
         area.current_count as count,
         area.previous_count,
-        area.current_count - area.previous_count as change,
-        pct_change(area.current_count, area.previous_count) as pct_change,
+        case when area.comparable then area.current_count - area.previous_count end as change,
+        case when area.comparable then pct_change(area.current_count, area.previous_count) end as pct_change,
         pct_change(comparator.current_count, comparator.previous_count) as comparator_pct_change,
         pct(area.current_count, all_crime.tno) as share_of_all_crime_pct,
         pct(people.victims_u25, people.victims_known_age) as victims_u25_pct,
         pct(people.victims - people.victims_known_age, people.victims) as victim_age_unknown_pct,
         pct(people.suspects_u25, people.suspects_known_age) as suspects_u25_pct,
         pct(people.offences_no_suspect + people.offences_suspect_age_missing, people.offences) as suspect_age_unknown_pct,
-        poisson_z(area.current_count, area.previous_count) as poisson_z,
-        round(change_p_value(area.current_count, area.previous_count), 6) as p_value,
-        change_flag(area.current_count, area.previous_count,
-                    change_p_value(area.current_count, area.previous_count), getvariable('significance_alpha'))
+        case when area.comparable then poisson_z(area.current_count, area.previous_count) end as poisson_z,
+        case when area.comparable then round(change_p_value(area.current_count, area.previous_count), 6) end as p_value,
+        case when area.comparable then change_flag(area.current_count, area.previous_count,
+                    change_p_value(area.current_count, area.previous_count), getvariable('significance_alpha')) end
             as change_flag,
+        area.change_note,
         concat_ws('; ',
             'source: ' || area.source || ' (' || case area.source
                 when 'record_extract' then themes.record_extract_definition
@@ -86,7 +115,7 @@ final as (
                 else 'victim and suspect columns null: MPS count files carry no ages' end
         ) as definition,
         getvariable('run_id') as run_id
-    from area
+    from compared as area
     join themes on themes.theme = area.theme
     cross join current_period
     left join comparator on comparator.theme = area.theme

@@ -13,7 +13,8 @@
 --   poisson_z           2(sqrt(count) - sqrt(previous_count)), descriptive only
 --   harm_weighted_count sum of ONS Crime Severity Score weights (ref_severity_weights) of the crimes
 --                       whose HO code has a weight; harm_weight_coverage_pct says how many had one
--- Counts are null (never zero) when the inputs do not cover the period on these wards.
+-- Counts are null (never zero) when the inputs do not cover the period on these wards; then change,
+-- p, q and flag are null too and change_note says why (the macro change_note, as in every mart).
 -- unique_key: area_code, ward_code, theme, period_label
 with counts as (
     select * from int_ward_period_counts
@@ -184,6 +185,8 @@ final as (
         adjusted.previous_harm_weighted_count,
         adjusted.harm_weight_coverage_pct,
         adjusted.source,
+        change_note(adjusted.months_covered, adjusted.months_in_period,
+                    adjusted.previous_months_covered, adjusted.months_in_period) as change_note,
         case
             when adjusted.count is null then 'not covered: inputs hold ' || adjusted.months_covered || ' of '
                 || adjusted.months_in_period || ' months on these wards'

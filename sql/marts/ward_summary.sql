@@ -3,7 +3,9 @@
 -- Wards are as recorded: spatial re-basing onto current boundaries is done by ward_hotspots.
 -- MPS ward files on different ward sets (e.g. before and after May 2022) are never mixed: only the
 -- ward set of the newest ward-level extract is used. A period a source has no ward data for is
--- null, not 0.
+-- null, not 0. change and pct_change are null when either period is not covered in full by the
+-- source's ward rows (int_period_coverage; e.g. 9 months of 2021 against 12 of 2022), and
+-- change_note says why.
 -- unique_key: area_code, ward_code, theme, period_label
 with record_wards as (
     select 'record_extract' as source, ward_code, cast(null as varchar) as ward_name, theme, period_role, count(*) as n
@@ -58,12 +60,29 @@ by_ward as (
     group by all
 ),
 
+coverage as (
+    select
+        source,
+        coalesce(max(months_covered) filter (where period_role = 'current'), 0) as months_covered,
+        max(months_in_period) filter (where period_role = 'current') as months_in_period,
+        coalesce(max(months_covered) filter (where period_role = 'previous'), 0) as previous_months_covered,
+        max(months_in_period) filter (where period_role = 'previous') as previous_months_in_period
+    from int_period_coverage
+    where area_level = 'ward'
+    group by all
+),
+
 covered as (
     select
         by_ward.*,
+        change_comparable(coverage.months_covered, coverage.months_in_period,
+                          coverage.previous_months_covered, coverage.previous_months_in_period) as comparable,
+        change_note(coverage.months_covered, coverage.months_in_period,
+                    coverage.previous_months_covered, coverage.previous_months_in_period) as change_note,
         case when current_covered.source is not null then coalesce(current_n, 0) end as count,
         case when previous_covered.source is not null then coalesce(previous_n, 0) end as previous_count
     from by_ward
+    left join coverage on coverage.source = by_ward.source
     left join covered_periods as current_covered
       on current_covered.source = by_ward.source and current_covered.period_role = 'current'
     left join covered_periods as previous_covered
@@ -79,8 +98,9 @@ final as (
         (select period_label from periods where period_role = 'current') as period_label,
         covered.count,
         covered.previous_count,
-        covered.count - covered.previous_count as change,
-        pct_change(covered.count, covered.previous_count) as pct_change,
+        case when covered.comparable then covered.count - covered.previous_count end as change,
+        case when covered.comparable then pct_change(covered.count, covered.previous_count) end as pct_change,
+        covered.change_note,
         rank() over (partition by covered.theme order by covered.count desc nulls last) as rank_in_area,
         pct(covered.count, sum(covered.count) over (partition by covered.theme)) as share_of_area_pct,
         covered.source,
