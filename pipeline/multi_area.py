@@ -286,12 +286,13 @@ def write_combined_tables(work: Path, tables: list[str]) -> list[Path]:
     return written + [work / assessment.DB_NAME]
 
 
-def finish(run: annual.Run, results: list[dict], tables: list[str], timings: dict) -> None:
+def finish(run: annual.Run, results: list[dict], tables: list[str], combine_seconds: float) -> None:
     """What run.json records for a fan-out: every unit's files and checks, the tables, the timings;
     the units' own DuckDB files (raw rows) are removed once combined."""
     run.files = [f for r in results for f in r["files"]]
     run.checks = {"units": [{"unit": r["unit"], **r["checks"]} for r in results]}
     run.outputs = write_combined_tables(run.work, tables)
+    timings = {f"unit {r['key']}": r["seconds"] for r in results} | {"combine": combine_seconds}
     (run.work / annual.TIMINGS).write_text(json.dumps(timings))
     shutil.rmtree(run.work / UNITS_DIR, ignore_errors=True)
 
@@ -301,10 +302,9 @@ def run_multi_area(config_path: str | Path, output: str | Path | None = None) ->
     scripting): the same steps as flows/multi_area.py."""
     plan = load_plan(config_path, output)
     with annual.output_transaction(plan.cfg) as run:
-        started = time.perf_counter()
         results = [run_unit(unit, run.work, run.run_id) for unit in plan.units]
-        units_s = time.perf_counter() - started
+        started = time.perf_counter()
         tables = combine(results, run.work, plan.cfg, run.run_id, plan.by)
-        finish(run, results, tables, {"units": units_s, "combine": time.perf_counter() - started - units_s})
+        finish(run, results, tables, time.perf_counter() - started)
     return plan.cfg.output
 
