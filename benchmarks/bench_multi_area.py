@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import benchmarks.gen_police_uk_national as gen  # noqa: E402
+import benchmarks.gen_police_uk_national as gen
 
 WORK = ROOT / ".bench" / "multi_area"
 DATA = {2023: gen.OUT, 2022: gen.OUT.with_name("police_uk_national_2022")}
