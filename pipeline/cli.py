@@ -157,6 +157,36 @@ def demo(
     _run(DEMO_CONFIG, None, output, debug, demo=True)
 
 
+@app.command("multi-area")
+def multi_area(
+    config: Path = typer.Option(..., "--config", "-c", help="Run configuration YAML with `fan_out:` (and optionally `engine:`)."),
+    output: Path | None = typer.Option(None, help="Output folder (default: the config's `output`)."),
+    debug: bool = typer.Option(False, help="Show full tracebacks."),
+) -> None:
+    """Fan out over forces or years (data.police.uk files too big for one run), on Prefect's default
+    runner or a Dask cluster, and combine the units' tables; one area or all London boroughs need
+    `svna annual` (one query)."""
+    from pipeline.annual import enable_crash_stacks
+
+    enable_crash_stacks()
+    configure_runtime()
+    try:
+        _check_prefect_api()
+        from flows.multi_area import multi_area_run
+
+        if not debug:
+            for name in ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine"):
+                logging.getLogger(name).addFilter(_NoTraceback())
+        out = multi_area_run(str(config), output=str(output.resolve()) if output else None)
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(exc)
+    typer.secho(f"\nOutputs written to {out}", fg=typer.colors.GREEN, bold=True)
+    for name in ("tables/", "tables/unit_comparison.csv", "svna.duckdb", "run.json"):
+        typer.echo(f"  {Path(out) / name}")
+
+
 key_app = typer.Typer(no_args_is_help=True, help="Pseudonymisation keys.")
 app.add_typer(key_app, name="key")
 

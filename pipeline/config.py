@@ -216,7 +216,8 @@ REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "
 # Every key a run config may hold, by section: a key no code reads (a typo, or `xlsx:` in the wrong
 # place) stops the run rather than being silently ignored. `duckdb:` takes any DuckDB setting name.
 RUN_CONFIG_KEYS = ("area", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
-                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal")
+                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal",
+                   "fan_out", "engine")
 RUN_CONFIG_SECTIONS = {
     "area": ("name", "code"),
     "comparator": ("name",),
@@ -224,6 +225,8 @@ RUN_CONFIG_SECTIONS = {
     "significance": ("alpha", "min_total"),
     "privacy": ("key_file",),
     "temporal": ("max_window_hours",),   # pipeline.analysis_reference
+    "fan_out": ("by", "years"),          # pipeline.multi_area (svna multi-area)
+    "engine": ("runner", "address", "n_workers", "threads_per_worker"),   # pipeline.multi_area
 }
 INPUT_KEYS = {"mps_counts": ("kind", "paths"), "police_uk": ("kind", "paths"),
               "record_extract": ("kind", "profile", "offences", "victims", "suspects", "extract_period")}

@@ -23,7 +23,7 @@ from pipeline.config import SEEDS_DIR, SQL_DIR
 LAYERS = ("staging", "intermediate", "marts")   # what an annual run builds
 TRACE_MODELS = os.environ.get("SVNA_TRACE_MODELS")   # a file: each model's name is appended before it runs
 # sql/monthly reads the annual layers and is built only by the monthly refresh (pipeline.monthly)
-LAYER_ORDER = LAYERS + ("monthly",)
+LAYER_ORDER = LAYERS + ("monthly", "multi_area")   # sql/multi_area: over the combined units (pipeline.multi_area)
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 

@@ -1,0 +1,194 @@
+"""Benchmark (not a test): the multi-area fan-out against one process, and an all-London run (issue 11).
+
+(a) National data.police.uk: benchmarks/gen_police_uk_national.py makes (or reuses) a synthetic 2023
+    and, for the comparison an annual run needs, 2022 (43 forces x 12 months each, --rows per year),
+    under .bench/. Then, each in a fresh subprocess:
+    - fan-out: `flows.multi_area.multi_area_run` by force on a local Dask cluster of 2 worker
+      processes (43 units: ingest -> marts and the gates, then the combine and unit_comparison);
+    - one process: the same steps (annual ingest, build, check) once over all the files in one DuckDB
+      file, with the nation as the area (the rows placed on a ward).
+    Wall time, and peak memory as the largest sum of RSS over the process and all its descendants
+    (Dask workers included), sampled every 0.2 s. Check: per crime type and month, the units' rows
+    placed on a ward add up to the one process's count.
+(b) All London: the real MPS borough files with `areas: all` in one `svna annual`-style run (ingest,
+    build, check). Needs the `areas:` config key (issue 11 item 1); skipped, saying so, without it.
+Results: printed and .bench/multi_area/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import benchmarks.gen_police_uk_national as gen
+
+WORK = ROOT / ".bench" / "multi_area"
+DATA = {2023: gen.OUT, 2022: gen.OUT.with_name("police_uk_national_2022")}
+MPS_BOROUGH = ROOT.parent / "shared" / "data" / "mps_counts" / "borough"
+ENV = {"PREFECT_HOME": str(ROOT / ".prefect"), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+       "GX_ANALYTICS_ENABLED": "false"}
+
+
+def national_config(path: Path, output: Path, fan_out: bool) -> Path:
+    folders = [d for year in sorted(DATA) for d in sorted(DATA[year].glob("20*-*"))]
+    config = {"area": {"name": "England and Wales"}, "period": {"calendar_year": 2023},
+              "inputs": [{"kind": "police_uk", "paths": [str(d / "*-street.csv") for d in folders]}],
+              "reference": {"lsoa_to_ward": str(gen.LOOKUP)}, "output": str(output),
+              "duckdb": {"memory_limit": "2GB"}}
+    if fan_out:
+        # two workers share the machine: each unit's DuckDB gets one thread and half the memory
+        config.update(fan_out={"by": "force"}, engine={"runner": "dask", "n_workers": 2},
+                      duckdb={"memory_limit": "1GB", "threads": 1})
+    path.write_text(json.dumps(config))
+    return path
+
+
+def child_fan_out(config: Path, result: Path) -> None:
+    from pipeline.config import configure_runtime
+
+    configure_runtime()
+    from flows.multi_area import multi_area_run
+
+    out = Path(multi_area_run(str(config)))
+    import duckdb
+
+    with duckdb.connect(str(out / "svna.duckdb"), read_only=True) as con:
+        con.execute("copy (select crime_type, strftime(month_start, '%Y-%m') as month, sum(placed_on_ward) as count "
+                    "from police_uk_crime_types group by all) to ? (format parquet)", [str(result) + ".parquet"])
+        units = con.execute("select count(distinct unit) from theme_summary").fetchone()[0]
+    manifest = json.loads((out / "run.json").read_text())
+    result.write_text(json.dumps({"units": units, "timings": manifest["timings_seconds"]}))
+
+
+def child_single(config: Path, result: Path) -> None:
+    from pipeline import annual, assessment
+    from pipeline.config import load_config
+
+    cfg = load_config(config)
+    work = WORK / "single"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    started = time.perf_counter()
+    annual.ingest_step(cfg, work)
+    annual.build_step(cfg, work, assessment.new_run_id())
+    annual.check_step(cfg, work)
+    import duckdb
+
+    with duckdb.connect(str(work / assessment.DB_NAME), read_only=True) as con:
+        con.execute("copy (select crime_type, strftime(month_start, '%Y-%m') as month, count "
+                    "from police_uk_crime_types) to ? (format parquet)", [str(result) + ".parquet"])
+    timings = json.loads((work / annual.TIMINGS).read_text())
+    result.write_text(json.dumps({"in_process_s": round(time.perf_counter() - started, 2), "timings": timings}))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def child_london(config: Path, result: Path) -> None:
+    child_single(config, result)
+
+
+def measure(name: str, args: list[str]) -> dict:
+    """Wall time and the peak of the summed RSS of the child and all its descendants."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--child", name, *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **ENV, "PYTHONPATH": str(ROOT)})
+    peak = [0]
+
+    def sample() -> None:
+        parent = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = proc.stdout.read()
+    proc.wait()
+    sampler.join()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{name} failed:\n{output[-4000:]}")
+    return {"wall_s": round(wall, 2), "peak_rss_mib": round(peak[0] / 2**20, 1)}
+
+
+def london(results: dict) -> None:
+    from pipeline import config as config_module
+
+    if "areas" not in config_module.RUN_CONFIG_KEYS:
+        print("(b) all-London: skipped: this svna has no `areas:` config key yet (issue 11 item 1)")
+        results["london"] = "skipped: no areas: key"
+        return
+    config = WORK / "london.yaml"
+    config.write_text(json.dumps({
+        "area": {"name": "Merton", "code": "E09000024"}, "areas": "all",
+        "comparator": {"name": "Metropolitan Police Service"}, "period": {"calendar_year": 2022},
+        "inputs": [{"kind": "mps_counts", "paths": [str(MPS_BOROUGH / "*.csv")]}], "output": str(WORK / "london")}))
+    london = measure("london", [str(config), str(WORK / "london.json")])
+    london.update(json.loads((WORK / "london.json").read_text()))
+    results["london"] = london
+    print(f"(b) all-London (MPS borough files, areas: all): {london['wall_s']} s wall, "
+          f"{london['peak_rss_mib']} MiB peak; steps {london['timings']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=6_000_000, help="rows per year")
+    parser.add_argument("--child", choices=["fan_out", "single", "london"])
+    parser.add_argument("--skip-national", action="store_true")
+    parser.add_argument("rest", nargs="*")
+    args = parser.parse_args()
+    if args.child:
+        return globals()[f"child_{args.child}"](Path(args.rest[0]), Path(args.rest[1]))
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    results: dict = {}
+    if not args.skip_national:
+        if not gen.LOOKUP.exists():
+            sys.exit(f"needs the England and Wales LSOA -> ward lookup at {gen.LOOKUP} (../shared/data)")
+        for year, out in sorted(DATA.items()):
+            gen.YEAR = year   # the generator writes its module's YEAR
+            gen.generate(args.rows, seed=year, out=out)
+        rows = sum(json.loads((d / "generated.json").read_text())["rows"] for d in DATA.values())
+        size = sum(p.stat().st_size for d in DATA.values() for p in d.glob("*/*.csv")) / 2**30
+        print(f"(a) data: {rows:,} rows, 2 years x 43 forces x 12 months, {size:.2f} GiB")
+        fan_out = measure("fan_out", [str(national_config(WORK / "fan_out.yaml", WORK / "out", True)),
+                                      str(WORK / "fan_out.json")])
+        fan_out.update(json.loads((WORK / "fan_out.json").read_text()))
+        single = measure("single", [str(national_config(WORK / "single.yaml", WORK / "single_out", False)),
+                                    str(WORK / "single.json")])
+        single.update(json.loads((WORK / "single.json").read_text()))
+        import pandas as pd
+
+        key = ["crime_type", "month"]
+        a = pd.read_parquet(str(WORK / "fan_out.json") + ".parquet").sort_values(key).reset_index(drop=True)
+        b = pd.read_parquet(str(WORK / "single.json") + ".parquet").sort_values(key).reset_index(drop=True)
+        same = bool(len(a) and a[key].equals(b[key]) and a["count"].astype("int64").equals(b["count"].astype("int64")))
+        results.update(rows=rows, gib=round(size, 2), fan_out=fan_out, single=single, identical_counts=same)
+        print(f"{'':34}{'wall s':>10}{'peak MiB':>10}")
+        print(f"{'fan-out, 43 units, 2 Dask workers':34}{fan_out['wall_s']:>10}{fan_out['peak_rss_mib']:>10}")
+        print(f"{'one process':34}{single['wall_s']:>10}{single['peak_rss_mib']:>10}   {single['timings']}")
+        print(f"crime type x month counts identical: {same} ({len(a)} rows)")
+    london(results)
+    (WORK / "results.json").write_text(json.dumps(results, indent=1))
+    if results.get("identical_counts") is False:
+        sys.exit("the fan-out and the one process disagree: see .bench/multi_area/*.parquet")
+
+
+if __name__ == "__main__":
+    main()
