@@ -54,3 +54,7 @@ create or replace macro grid_cell_box(cell, x0, y0, cell_m, ny) as st_makeenvelo
 -- prefixed with ' so a spreadsheet opening the CSV shows it as text, never runs it (OWASP CSV injection).
 create or replace macro csv_safe_text(x) as
     case when left(x, 1) in ('=', '+', '-', '@', chr(9), chr(13)) then '''' || x else x end;
+
+-- One spelling of an area name for matching across files (MPS "Kingston upon Thames", boundary files,
+-- LSOA names): case, spacing and "&" / "and" do not matter.
+create or replace macro area_key(x) as regexp_replace(lower(trim(replace(x, '&', 'and'))), '\s+', ' ', 'g');
