@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from pipeline import db
@@ -62,6 +63,33 @@ def area_selection(cfg: RunConfig) -> tuple[str, list[str]]:
     if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
         return "list", list(dict.fromkeys(v.strip() for v in value))
     raise InputError(where, "areas", expected, repr(value))
+
+
+def funnel_limit_counts(expected, p) -> np.ndarray:
+    """Exact Poisson funnel-plot limit, as a count, at cumulative probability `p` (0.001, 0.025, 0.975,
+    0.999) for a unit whose expected count is `expected` (Spiegelhalter 2005, Stat Med 24:1185, the
+    appendix): the Poisson(E) quantile r_p, less the interpolation a = (F(r_p) - p) / (F(r_p) - F(r_p - 1))
+    that makes the limit a smooth curve in E. Null where E is missing or not positive."""
+    from scipy import stats
+
+    e, p = np.asarray(expected, dtype=float), np.asarray(p, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = stats.poisson.ppf(p, e)
+        upper_cdf, lower_cdf = stats.poisson.cdf(r, e), stats.poisson.cdf(r - 1, e)
+        out = r - (upper_cdf - p) / (upper_cdf - lower_cdf)
+    out[~np.isfinite(e) | (e <= 0)] = np.nan
+    return out
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """funnel_limit(expected, p) for sql/marts/funnel_points.sql: DuckDB has no Poisson quantile."""
+    import pyarrow as pa
+
+    def funnel_limit(expected, p):
+        values = funnel_limit_counts(expected.to_numpy(zero_copy_only=False), p.to_numpy(zero_copy_only=False))
+        return pa.array(values, type=pa.float64(), from_pandas=True)
+
+    db.create_python_function(con, "funnel_limit", funnel_limit, ["DOUBLE", "DOUBLE"], "DOUBLE", "arrow")
 
 
 def _options(cfg: RunConfig, key: str) -> dict[str, Any]:
@@ -106,6 +134,7 @@ def load_area_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     from pipeline.geography import read_boundaries
 
     db.load_spatial(con)
+    register_functions(con)
     mode, names = area_selection(cfg)
     _create(con, "ref_area_selection", pd.DataFrame({"area_name": names}) if names else None)
     boundaries = None

@@ -60,3 +60,75 @@ def test_residents_are_census_2021_lsoas_summed_by_local_authority(london):
     assert got["Merton"] == 215_192                          # SOURCES.md: Merton total 215,192
     assert len(got) == 32                                   # the 32 MPS boroughs (not the airports)
     assert all(got[name] == round(expected[name]) for name in got)
+
+
+def pandas_vwi_2022() -> pd.Series:
+    """VWI per borough in 2022 from the raw wide files, as seed_mps_category_themes maps it: MajorText
+    'Violence Against the Person', MinorText 'Violence with Injury'. 2022 lies in the 24-month file
+    only (the Historical file ends 2021-07), so nothing is superseded."""
+    months = [f"2022{m:02d}" for m in range(1, 13)]
+    frames = [pd.read_csv(p, dtype=str) for p in BOROUGH_FILES]
+    frame = next(f for f in frames if set(months) <= set(f.columns))
+    vwi = frame[(frame.MajorText.str.upper() == "VIOLENCE AGAINST THE PERSON")
+                & (frame.MinorText.str.upper() == "VIOLENCE WITH INJURY")]
+    return vwi[months].astype(int).sum(axis=1).groupby(vwi.LookUp_BoroughName).sum()
+
+
+def test_2022_vwi_count_of_every_borough_matches_pandas(london):
+    expected = pandas_vwi_2022()
+    got = dict(london.execute("select area_name, count from area_comparison where theme = 'vwi'").fetchall())
+    assert len(expected) >= 32 and got == expected.to_dict()
+    assert got["Merton"] == 1421                             # the published 2022 figure
+
+
+def test_merton_vwi_rate_and_rank_hand_checked(london):
+    row = london.execute("select rate_per_1000, rate_rank, areas_ranked, share_of_comparator_pct, "
+                         "round(comparator_pct_change) from area_comparison "
+                         "where theme = 'vwi' and area_name = 'Merton'").fetchone()
+    rate, rank, ranked, share, comparator_change = row
+    assert rate == 6.60                                      # 1,421 / 215,192 x 1,000 = 6.603
+    assert comparator_change == 8                            # MPS 71,908 -> 77,750 (published +8%)
+    assert share == round(100 * 1421 / 77_750, 1)            # 1.8% of the MPS total
+    counts = pandas_vwi_2022()
+    census = pd.read_csv(CENSUS)
+    census["authority"] = census.lsoa21_name.str.replace(r"\s+\d{3}[A-Z]$", "", regex=True)
+    residents = census.groupby("authority").usual_residents.sum()
+    rates = {name: 1000 * n / residents[name] for name, n in counts.items() if name in residents.index}
+    assert ranked == len(rates) == 32
+    assert rank == 1 + sum(r > rates["Merton"] for r in rates.values())   # 26 boroughs above: 27th
+
+
+def test_area_comparison_change_uses_the_exact_test(london):
+    from pipeline.geography import exact_change_p_values
+
+    row = london.execute("select count, previous_count, p_value, change_flag from area_comparison "
+                         "where theme = 'vwi' and area_name = 'Merton'").fetchone()
+    assert row[:2] == (1421, 1222)
+    assert row[2] == pytest.approx(exact_change_p_values([1421], [1222], [365], [365])[0], abs=1e-6)
+    assert row[3] == "significant_increase"
+
+
+def test_funnel_limits_are_exact_poisson_quantiles(london):
+    from scipy import stats
+
+    rows = london.execute("select count, population, target_rate_per_1000, expected_count, lower_95, upper_95, "
+                          "lower_998, upper_998, funnel_position, rate_per_1000 from funnel_points "
+                          "where unit_level = 'area' and theme = 'vwi'").fetchall()
+    counts, residents = pandas_vwi_2022(), dict(london.execute(
+        "select area_name, residents from areas where residents > 0").fetchall())
+    target = sum(counts[a] for a in residents) / sum(residents.values())
+    assert len(rows) == 32
+    for count, population, target_1000, expected, lo95, hi95, lo998, hi998, position, rate in rows:
+        assert target_1000 == pytest.approx(1000 * target, abs=1e-4)
+        e = target * population
+        for p, limit in ((0.025, lo95), (0.975, hi95), (0.001, lo998), (0.999, hi998)):
+            count_limit = limit * population / 1000
+            r = stats.poisson.ppf(p, e)                      # the Poisson(E) quantile r_p ...
+            assert r - 1 <= count_limit <= r                 # ... less the interpolation, a fraction of a crime
+            # Spiegelhalter's interpolation: a = (F(r_p) - p) / (F(r_p) - F(r_p - 1)), limit = r_p - a
+            f_r, f_below = stats.poisson.cdf(r, e), stats.poisson.cdf(r - 1, e)
+            assert count_limit == pytest.approx(r - (f_r - p) / (f_r - f_below), rel=1e-9)
+        assert lo998 < lo95 < 1000 * target < hi95 < hi998
+        exact_rate = 1000 * count / population
+        assert (position == "above_99.8") == (exact_rate > hi998)
+        assert (position == "within_95") == (lo95 <= exact_rate <= hi95)
