@@ -90,8 +90,9 @@ flagged as (
 final as (
     select
         flagged.area_key,
-        coalesce(flagged.boundary_code, case when flagged.is_focus then nullif(getvariable('area_code'), '') end)
-            as area_code,
+        case when flagged.is_focus  -- the code the config gives wins for the focus area
+            then coalesce(nullif(getvariable('area_code'), ''), flagged.boundary_code, getvariable('area_code'))
+            else flagged.boundary_code end as area_code,
         flagged.area_name,
         flagged.is_focus,
         flagged.is_neighbour,

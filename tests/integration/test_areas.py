@@ -132,3 +132,41 @@ def test_funnel_limits_are_exact_poisson_quantiles(london):
         exact_rate = 1000 * count / population
         assert (position == "above_99.8") == (exact_rate > hi998)
         assert (position == "within_95") == (lo95 <= exact_rate <= hi95)
+
+
+def test_headline_names_rank_and_neighbours_with_higher_rates(london):
+    from pipeline import narrative
+
+    text = narrative.headlines_markdown(london, "Metropolitan Police Service", "OFFICIAL")
+    # 2022 VWI per 1,000: Lambeth 11.43, Croydon 9.55, Wandsworth 7.36, Sutton 6.61 > Merton 6.60 >
+    # Kingston upon Thames 6.50 (counts from pandas_vwi_2022 over Census 2021 residents)
+    assert ("Merton's VWI rate was 6.6 per 1,000 residents, 27th highest of the 32 boroughs; of its five "
+            "neighbours, four had a higher rate (Lambeth, Croydon, Wandsworth and Sutton)") in text
+    assert text.count("# Picture of Violence: Merton") == 1        # the story stays about the focus area
+    assert "Croydon in 2022" not in text
+
+
+def test_theme_summary_carries_every_selected_area_and_the_focus_is_unchanged(london):
+    rows = london.execute("select area_name, area_code, is_focus, count from theme_summary where theme = 'vwi' "
+                          "order by area_name").fetchall()
+    assert [r[0] for r in rows] == ["Croydon", "Kingston upon Thames", "Lambeth", "Merton", "Sutton", "Wandsworth"]
+    counts = pandas_vwi_2022()
+    assert all(count == counts[name] for name, _, _, count in rows)
+    assert [(r[1], r[2]) for r in rows if r[0] == "Merton"] == [("E09000024", True)]
+    assert {r[1] for r in rows} >= {"E09000008", "E09000029"}      # codes from the boundary file
+    monthly = dict(london.execute("select area_name, sum(count) from theme_monthly where theme = 'vwi' and "
+                                  "month_start between '2022-01-01' and '2022-12-01' and area_role <> 'comparator' "
+                                  "group by all").fetchall())
+    assert monthly == {name: counts[name] for name, *_ in rows}
+
+
+def test_a_listed_area_missing_from_the_inputs_is_refused(tmp_path):
+    from pipeline import areas
+    from pipeline.errors import InputError
+
+    cfg = write_config(tmp_path, "[Sutton, Suton]")
+    with db.connect() as con:
+        assessment.ingest(con, cfg)
+        assessment.build(con, cfg, "t", select=["int_areas"])
+        with pytest.raises(InputError, match="Suton"):
+            areas.check_areas(con, cfg)
