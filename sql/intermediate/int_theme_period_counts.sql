@@ -7,7 +7,7 @@
 -- Record extracts count at day precision; MPS files by month of recording; data.police.uk files by
 -- month (area and comparator as int_police_uk_located decides; approximate themes: int_police_uk_themes).
 with focus as (
-    select getvariable('area_name') as area_name
+    select cast(getvariable('area_name') as varchar) as area_name
 ),
 
 record_counts as (
@@ -33,7 +33,7 @@ mps_rows as (
     join selected_areas on selected_areas.area_key = area_key(classified.borough_name)
     where classified.area_level = 'borough'
     union all
-    select 'comparator', getvariable('comparator_name'), classified.*
+    select 'comparator', cast(getvariable('comparator_name') as varchar), classified.*
     from int_mps_counts_classified as classified
     where classified.area_level = 'borough' and getvariable('comparator_name') is not null
 ),
@@ -48,7 +48,8 @@ mps_counts as (
 police_rows as (
     select roles.area_role, roles.area_name, classified.*
     from int_police_uk_classified as classified
-    cross join (values ('area', getvariable('area_name')), ('comparator', getvariable('comparator_name')))
+    cross join (values ('area', cast(getvariable('area_name') as varchar)),
+                       ('comparator', cast(getvariable('comparator_name') as varchar)))
         as roles(area_role, area_name)
     where (roles.area_role = 'area' and classified.in_area)
        or (roles.area_role = 'comparator' and classified.in_comparator)

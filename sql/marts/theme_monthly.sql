@@ -35,7 +35,7 @@ mps_months as (
     where area_level = 'borough'
     group by all
     union all
-    select 'mps_counts', 'comparator', cast(null as varchar), getvariable('comparator_name'),
+    select 'mps_counts', 'comparator', cast(null as varchar), cast(getvariable('comparator_name') as varchar),
            theme, month_start, cast(sum(count) as bigint)
     from int_mps_counts_classified
     where area_level = 'borough' and getvariable('comparator_name') is not null
@@ -47,7 +47,8 @@ police_months as (
            case roles.area_role when 'area' then (select area_code from focus) end as area_code,
            roles.area_name, theme, month_start, count(*) as count
     from int_police_uk_classified
-    cross join (values ('area', getvariable('area_name')), ('comparator', getvariable('comparator_name')))
+    cross join (values ('area', cast(getvariable('area_name') as varchar)),
+                       ('comparator', cast(getvariable('comparator_name') as varchar)))
         as roles(area_role, area_name)
     where (roles.area_role = 'area' and in_area) or (roles.area_role = 'comparator' and in_comparator)
     group by all
