@@ -162,8 +162,9 @@ REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "
 # ---------------------------------------------------------------- allowed keys
 # Every key a run config may hold, by section: a key no code reads (a typo, or `xlsx:` in the wrong
 # place) stops the run rather than being silently ignored. `duckdb:` takes any DuckDB setting name.
-RUN_CONFIG_KEYS = ("area", "areas", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
-                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal")
+RUN_CONFIG_KEYS = ("area", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
+                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal",
+                   "areas")   # pipeline.areas
 RUN_CONFIG_SECTIONS = {
     "area": ("name", "code"),
     "comparator": ("name",),

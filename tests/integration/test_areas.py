@@ -170,3 +170,25 @@ def test_a_listed_area_missing_from_the_inputs_is_refused(tmp_path):
         assessment.build(con, cfg, "t", select=["int_areas"])
         with pytest.raises(InputError, match="Suton"):
             areas.check_areas(con, cfg)
+
+
+def test_areas_value_must_be_a_list_all_or_neighbours(tmp_path):
+    from pipeline import areas
+    from pipeline.errors import InputError
+
+    assert areas.area_selection(write_config(tmp_path, "all")) == ("all", [])
+    assert areas.area_selection(write_config(tmp_path, "[Sutton, Merton]")) == ("list", ["Sutton", "Merton"])
+    with pytest.raises(InputError, match="areas"):
+        areas.area_selection(write_config(tmp_path, "everywhere"))
+
+
+def test_build_areas_returns_every_borough_for_areas_all(tmp_path):
+    from pipeline import areas
+
+    cfg = write_config(tmp_path, "all")
+    tables = areas.build_areas(cfg, tmp_path / "unit.duckdb", "t")
+    summary = tables["theme_summary"]
+    vwi = summary[summary.theme == "vwi"].set_index("area_name")["count"].to_dict()
+    assert vwi == pandas_vwi_2022().to_dict()             # all 33 areas of the files, airports included
+    assert summary.is_focus.sum() == summary[summary.area_name == "Merton"].shape[0] > 0
+    assert set(tables["area_comparison"].area_name) == set(vwi)
