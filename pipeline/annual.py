@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import assessment, db, output_folders, publish, validation
+from pipeline import areas, assessment, db, output_folders, publish, validation
 from pipeline.config import RunConfig
 from pipeline.sources.files import InputFile
 
@@ -98,6 +98,7 @@ def check_step(cfg: RunConfig, work: Path) -> dict:
     each location method (aggregates only)."""
     with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
         assessment.check_coverage(con, cfg)
+        areas.check_areas(con, cfg)
         assessment.check_reconciliation(con, cfg)
         rows = con.execute("select sum(rows_in), sum(rows_loaded), sum(rows_superseded), sum(rows_quarantined) "
                            "from quarantine_summary").fetchone()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import __version__, analysis_reference, db, reference_tables
+from pipeline import __version__, analysis_reference, areas, db, reference_tables
 from pipeline.config import PROJECT_ROOT, RunConfig
 from pipeline.errors import InputError
 from pipeline.output_folders import output_lock, staging_dir, swap_into_place  # noqa: F401  (moved there)
@@ -105,6 +105,7 @@ def prepare(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, referen
     if reference:
         reference_tables.load_reference(con, cfg)
         analysis_reference.load_analysis_reference(con, cfg)
+        areas.load_area_reference(con, cfg)
 
 
 def _months(start: date, end: date) -> set[str]:

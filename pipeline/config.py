@@ -210,14 +210,17 @@ def _resolve_paths(base: Path, patterns: str | list[str] | None) -> tuple[list[P
 # The reference files a run config may name (read by pipeline.reference_files).
 REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "previous_wards", "severity_weights",
                   # read by pipeline.analysis_reference
-                  "term_dates", "imd", "lsoa11_to_lsoa21", "population_projection")
+                  "term_dates", "imd", "lsoa11_to_lsoa21", "population_projection",
+                  # read by pipeline.areas
+                  "areas", "area_population")
 
 # ---------------------------------------------------------------- allowed keys
 # Every key a run config may hold, by section: a key no code reads (a typo, or `xlsx:` in the wrong
 # place) stops the run rather than being silently ignored. `duckdb:` takes any DuckDB setting name.
 RUN_CONFIG_KEYS = ("area", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
                    "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal",
-                   "fan_out", "engine")
+                   "fan_out", "engine",   # pipeline.multi_area
+                   "areas")   # pipeline.areas
 RUN_CONFIG_SECTIONS = {
     "area": ("name", "code"),
     "comparator": ("name",),
@@ -243,6 +246,8 @@ REFERENCE_OPTIONS = {  # options of a reference entry written {path: ..., <optio
     "imd": ("lsoa_column", "decile_column", "rank_column"),
     "lsoa11_to_lsoa21": BOUNDARY_OPTIONS + ("lsoa11_column", "lsoa21_column"),
     "population_projection": ("age_column", "year_column", "count_column"),
+    "areas": BOUNDARY_OPTIONS,
+    "area_population": ("lsoa_column", "age_column", "count_column", "name_column"),
 }
 
 

@@ -165,8 +165,8 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = Non
 
 def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | None, marking: str) -> str:
     periods = {r["period_role"]: r["period_label"] for r in _records(con, "select * from periods")}
-    summary = _records(con, "select s.*, t.label, t.short_label from theme_summary s "
-                            "join seed_themes t using (theme) order by cast(t.sort_order as integer)")
+    summary = _records(con, "select s.*, t.label, t.short_label from theme_summary s "  # the focus area's story
+                            "join seed_themes t using (theme) where s.is_focus order by cast(t.sort_order as integer)")
     details = {r["theme"]: r for r in _records(con, "select * from theme_detail")}
     prev_people = {r["theme"]: r for r in _records(
         con, "select theme, victims_known_age, pct(victims_u25, victims_known_age) as victims_u25_pct, "
@@ -192,6 +192,7 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
             analyses.repeat_sentence(con, row["theme"], row["short_label"], periods["current"]),
             analyses.deprivation_sentence(con, row["theme"], row["short_label"]),
             analyses.temporal_sentence(con, row["theme"], row["short_label"]),
+            analyses.area_comparison_sentence(con, row["theme"], row["short_label"]),
         ) if sentence]
         if extra:
             lines += ["", " ".join(extra)]

@@ -218,3 +218,39 @@ def intelligence_gaps(con: duckdb.DuckDBPyConnection) -> list[str]:
             "select count(*) from deprivation_profile where imd_quintile = 'needs_reference_imd'").fetchone()[0]:
         gaps.append("Deprivation: configure reference.imd (IMD 2019 by LSOA) to relate offences to deprivation.")
     return gaps
+
+
+SMALL_NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def area_comparison_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -> str:
+    """The focus area's rate against every area in the inputs and against its neighbours (issue 11):
+    "Merton's VWI rate was 6.6 per 1,000 residents, 27th highest of the 32 boroughs; of its five
+    neighbours, four had a higher rate (...)". Empty when the run compares no other area with residents."""
+    if not _have(con, "area_comparison"):
+        return ""
+    focus = _one(con, "select * from area_comparison where is_focus and theme = ? and rate_rank is not null", [theme])
+    if focus is None or focus["areas_ranked"] < 2 or theme == "all_crime" or focus["count"] < base.MIN_BASE:
+        return ""  # a rate on a handful of crimes (homicide) is not worth a ranking
+    name = base.md_text(focus["area_name"])
+    rate_label = "sexual offences" if theme == "sexual_offences" else label
+    sentence = (f"{name}'s {rate_label} rate was {focus['rate_per_1000']:.1f} per 1,000 residents, "
+                f"{ordinal(focus['rate_rank'])} highest of the {focus['areas_ranked']} boroughs")
+    neighbours = base._records(con, "select area_name, rate_rank from area_comparison where is_neighbour and theme = ? "
+                                    "and rate_rank is not null order by rate_rank", [theme])
+    if neighbours:
+        higher = [base.md_text(n["area_name"]) for n in neighbours if n["rate_rank"] < focus["rate_rank"]]
+        count = len(neighbours)
+        sentence += (f"; of its {SMALL_NUMBERS.get(count, count)} neighbour{'s' if count != 1 else ''}, "
+                     f"{SMALL_NUMBERS.get(len(higher), len(higher)) if higher else 'none'} had a higher rate"
+                     + (f" ({_join(higher)})" if higher else ""))
+    funnel = _one(con, "select funnel_position from funnel_points where unit_level = 'area' and is_focus and theme = ?",
+                  [theme]) if _have(con, "funnel_points") else None
+    position = {"above_99.8": "above the upper 99.8% limit of the funnel plot of all boroughs",
+                "below_99.8": "below the lower 99.8% limit of the funnel plot of all boroughs"}.get((funnel or {}).get("funnel_position"))
+    return sentence + (f", {position}" if position else "") + "."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import assessment, db, narrative, output_folders, spatial_outputs
+from pipeline import assessment, db, funnel_chart, narrative, output_folders, spatial_outputs
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
 
@@ -216,6 +216,7 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
     headlines.write_text(narrative.headlines_markdown(con, cfg.comparator_name, MARKING))
     outputs.append(headlines)
     outputs += spatial_outputs.write_spatial_outputs(con, cfg, out_dir)
+    outputs += funnel_chart.write_funnel_charts(con, out_dir / "maps")
     return outputs
 
 

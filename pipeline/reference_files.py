@@ -37,8 +37,9 @@ CODE_PATTERN = r"^[A-Z][0-9]{8}$"
 PREFIXES = {
     "ward": ("E05", "W05", "S13", "N08"),
     "lsoa": ("E01", "W01", "S01", "95"),
+    "area": ("E06", "E07", "E08", "E09", "W06", "S12", "N09"),   # local authorities (pipeline.areas)
 }
-NAME_HINTS = {"ward": ("wd", "ward"), "lsoa": ("lsoa",)}
+NAME_HINTS = {"ward": ("wd", "ward"), "lsoa": ("lsoa",), "area": ("lad", "la", "borough", "area")}
 COUNT_HINTS = ("usual_residents", "residents", "population", "persons", "people", "count", "observation",
                "obs_value", "value", "total")
 TOTAL_WORDS = ("total", "all ages", "all persons", "all usual residents", "all people")

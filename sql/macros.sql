@@ -69,3 +69,6 @@ create or replace macro change_note(months_covered, months_in_period, previous_m
              case when previous_months_covered < previous_months_in_period
                   then 'previous period has ' || previous_months_covered || ' of ' || previous_months_in_period
                        || ' months in the inputs' end) end;
+-- One spelling of an area name for matching across files (MPS "Kingston upon Thames", boundary files,
+-- LSOA names): case, spacing and "&" / "and" do not matter.
+create or replace macro area_key(x) as regexp_replace(lower(trim(replace(x, '&', 'and'))), '\s+', ' ', 'g');

@@ -2,9 +2,10 @@
 -- Grain: one row per area x theme x period: the supporting measures behind theme_summary
 -- (denominators, DA and knife shares, under-18 victims, the two parts of "suspect age unknown",
 -- the share of VAP). Record-extract measures are null when the area's counts come from MPS files.
+-- The focus area only: other selected areas (`areas:`) have MPS counts alone (see area_comparison).
 -- unique_key: area_code, theme, period_label
 with summary as (
-    select * from theme_summary
+    select * from theme_summary where is_focus
 ),
 
 people as (

@@ -1,10 +1,11 @@
 -- theme_summary  (output contract: DESIGN §6.3)
--- Grain: one row per area x theme x period (the current period, compared with the previous one).
+-- Grain: one row per area x theme x period (the current period, compared with the previous one), for
+-- the focus area (is_focus) and every other area the run selects (`areas:`; from MPS count files).
 -- The area's counts come from the record extract when there is one, else from MPS count files, else
 -- from data.police.uk files (limited mode); columns a source cannot fill are null and `definition` says why.
 -- change, pct_change, poisson_z, p_value and change_flag are null when the source does not cover both
 -- periods in full (int_period_coverage), and change_note says why.
--- unique_key: area_code, theme, period_label
+-- unique_key: area_name, theme, period_label
 with counts as (
     select * from int_theme_period_counts
 ),
@@ -12,9 +13,9 @@ with counts as (
 area as (
     select *
     from counts
-    where area_role = 'area'
+    where area_role in ('area', 'other_area')
     qualify row_number() over (
-        partition by theme order by case source when 'record_extract' then 1 when 'mps_counts' then 2 else 3 end
+        partition by area_role, area_name, theme order by case source when 'record_extract' then 1 when 'mps_counts' then 2 else 3 end
     ) = 1
 ),
 
@@ -28,7 +29,8 @@ police_themes as (
 ),
 
 all_crime as (
-    select source, current_count as tno from counts where area_role = 'area' and theme = 'all_crime'
+    select source, area_role, area_name, current_count as tno
+    from counts where area_role in ('area', 'other_area') and theme = 'all_crime'
 ),
 
 people as (
@@ -71,8 +73,9 @@ themes as (
 
 final as (
     select
-        getvariable('area_code') as area_code,
-        getvariable('area_name') as area_name,
+        area.area_code,
+        area.area_name,
+        area.is_focus,
         area.theme,
         current_period.period_label,
         current_period.period_start,
@@ -120,9 +123,10 @@ final as (
     cross join current_period
     left join comparator on comparator.theme = area.theme
     left join police_themes on police_themes.theme = area.theme
-    left join all_crime on all_crime.source = area.source
-    left join people on people.theme = area.theme and area.source = 'record_extract'
-    order by cast(themes.sort_order as integer)
+    left join all_crime
+      on all_crime.source = area.source and all_crime.area_role = area.area_role and all_crime.area_name = area.area_name
+    left join people on people.theme = area.theme and area.source = 'record_extract' and area.is_focus
+    order by not area.is_focus, area.area_name, cast(themes.sort_order as integer)
 )
 
 select * from final

@@ -9,6 +9,6 @@ with sums as (
 
 select sums.*, summary.count as theme_count
 from sums
-left join theme_summary as summary on summary.theme = sums.theme
+left join theme_summary as summary on summary.theme = sums.theme and summary.is_focus
 where abs(sums.weights - sums.crimes) > 0.001
    or (sums.view = 'day_hour' and sums.period_role = 'current' and sums.crimes <> summary.count)

@@ -78,11 +78,11 @@ def test_a_fully_covered_previous_year_is_compared(tmp_path):
 def test_homicide_ward_map_says_no_offences_and_rape_is_mapped_in_whole_numbers(partly_covered, partly_covered_config,
                                                                                   tmp_path):
     """The issue's case: no homicide in any Merton ward in 2022 was painted as one dark class, "0.0 to 0.0"."""
-    from pipeline import geography, maps
+    from pipeline import maps, spatial_outputs
 
     assert partly_covered.execute("select sum(count), max(count) from ward_hotspots where theme = 'homicide'"
                                   ).fetchone() == (0, 0)
-    geography.write_spatial_outputs(partly_covered, load_config(partly_covered_config), tmp_path)
+    spatial_outputs.write_spatial_outputs(partly_covered, load_config(partly_covered_config), tmp_path)
     homicide = svg_texts(tmp_path / "maps" / "ward_homicide.svg")
     assert "Homicide: no offences recorded, 2022" in homicide and "No offences recorded" in homicide
     assert not [t for t in homicide if " to " in t and t[0].isdigit()]   # no classes at all

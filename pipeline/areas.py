@@ -1,0 +1,200 @@
+"""Areas as a dimension (issue 11): which areas a run covers, their boundaries and their residents.
+
+A run config names its focus area in `area:`; `areas:` widens the run to
+- a list of area names (the focus area is always added),
+- `all`: every area in the inputs (each borough of the MPS borough-level count files), or
+- `neighbours`: the focus area and the areas whose boundaries touch it, from `reference.areas`.
+
+Neighbours share a border of at least NEIGHBOUR_MIN_BORDER_M metres, borders counting as shared where
+they lie within NEIGHBOUR_TOLERANCE_M metres of each other (generalised boundary files leave slivers
+and gaps of a metre or so). Two areas that meet at a single point only are not neighbours (rook, not
+queen, contiguity): a corner gives about 2 x the tolerance of "shared border", far below the minimum.
+
+Residents per area are the Census 2021 usual residents of its LSOAs (`reference.area_population`, an
+LSOA x age file for England and Wales). An LSOA is assigned to its local authority by its name, which
+ONS builds as the local authority name plus a number ("Merton 001A"): the shared data holds no
+LSOA 2021 -> local authority lookup, and the name rule is exact for LSOA 2021 names.
+
+This module loads the tables the SQL reads (ref_area_*); the selection itself is made in SQL
+(sql/intermediate/int_areas.sql), in one query over all areas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipeline import db
+from pipeline.config import RunConfig
+from pipeline.errors import InputError
+
+AREA_MODES = ("focus", "list", "all", "neighbours")
+NEIGHBOUR_TOLERANCE_M = 2.0
+NEIGHBOUR_MIN_BORDER_M = 50.0
+
+REF_SCHEMAS = {
+    "ref_area_selection": "area_name varchar",
+    "ref_area_boundaries": "area_code varchar, area_name varchar, geom geometry",
+    "ref_area_population": "lsoa_code varchar, lsoa_name varchar, residents bigint",
+}
+
+
+def area_selection(cfg: RunConfig) -> tuple[str, list[str]]:
+    """(mode, names) from the config's `areas:` key: mode is one of AREA_MODES; names are the areas
+    listed (mode `list` only). Without `areas:` the run is about the focus area alone."""
+    value = (cfg.raw or {}).get("areas")
+    where = str(cfg.config_path)
+    expected = "expected a list of area names, `all` (every area in the inputs) or `neighbours`"
+    if value is None:
+        return "focus", []
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("all", "neighbours", "neighbors"):
+            mode = "all" if word == "all" else "neighbours"
+            if mode == "neighbours" and "areas" not in cfg.reference:
+                raise InputError(where, "areas", "`areas: neighbours` needs the area boundary file in reference.areas "
+                                 "(e.g. London_Borough_Excluding_MHW.shp) to find which areas touch the focus area",
+                                 "reference.areas missing")
+            return mode, []
+        raise InputError(where, "areas", expected, repr(value))
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return "list", list(dict.fromkeys(v.strip() for v in value))
+    raise InputError(where, "areas", expected, repr(value))
+
+
+def funnel_limit_counts(expected, p) -> np.ndarray:
+    """Exact Poisson funnel-plot limit, as a count, at cumulative probability `p` (0.001, 0.025, 0.975,
+    0.999) for a unit whose expected count is `expected` (Spiegelhalter 2005, Stat Med 24:1185, the
+    appendix): the Poisson(E) quantile r_p, less the interpolation a = (F(r_p) - p) / (F(r_p) - F(r_p - 1))
+    that makes the limit a smooth curve in E. Null where E is missing or not positive."""
+    from scipy import stats
+
+    e, p = np.asarray(expected, dtype=float), np.asarray(p, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = stats.poisson.ppf(p, e)
+        upper_cdf, lower_cdf = stats.poisson.cdf(r, e), stats.poisson.cdf(r - 1, e)
+        out = r - (upper_cdf - p) / (upper_cdf - lower_cdf)
+    out[~np.isfinite(e) | (e <= 0)] = np.nan
+    return out
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """funnel_limit(expected, p) for sql/marts/funnel_points.sql: DuckDB has no Poisson quantile."""
+    import pyarrow as pa
+
+    def funnel_limit(expected, p):
+        values = funnel_limit_counts(expected.to_numpy(zero_copy_only=False), p.to_numpy(zero_copy_only=False))
+        return pa.array(values, type=pa.float64(), from_pandas=True)
+
+    db.create_python_function(con, "funnel_limit", funnel_limit, ["DOUBLE", "DOUBLE"], "DOUBLE", "arrow")
+
+
+def _options(cfg: RunConfig, key: str) -> dict[str, Any]:
+    value = ((cfg.raw or {}).get("reference") or {}).get(key)
+    return {k: v for k, v in value.items() if k != "path"} if isinstance(value, dict) else {}
+
+
+def read_area_population(path, options: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Residents per LSOA as [lsoa_code, lsoa_name, residents] from an LSOA x age band file (bands
+    summed; total rows ignored, as pipeline.reference_files.read_population does)."""
+    from pipeline.reference_files import detect_code_column, detect_name_column, read_population, read_table_file
+
+    options = options or {}
+    residents = read_population(path, {k: v for k, v in options.items() if k != "name_column"})
+    frame = read_table_file(path)
+    code = detect_code_column(frame, "lsoa", path, options.get("lsoa_column"))
+    name = detect_name_column(frame, code, "lsoa", options.get("name_column"))
+    if name is None:
+        raise InputError(str(path), "lsoa name", "the area population file needs LSOA names (e.g. 'Merton 001A'): "
+                         "they give each LSOA's local authority; name the column with name_column",
+                         "columns " + ", ".join(map(str, frame.columns[:12])))
+    names = frame[[code, name]].drop_duplicates(code).rename(columns={code: "lsoa_code", name: "lsoa_name"})
+    names["lsoa_code"] = names.lsoa_code.str.upper()
+    totals = residents.groupby("lsoa_code", as_index=False)["residents"].sum()
+    return totals.merge(names, on="lsoa_code", how="left")[["lsoa_code", "lsoa_name", "residents"]]
+
+
+def _create(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None = None) -> None:
+    con.execute(f"create or replace table {db.sql_identifier(table)} ({REF_SCHEMAS[table]})")
+    if frame is None or frame.empty:
+        return
+    columns = [c.split()[0] for c in REF_SCHEMAS[table].split(", ")]
+    con.register("incoming_area_ref", frame)
+    select = ", ".join("st_geomfromwkb(geom)" if c == "geom" else c for c in columns)
+    con.execute(f"insert into {db.sql_identifier(table)} select {select} from incoming_area_ref")
+    con.unregister("incoming_area_ref")
+
+
+def load_area_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
+    """Create ref_area_selection, ref_area_boundaries and ref_area_population (empty when the config
+    names no such file) and the run variables int_areas reads."""
+    from pipeline.reference_files import read_boundaries
+
+    db.load_spatial(con)
+    register_functions(con)
+    mode, names = area_selection(cfg)
+    _create(con, "ref_area_selection", pd.DataFrame({"area_name": names}) if names else None)
+    boundaries = None
+    if "areas" in cfg.reference:
+        shapes = read_boundaries(cfg.reference["areas"], "area", _options(cfg, "areas"))
+        boundaries = pd.DataFrame({"area_code": shapes.code, "area_name": shapes.name, "geom": shapes.geometry.to_wkb()})
+    _create(con, "ref_area_boundaries", boundaries)
+    population = None
+    if "area_population" in cfg.reference:
+        population = read_area_population(cfg.reference["area_population"], _options(cfg, "area_population"))
+    _create(con, "ref_area_population", population)
+    for key, frame in (("areas", boundaries), ("area_population", population)):
+        if frame is not None:
+            _audit(con, key, cfg.reference[key], len(frame))
+    db.set_variables(con, {"areas_mode": mode, "neighbour_tolerance_m": NEIGHBOUR_TOLERANCE_M,
+                           "neighbour_min_border_m": NEIGHBOUR_MIN_BORDER_M})
+
+
+def _audit(con: duckdb.DuckDBPyConnection, key: str, path, rows: int) -> None:
+    from pipeline.sources.files import sha256_of
+
+    try:
+        con.execute("insert into audit_inputs (path, kind, role, size, sha256, encoding, rows_read) "
+                    "values (?, 'reference', ?, ?, ?, null, ?)", [str(path), key, path.stat().st_size, sha256_of(path), rows])
+    except duckdb.CatalogException:
+        pass  # building without an ingest step (unit tests): nothing to record into
+
+
+def check_areas(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
+    """Stop when an area listed in `areas:` is in no input: a misspelt name would silently drop an area."""
+    mode, names = area_selection(cfg)
+    if mode != "list":
+        return
+    known = {row[0] for row in con.execute("select area_key(area_name) from int_areas where in_inputs").fetchall()}
+    missing = [n for n in names if con.execute("select area_key(?)", [n]).fetchone()[0] not in known]
+    if missing:
+        inputs = sorted(row[0] for row in con.execute("select area_name from int_areas where in_inputs").fetchall())
+        raise InputError(str(cfg.config_path), "areas", "every area listed must appear in the inputs "
+                         f"(areas there: {', '.join(inputs[:40]) or 'none'})",
+                         f"{len(missing)} area(s) not found", examples=missing)
+
+
+# Marts that carry the area (area_name, area_code): what a multi-area flow collects from each run.
+AREA_MARTS = ("areas", "area_comparison", "funnel_points", "theme_summary", "theme_monthly")
+
+
+def build_areas(cfg: RunConfig, db_path, run_id: str, inputs=None) -> dict[str, pd.DataFrame]:
+    """Ingest `inputs` (InputSpecs; default: the config's), build every model for the areas the config
+    selects (`areas:`) into the DuckDB file `db_path`, run the batch checks, and return the marts that
+    carry the area (AREA_MARTS) as DataFrames. No output folder is written: for the multi_area flow,
+    which calls this once per coarse unit (a force's inputs, a year) and publishes the union."""
+    import dataclasses
+
+    from pipeline import assessment
+
+    unit_cfg = dataclasses.replace(cfg, inputs=list(inputs)) if inputs is not None else cfg
+    with db.connect(db_path, settings=unit_cfg.duckdb) as con:
+        assessment.ingest(con, unit_cfg)
+        assessment.build(con, unit_cfg, run_id)
+        assessment.check_coverage(con, unit_cfg)
+        check_areas(con, unit_cfg)
+        assessment.check_reconciliation(con, unit_cfg)
+        return {name: con.execute(f"select * from {db.sql_identifier(name)}").df() for name in AREA_MARTS}
