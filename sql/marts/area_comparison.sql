@@ -87,7 +87,7 @@ final as (
             as change_flag,
         'source: mps_counts borough-level files, counted by month of recording; rate per 1,000 residents: '
             || rated.residents_source || ' (exact Poisson 95% interval); comparator: '
-            || coalesce(getvariable('comparator_name'), 'all areas') || ', all areas in the MPS count files'
+            || coalesce(cast(getvariable('comparator_name') as varchar), 'all areas') || ', all areas in the MPS count files'
             as definition,
         getvariable('run_id') as run_id
     from rated
