@@ -89,7 +89,9 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         values = funnel_limit_counts(expected.to_numpy(zero_copy_only=False), p.to_numpy(zero_copy_only=False))
         return pa.array(values, type=pa.float64(), from_pandas=True)
 
-    db.create_python_function(con, "funnel_limit", funnel_limit, ["DOUBLE", "DOUBLE"], "DOUBLE", "arrow")
+    # no limit (null) where the expected count is 0, e.g. a theme with no offences anywhere
+    db.create_python_function(con, "funnel_limit", funnel_limit, ["DOUBLE", "DOUBLE"], "DOUBLE", "arrow",
+                              null_handling="special")
 
 
 def _options(cfg: RunConfig, key: str) -> dict[str, Any]:

@@ -188,11 +188,12 @@ PYTHON_FUNCTIONS: set[str] = set()
 
 
 def create_python_function(con: duckdb.DuckDBPyConnection, name: str, fn, args: list[str], result: str,
-                           kind: str = "arrow") -> None:
-    """Register (or replace) a Python function the SQL models call, and note its name."""
+                           kind: str = "arrow", null_handling: str = "default") -> None:
+    """Register (or replace) a Python function the SQL models call, and note its name. With
+    null_handling "special" the function sees nulls and may return them."""
     if con.execute("select count(*) from duckdb_functions() where function_name = ?", [name]).fetchone()[0]:
         con.remove_function(name)
-    con.create_function(name, fn, args, result, type=kind, side_effects=False)
+    con.create_function(name, fn, args, result, type=kind, null_handling=null_handling, side_effects=False)
     PYTHON_FUNCTIONS.add(name)
 
 
