@@ -161,7 +161,8 @@ REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "
 # Every key a run config may hold, by section: a key no code reads (a typo, or `xlsx:` in the wrong
 # place) stops the run rather than being silently ignored. `duckdb:` takes any DuckDB setting name.
 RUN_CONFIG_KEYS = ("area", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
-                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal")
+                   "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal",
+                   "disclosure", "tiers")
 RUN_CONFIG_SECTIONS = {
     "area": ("name", "code"),
     "comparator": ("name",),
@@ -169,6 +170,7 @@ RUN_CONFIG_SECTIONS = {
     "significance": ("alpha", "min_total"),
     "privacy": ("key_file",),
     "temporal": ("max_window_hours",),   # pipeline.analysis_reference
+    "disclosure": ("min_count", "sensitive_min_count", "round_to"),   # pipeline.disclosure
 }
 INPUT_KEYS = {"mps_counts": ("kind", "paths"), "police_uk": ("kind", "paths"),
               "record_extract": ("kind", "profile", "offences", "victims", "suspects", "extract_period")}
@@ -247,6 +249,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
     overrides = overrides or {}
     if overrides.get("period"):
         raw["period"] = overrides["period"]
+    if overrides.get("tiers"):  # --tier on the command line
+        raw["tiers"] = list(overrides["tiers"])
     base = path.parent
 
     area = raw.get("area") or {}
