@@ -392,10 +392,11 @@ def _rounded(out: pd.DataFrame, mask: pd.DataFrame, rule: TableRule, base: int) 
 
     for column in rule.counts:
         if column in out:
-            out[column] = out[column].map(nearest)
+            out[column] = pd.Series([nearest(v) for v in out[column]], index=out.index, dtype=object)
     for change, (a, b) in (("change", ("count", "previous_count")), ("trend_change", ("count", "trend_start_count"))):
         if change in out and a in out and b in out:
             ok = ~mask[change]
+            out[change] = out[change].astype(object)
             out.loc[ok, change] = [None if x is None or y is None or pd.isna(x) or pd.isna(y) else x - y
                                    for x, y in zip(out.loc[ok, a], out.loc[ok, b])]
     return out
