@@ -344,6 +344,7 @@ def _plain_lines(markdown: str) -> list[str]:
     lines = []
     for line in markdown.splitlines():
         text = re.sub(r"\\(.)", r"\1", re.sub(r"\*\*|^#+\s*|^[-*]\s+|^_|_$", "", line.strip())).strip()
+        text = re.sub(r" \(run [^)]*\)", "", text)   # the run id is in every table's Run id column
         if text and "OFFICIAL" not in text:
             lines.append(text)
     return lines
