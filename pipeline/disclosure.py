@@ -17,6 +17,8 @@ column_name and the rule. The algorithm, kept simple so an analyst can explain i
    categories of a person dimension, the DA split of a theme, months summing to the year, ...) are
    listed in TableRule.groups. A group with exactly one suppressed cell gets a second one: its
    smallest non-zero published cell (a zero only if no other is left; ties by the table's order).
+   A group whose suppressed cells are all 1s gets one more the same way, but a zero first (else
+   "4 suppressed months and a total under 5" says each month had exactly one).
    The same cell published in two tables (mirrors) is suppressed in both. Steps 2-4 repeat until
    nothing changes.
 5. rounded: with disclosure.round_to (e.g. 5), every published count and change is rounded to it.
@@ -183,7 +185,12 @@ RULES: dict[str, TableRule] = {
                 ("crimes", ("area_code", "theme", "period_label", "view"))),
         # crimes_exact/window/long_window/no_time split `crimes` by how its time was recorded: withheld
         # (unclassified) rather than protected cell by cell
-        safe=("month_of_year", "day_of_week", "hour_of_day", "expected_share_pct")),
+        safe=("month_of_year", "day_of_week", "hour_of_day", "expected_share_pct"),
+        # the month a month_of_year bucket stands for (a 12-month period holds each month once): the
+        # same figure as theme_monthly's count for that month (MIRRORS)
+        prepare="select m.*, case when m.view = 'month_of_year' then (select min(cast(d as date)) from periods as p, "
+                "generate_series(p.period_start, p.period_end, interval 1 month) as g(d) where p.period_label = m.period_label "
+                "and month(d) = m.month_of_year) end as _month_start from temporal_profile as m"),
     "population_outlook": TableRule(
         counts=("base_victims_u25",),
         derived={"base_victims_u25": ("base_rate_u25_per_1000", "expected_victims_u25", "expected_change")},
@@ -201,6 +208,8 @@ RULES: dict[str, TableRule] = {
 MIRRORS = (
     ("ward_summary", "ward_hotspots", ("area_code", "ward_code", "theme", "period_label"), ("count", "previous_count")),
     ("theme_summary", "theme_detail", ("area_code", "theme", "period_label"), ("count",)),
+    ("temporal_profile", "theme_monthly", (("source", "source"), ("theme", "theme"), ("_month_start", "month_start")),
+     (("weighted_count", "count"),)),
 )
 
 
@@ -328,14 +337,18 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
         for left, right, on, columns in mirrors:
             if left not in frames or right not in frames:
                 continue
+            left_on, right_on = zip(*[(c, c) if isinstance(c, str) else c for c in on])
             for column in columns:
-                a = frames[left][list(on)].assign(_a=masks[left][column].to_numpy(), _ai=frames[left].index)
-                b = frames[right][list(on)].assign(_b=masks[right][column].to_numpy(), _bi=frames[right].index)
-                both = a.merge(b, on=list(on), how="inner")
-                changed |= mark(left, column, pd.Series(both["_b"].to_numpy(), index=both["_ai"].to_numpy())
-                                .reindex(frames[left].index, fill_value=False), "secondary")
-                changed |= mark(right, column, pd.Series(both["_a"].to_numpy(), index=both["_bi"].to_numpy())
-                                .reindex(frames[right].index, fill_value=False), "secondary")
+                left_column, right_column = (column, column) if isinstance(column, str) else column
+                if not {*left_on, left_column} <= set(frames[left]) or not {*right_on, right_column} <= set(frames[right]):
+                    continue
+                a = frames[left][list(left_on)].assign(_a=masks[left][left_column].to_numpy(), _ai=frames[left].index)
+                b = frames[right][list(right_on)].assign(_b=masks[right][right_column].to_numpy(), _bi=frames[right].index)
+                both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
+                changed |= mark(left, left_column, pd.Series(both["_b"].to_numpy(), index=both["_ai"].to_numpy())
+                                .groupby(level=0).max().reindex(frames[left].index, fill_value=False), "secondary")
+                changed |= mark(right, right_column, pd.Series(both["_a"].to_numpy(), index=both["_bi"].to_numpy())
+                                .groupby(level=0).max().reindex(frames[right].index, fill_value=False), "secondary")
 
     public, log = {}, []
     for name, frame in frames.items():
@@ -367,12 +380,22 @@ def _secondary_in_groups(frame: pd.DataFrame, count: str, group: list[str], mask
     work = frame[group].copy()
     work["_suppressed"] = suppressed.astype(int)
     per_group = work.groupby(group, dropna=False)["_suppressed"].transform("sum")
-    candidates = frame.index[(per_group == 1) & ~suppressed & values.notna()]
+    # a group whose suppressed cells are all 1s gives them away too (k cells of at least 1 adding up to k):
+    # it gets one more cell, as a group with a lone suppressed cell does
+    positive = (values.where(suppressed) > 0).astype(int)
+    work["_ones"] = (values.where(suppressed) == 1).astype(int)
+    work["_positive"] = positive
+    ones = work.groupby(group, dropna=False)["_ones"].transform("sum")
+    all_ones = (per_group > 0) & (ones == per_group) & (work.groupby(group, dropna=False)["_positive"]
+                                                          .transform("sum") == per_group)
+    candidates = frame.index[((per_group == 1) | all_ones) & ~suppressed & values.notna()]
     if not len(candidates):
         return False
     pick = pd.DataFrame({"_value": values[candidates], "_zero": values[candidates] == 0, "_order": candidates},
                         index=candidates).join(frame.loc[candidates, group])
-    pick = pick.sort_values(["_zero", "_value", "_order"]).groupby(group, dropna=False).head(1)
+    # lone cell: the smallest non-zero partner; all ones: a zero first (it hides which cells are the ones)
+    pick["_rank"] = pick["_zero"].where(~all_ones[candidates], ~pick["_zero"])
+    pick = pick.sort_values(["_rank", "_value", "_order"]).groupby(group, dropna=False).head(1)
     return mark(name, count, pd.Series(True, index=pick.index).reindex(frame.index, fill_value=False), "secondary")
 
 

@@ -190,3 +190,14 @@ def test_every_public_table_has_a_rule_and_no_point_table_is_published():
     assert marts <= set(disclosure.RULES) | set(disclosure.NOT_PUBLISHED), \
         "a new mart needs a disclosure rule (pipeline/disclosure.py RULES) or a reason it is not public"
     assert {"grid_hotspots", "quarantine"} <= set(disclosure.NOT_PUBLISHED)
+
+
+def test_a_group_whose_suppressed_cells_are_all_ones_gets_a_zero_suppressed_too():
+    # four months with one homicide each and eight with none: "four cells of at least 1, total under 5"
+    # would say each was exactly 1; one zero suppressed with them hides which four they are
+    frame = pd.DataFrame({"ward_code": [f"M{i:02d}" for i in range(12)], "theme": "homicide",
+                          "count": [1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0]})
+    public, _ = run(frame, TableRule(counts=("count",), groups=(("count", ("theme",)),)))
+    counts = public["count"].tolist()
+    assert counts[:4] == [None, None, None, None] and counts[6] is None
+    assert sum(c is None for c in counts) == 5 and counts.count(0) == 7
