@@ -97,6 +97,11 @@ def attack(restricted: dict[str, pd.DataFrame], public: dict[str, pd.DataFrame])
         per_group = lost.groupby([restricted[name][g] for g in group], dropna=False).transform("sum")
         for i in restricted[name].index[lost & (per_group == 1)]:
             found.append((name, i, column, "total minus the rest of its group"))
+        # k hidden cells, each at least 1 (the log says primary), adding up to k: every one is a 1
+        ones = (restricted[name][column].where(lost) == 1).groupby(
+            [restricted[name][g] for g in group], dropna=False).transform("sum")
+        for i in restricted[name].index[lost & (per_group > 1) & (ones == per_group)]:
+            found.append((name, i, column, "all the hidden cells of its group are 1s"))
     for name, frame in public.items():
         for target, using in RECOVER:
             if target in frame and all(u in frame for u in using):
