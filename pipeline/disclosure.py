@@ -18,7 +18,9 @@ column_name and the rule. The algorithm, kept simple so an analyst can explain i
    listed in TableRule.groups. A group with exactly one suppressed cell gets a second one: its
    smallest non-zero published cell (a zero only if no other is left; ties by the table's order).
    A group whose suppressed cells are all 1s gets one more the same way, but a zero first (else
-   "4 suppressed months and a total under 5" says each month had exactly one).
+   "two suppressed cells and 2 missing from the total" says both are 1s). small_total: a group
+   whose total is under the threshold is suppressed whole, zeros included (else "4 primary cells of
+   a total under 5" says each is a 1).
    The same cell published in two tables (mirrors) is suppressed in both. Steps 2-4 repeat until
    nothing changes.
 5. rounded: with disclosure.round_to (e.g. 5), every published count and change is rounded to it.
@@ -299,6 +301,14 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
         sensitive = pd.Series(False, index=frame.index)
         if rule.small_area and "theme" in frame:
             sensitive = frame["theme"].isin(SENSITIVE_THEMES)
+        # a breakdown of a small total is not published at all, zeros included: with the cells' rules in
+        # the log, "4 primary cells of a total under 5" would say each is a 1
+        for column, group in rule.groups:
+            if column in frame and set(group) <= set(frame.columns):
+                values = pd.to_numeric(frame[column], errors="coerce")
+                total = values.groupby([frame[g] for g in group], dropna=False).transform("sum")
+                limit = pd.Series(settings.min_count, index=frame.index).where(~sensitive, settings.sensitive_min_count)
+                mark(name, column, (total > 0) & (total < limit) & values.notna(), "small_total")
         for column in rule.counts:
             if column not in frame:
                 continue
@@ -361,8 +371,7 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
         stacked = stacked[[not c.startswith("_") for _, c in stacked.index]]
         if len(stacked):
             rows = stacked.index.get_level_values(0)
-            row_key = (frame.loc[rows, key].astype(str).where(frame.loc[rows, key].notna(), "")
-                       .agg(" | ".join, axis=1) if key else pd.Series("", index=rows))
+            row_key = row_keys(frame.loc[rows], key)
             log.append(pd.DataFrame({"table_name": name, "row_key": row_key.to_numpy(),
                                      "column_name": stacked.index.get_level_values(1), "rule": stacked.to_numpy()}))
         if settings.round_to:
@@ -370,6 +379,18 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
                     for column in _rounded_columns(frame, rules[name])]
     columns = ["table_name", "row_key", "column_name", "rule"]
     return public, (pd.concat(log, ignore_index=True)[columns] if log else pd.DataFrame(columns=columns))
+
+
+def row_keys(frame: pd.DataFrame, key: list[str]) -> pd.Series:
+    """The log's row_key: the unique key's values joined with " | " (dates as YYYY-MM-DD, null as '')."""
+    if not key:
+        return pd.Series("", index=frame.index)
+    parts = []
+    for column in key:
+        values = frame[column]
+        text = values.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(values) else values.astype(str)
+        parts.append(text.where(values.notna(), ""))
+    return pd.concat(parts, axis=1).agg(" | ".join, axis=1)
 
 
 def _secondary_in_groups(frame: pd.DataFrame, count: str, group: list[str], mask: pd.DataFrame, mark, name) -> bool:

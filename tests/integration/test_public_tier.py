@@ -83,9 +83,15 @@ SAME_CELL = [
 ]
 
 
-def attack(restricted: dict[str, pd.DataFrame], public: dict[str, pd.DataFrame]) -> list[tuple]:
-    """Every suppressed cell (public null, restricted not) the attacker can recover."""
+def attack(restricted: dict[str, pd.DataFrame], public: dict[str, pd.DataFrame],
+           log: pd.DataFrame | None = None) -> list[tuple]:
+    """Every suppressed cell (public null, restricted not) the attacker can recover. The attacker knows
+    a group's total when it is at least 5 (published somewhere: smaller totals are suppressed too), and
+    from the log which hidden cells are primary (so at least 1)."""
     found = []
+    primary = set() if log is None else set(
+        log.loc[log["rule"].str.startswith("primary"), ["table_name", "row_key", "column_name"]].itertuples(index=False))
+    models = db.load_models(("marts",))
 
     def hidden(name, column):
         return public[name][column].isna() & restricted[name][column].notna()
@@ -93,14 +99,19 @@ def attack(restricted: dict[str, pd.DataFrame], public: dict[str, pd.DataFrame])
     for name, column, group in ADDITIVE:
         if name not in public or not len(public[name]):
             continue
+        frame = restricted[name]
         lost = hidden(name, column)
-        per_group = lost.groupby([restricted[name][g] for g in group], dropna=False).transform("sum")
-        for i in restricted[name].index[lost & (per_group == 1)]:
+        by = [frame[g] for g in group]
+        per_group = lost.groupby(by, dropna=False).transform("sum")
+        total = pd.to_numeric(frame[column], errors="coerce").groupby(by, dropna=False).transform("sum")
+        for i in frame.index[lost & (per_group == 1) & (total >= 5)]:
             found.append((name, i, column, "total minus the rest of its group"))
-        # k hidden cells, each at least 1 (the log says primary), adding up to k: every one is a 1
-        ones = (restricted[name][column].where(lost) == 1).groupby(
-            [restricted[name][g] for g in group], dropna=False).transform("sum")
-        for i in restricted[name].index[lost & (per_group > 1) & (ones == per_group)]:
+        # k hidden cells, each at least 1 (the log says primary), adding up to k (a known total says so,
+        # or k is 4 and the total is under 5): every one is a 1
+        keys = disclosure.row_keys(frame, list(models[name].unique_key))
+        is_primary = pd.Series([(name, k, column) in primary for k in keys], index=frame.index)
+        ones = ((frame[column].where(lost) == 1) & is_primary).groupby(by, dropna=False).transform("sum")
+        for i in frame.index[lost & (per_group > 1) & (ones == per_group) & ((total >= 5) | (per_group >= 4))]:
             found.append((name, i, column, "all the hidden cells of its group are 1s"))
     for name, frame in public.items():
         for target, using in RECOVER:
@@ -129,7 +140,8 @@ def test_no_suppressed_public_cell_can_be_recovered_by_differencing(demo):
     assert suppressed > 1000                                              # the attack has targets
     for name in ("ward_hotspots", "people_profile", "domestic_abuse_split", "theme_monthly"):
         assert public[name]["count"].isna().sum() > restricted[name]["count"].isna().sum(), name
-    assert attack(restricted, public) == []
+    log = pd.read_csv(demo[1] / "public" / "disclosure_log.csv", dtype=str, keep_default_na=False)
+    assert attack(restricted, public, log) == []
 
 
 def test_the_attack_recovers_cells_when_only_small_counts_are_blanked(demo):
@@ -153,7 +165,8 @@ def test_the_log_lists_every_suppressed_cell_once_with_its_rule(demo):
     assert not log.duplicated(["table_name", "row_key", "column_name"]).any()
     suppressed = sum(int((public[n].isna() & restricted[n].notna()).sum().sum()) for n in public)
     assert len(log[log["rule"] != "rounded"]) >= suppressed
-    assert {"primary_small_count", "primary_sensitive_small_count", "secondary", "base_under_10"} <= set(log["rule"])
+    assert {"primary_small_count", "primary_sensitive_small_count", "secondary", "base_under_10",
+            "small_total"} <= set(log["rule"])
     # a row key is the table's unique key, joined with " | "
     row = log[(log.table_name == "ward_hotspots") & (log.rule == "primary_sensitive_small_count")].iloc[0]
     area, ward, theme, period = row.row_key.split(" | ")

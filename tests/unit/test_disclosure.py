@@ -193,11 +193,16 @@ def test_every_public_table_has_a_rule_and_no_point_table_is_published():
 
 
 def test_a_group_whose_suppressed_cells_are_all_ones_gets_a_zero_suppressed_too():
-    # four months with one homicide each and eight with none: "four cells of at least 1, total under 5"
-    # would say each was exactly 1; one zero suppressed with them hides which four they are
+    # two 1s in a group of 40: the total minus the published cells is 2, so both would be 1s
+    frame = pd.DataFrame({"ward_code": [f"W{i}" for i in range(5)], "theme": "vwi", "count": [1, 0, 1, 20, 18]})
+    public, log = run(frame, TableRule(counts=("count",), groups=(("count", ("theme",)),)))
+    assert public["count"].tolist() == [None, None, None, 20, 18]   # the zero hides which of three hold the 2
+    assert log.set_index("row_key").loc["W1 | vwi", "rule"] == "secondary"
+
+
+def test_the_breakdown_of_a_small_total_is_suppressed_whole_zeros_included():
     frame = pd.DataFrame({"ward_code": [f"M{i:02d}" for i in range(12)], "theme": "homicide",
-                          "count": [1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0]})
-    public, _ = run(frame, TableRule(counts=("count",), groups=(("count", ("theme",)),)))
-    counts = public["count"].tolist()
-    assert counts[:4] == [None, None, None, None] and counts[6] is None
-    assert sum(c is None for c in counts) == 5 and counts.count(0) == 7
+                          "count": [1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0]})      # 4 homicides in the year
+    public, log = run(frame, TableRule(counts=("count",), groups=(("count", ("theme",)),)))
+    assert public["count"].tolist() == [None] * 12
+    assert set(log["rule"]) == {"small_total"}         # no cell is marked primary: which are 1s is hidden
