@@ -283,9 +283,10 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
         r += 1
     if marking != MARKING:
         r += 1
-        contents.write_string(r, 0, "Public tier: counts of 1-4 (under 10 for sexual offences, rape and domestic abuse "
-                              "at ward level) and cells that would reveal them are blank; disclosure_log.csv lists "
-                              "every suppressed cell and the rule.", wrap)
+        contents.write_string(r, 0, "Public tier: small counts (by default 1-4; under 10 for sexual offences, rape and "
+                              "domestic abuse at ward level: the run's disclosure: settings are in run.json) and cells "
+                              "that would reveal them are blank; disclosure_log.csv lists every suppressed cell and "
+                              "the rule.", wrap)
         r += 1
         from pipeline import disclosure
 
