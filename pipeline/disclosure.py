@@ -224,7 +224,7 @@ class Settings:
 
 def settings(cfg: RunConfig) -> Settings:
     """`disclosure:` in the run config, with defaults; checked."""
-    raw = {**DEFAULTS, **((cfg.raw.get("disclosure") or {}))}
+    raw = {**DEFAULTS, **(cfg.raw.get("disclosure") or {})}
     values = {}
     for key in ("min_count", "sensitive_min_count", "round_to"):
         value = raw.get(key)

@@ -316,9 +316,9 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
         r += 1
     r += 1
     ws.write_row(r, 0, ["theme", "label", "record extract definition", "MPS count file definition"], header)
-    for r, row in enumerate(themes, start=r + 1):
-        ws.write_row(r, 0, row, wrap)
-    ws.write_string(r + 2, 0, "Percentages are stored as fractions (0.25 shows as 25.0%). p- and q-values are numbers "
+    for i, row in enumerate(themes, start=r + 1):
+        ws.write_row(i, 0, row, wrap)
+    ws.write_string(r + len(themes) + 2, 0, "Percentages are stored as fractions (0.25 shows as 25.0%). p- and q-values are numbers "
                     "shown to 3 decimals; below 0.001 they show as <0.001 (the cell keeps the exact value).", wrap)
     ws.set_column(0, 1, 28)
     ws.set_column(2, 2, 90)

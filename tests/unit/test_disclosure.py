@@ -35,7 +35,10 @@ def wards(theme: str, counts: list[int], previous: list[int] | None = None) -> p
     })
 
 
-def run(frame: pd.DataFrame, rule: TableRule = WARD_RULE, settings: Settings = Settings(), name: str = "t",
+DEFAULT_SETTINGS = Settings()
+
+
+def run(frame: pd.DataFrame, rule: TableRule = WARD_RULE, settings: Settings = DEFAULT_SETTINGS, name: str = "t",
         key=("ward_code", "theme")):
     public, log = suppress_frames({name: frame}, {name: key}, settings, rules={name: rule}, mirrors=())
     return public[name], log
@@ -166,8 +169,7 @@ def test_the_log_has_one_row_per_suppressed_cell_keyed_by_the_unique_key():
 
 
 def _cfg(raw: dict) -> RunConfig:
-    return RunConfig.__new__(RunConfig).__class__(**{**{f: None for f in RunConfig.__dataclass_fields__},
-                                                     "config_path": Path("run.yaml"), "raw": raw})
+    return RunConfig(**{**{f: None for f in RunConfig.__dataclass_fields__}, "config_path": Path("run.yaml"), "raw": raw})
 
 
 def test_settings_and_tiers_come_from_the_config_with_defaults_and_are_checked():
