@@ -207,7 +207,7 @@ def _pivot_sources(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, list,
     return pivots
 
 
-def _header_footer(ws, marking: str, title: str) -> None:
+def page_setup(ws, marking: str, title: str) -> None:
     """Landscape A4, fit to the page width, the marking in every printed page's header and footer."""
     mark = marking.replace("&", "&&")
     ws.set_landscape()
@@ -252,7 +252,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     sheets: list[tuple[str, int]] = []   # (sheet, rows) for the contents list
     for sheet in order:
         ws = book.add_worksheet(sheet[:31])
-        _header_footer(ws, marking, sheet)
+        page_setup(ws, marking, sheet)
         ws.write_string(0, 0, marking, marking_fmt)
         if sheet in pivots:
             rows = _write_pivot(book, ws, sheet, pivots[sheet], header, num)
@@ -264,7 +264,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
         sheets.append((sheet, rows))
 
     # Contents
-    _header_footer(contents, marking, "Contents")
+    page_setup(contents, marking, "Contents")
     contents.write_string(0, 0, marking, marking_fmt)
     contents.write_string(1, 0, "Serious Violence Strategic Needs Assessment: data pack", title_fmt)
     r = 3
@@ -299,7 +299,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
 
     themes, _ = _definitions(con)
     ws = book.add_worksheet("Definitions")
-    _header_footer(ws, marking, "Definitions")
+    page_setup(ws, marking, "Definitions")
     ws.write_string(0, 0, marking, marking_fmt)
     ws.write_row(1, 0, ["heading", "column name", "definition", "tables"], header)
     tables_of: dict[str, list[str]] = {}
@@ -326,7 +326,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     ws.freeze_panes(2, 0)
 
     ws = book.add_worksheet("Caveats")
-    _header_footer(ws, marking, "Caveats")
+    page_setup(ws, marking, "Caveats")
     ws.write_string(0, 0, marking, marking_fmt)
     ws.write_row(1, 0, ["topic", "applies to", "caveat"], header)
     for r, row in enumerate(con.execute("select topic, applies_to, caveat from seed_caveats").fetchall(), start=2):
