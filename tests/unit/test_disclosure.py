@@ -208,3 +208,16 @@ def test_the_breakdown_of_a_small_total_is_suppressed_whole_zeros_included():
     public, log = run(frame, TableRule(counts=("count",), groups=(("count", ("theme",)),)))
     assert public["count"].tolist() == [None] * 12
     assert set(log["rule"]) == {"small_total"}         # no cell is marked primary: which are 1s is hidden
+
+
+def test_tier_on_the_command_line_replaces_the_configs_tiers(tmp_path):
+    from pipeline.cli import _tiers
+    from pipeline.config import load_config
+    from tests.conftest import write_tiny_inputs
+
+    config = write_tiny_inputs(tmp_path)
+    assert disclosure.tiers(load_config(config)) == ("restricted",)             # private by default
+    assert disclosure.tiers(load_config(config, {"tiers": _tiers("public")})) == ("public",)
+    assert disclosure.tiers(load_config(config, {"tiers": _tiers("both")})) == ("restricted", "public")
+    with pytest.raises(InputError, match="--tier"):
+        _tiers("open")
