@@ -255,7 +255,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
         page_setup(ws, marking, sheet)
         ws.write_string(0, 0, marking, marking_fmt)
         if sheet in pivots:
-            rows = _write_pivot(book, ws, sheet, pivots[sheet], header, num)
+            rows = _write_pivot(book, ws, sheet, pivots[sheet], header, num, public=marking != MARKING)
         else:
             rows = _write_table(con, ws, sheet, labels, header, (pct, num, dec, pvalue, date_fmt))
         if not rows:
@@ -388,7 +388,7 @@ def _write_table(con, ws, name: str, labels: dict, header, formats) -> int:
     return len(rows)
 
 
-def _write_pivot(book, ws, sheet: str, pivot, header, num) -> int:
+def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False) -> int:
     """A ready-made table (rows x themes) and a native Excel chart of it (all crime and VAP left out
     of the chart: they dwarf the other themes)."""
     title, row_labels, theme_labels, values, themes = pivot
@@ -412,8 +412,7 @@ def _write_pivot(book, ws, sheet: str, pivot, header, num) -> int:
                               else "Crimes by ward and theme, current period") + " (all crime and VAP in the table)"})
     chart.set_size({"width": 900, "height": 420 if sheet == "year_by_theme" else max(420, 22 * len(row_labels))})
     ws.insert_chart(last + 2, 0, chart)
-    ws.write_string(0, 4, "Blank cells: not available" + (" or suppressed (public tier)" if "public" in str(book.filename)
-                                                          else ""))
+    ws.write_string(0, 4, "Blank cells: not available" + (" or suppressed (public tier)" if public else ""))
     return len(row_labels)
 
 
