@@ -1,6 +1,6 @@
 """Disclosure control for the public tier: the DuckDB schema `public` beside the restricted marts.
 
-For every table the public tier publishes (PUBLIC_TABLES) `public.<table>` has the same rows and
+For every table the public tier publishes (public_tables(): the marts in RULES) `public.<table>` has the same rows and
 columns as the mart, with suppressed cells null, and `public.disclosure_log` holds one row per
 suppressed cell: table_name, row_key (the table's `-- unique_key:` values joined with " | "),
 column_name and the rule. The algorithm, kept simple so an analyst can explain it:
