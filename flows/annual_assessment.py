@@ -16,8 +16,9 @@ from pipeline.config import RunConfig, load_config
 
 
 @task(name="load-config")
-def load_run_config(config_path: str, period: dict | None, output: str | None, demo: bool = False) -> RunConfig:
-    return load_config(config_path, {"period": period, "output": output}, demo=demo)
+def load_run_config(config_path: str, period: dict | None, output: str | None, demo: bool = False,
+                    tiers: list[str] | None = None) -> RunConfig:
+    return load_config(config_path, {"period": period, "output": output, "tiers": tiers}, demo=demo)
 
 
 def _io_error(task, task_run, state) -> bool:
@@ -89,10 +90,11 @@ def report_artifacts(db_path: Path) -> None:
 
 @flow(name="annual_assessment", log_prints=True)
 def annual_assessment(config_path: str, period: dict | None = None, output: str | None = None,
-                      demo: bool = False) -> str:
+                      demo: bool = False, tiers: list[str] | None = None) -> str:
     """Ingest, validate, compute and publish one area's annual SNA; returns the output folder.
-    `demo` (set by `svna demo`) allows the fixed demo key on svna's own synthetic extract only."""
-    cfg = load_run_config(config_path, period, output, demo)
+    `demo` (set by `svna demo`) allows the fixed demo key on svna's own synthetic extract only;
+    `tiers` (--tier) replaces the config's `tiers:` (restricted, public)."""
+    cfg = load_run_config(config_path, period, output, demo, tiers)
     get_run_logger().info("%s: %s compared with %s", cfg.area_name, cfg.current.label, cfg.previous.label)
     with annual.output_transaction(cfg) as run:     # builds in <output>.partial, swaps in on success
         run.files = ingest_inputs(cfg, run.work)

@@ -90,7 +90,20 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
-def _run(config: Path, period: dict | None, output: Path | None, debug: bool, demo: bool = False) -> None:
+TIER_HELP = "Which tiers to write: restricted (OFFICIAL-SENSITIVE), public (disclosure-controlled) or both " \
+            "(default: the config's `tiers:`, else restricted)."
+
+
+def _tiers(tier: str | None) -> list[str] | None:
+    if tier is None:
+        return None
+    if tier not in ("restricted", "public", "both"):
+        raise InputError("command line", "--tier", "expected restricted, public or both", tier)
+    return ["restricted", "public"] if tier == "both" else [tier]
+
+
+def _run(config: Path, period: dict | None, output: Path | None, debug: bool, demo: bool = False,
+         tier: str | None = None) -> None:
     from pipeline.annual import enable_crash_stacks
 
     enable_crash_stacks()   # a native crash leaves a stack on stderr (issue 7 item 13)
@@ -107,14 +120,15 @@ def _run(config: Path, period: dict | None, output: Path | None, debug: bool, de
                 logging.getLogger(name).addFilter(_NoTraceback())
 
         out = annual_assessment(str(config), period=period, output=str(output.resolve()) if output else None,
-                                demo=demo)
+                                demo=demo, tiers=_tiers(tier))
     except Exception as exc:
         if debug:
             raise
         _fail(exc)
     typer.secho(f"\nOutputs written to {out}", fg=typer.colors.GREEN, bold=True)
-    for name in ("headlines.md", "svna_data_pack.xlsx", "tables/", "svna.duckdb", "run.json"):
-        typer.echo(f"  {Path(out) / name}")
+    for name in ("headlines.md", "svna_data_pack.xlsx", "tables/", "public/", "svna.duckdb", "run.json"):
+        if (Path(out) / name).exists():
+            typer.echo(f"  {Path(out) / name}")
 
 
 @app.command()
@@ -126,21 +140,24 @@ def annual(
     start: str | None = typer.Option(None, help="Custom period start, YYYY-MM-DD (with --end)."),
     end: str | None = typer.Option(None, help="Custom period end, YYYY-MM-DD (inclusive)."),
     output: Path | None = typer.Option(None, help="Output folder (default: the config's `output`)."),
+    tier: str | None = typer.Option(None, help=TIER_HELP),
     debug: bool = typer.Option(False, help="Show full tracebacks."),
 ) -> None:
     """Run the annual assessment: ingest, validate, compute every SNA table and publish."""
     try:
         period = _period(calendar_year, financial_year, rolling_12m_to, start, end)
+        _tiers(tier)
     except InputError as exc:
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
-    _run(config, period, output, debug)
+    _run(config, period, output, debug, tier=tier)
 
 
 @app.command()
 def demo(
     output: Path | None = typer.Option(None, help="Output folder (default data/processed/demo)."),
     regenerate: bool = typer.Option(False, help="Rebuild the synthetic demo data even if present."),
+    tier: str | None = typer.Option(None, help=TIER_HELP),
     debug: bool = typer.Option(False, help="Show full tracebacks."),
 ) -> None:
     """Generate the synthetic demo borough (if absent) and run the annual assessment on it."""
@@ -154,7 +171,12 @@ def demo(
     if regenerate or not all((DEMO_RAW_DIR / rel).exists() for rel in RELATIVE_PATHS.values()):
         typer.echo(f"Generating the synthetic demo borough in {DEMO_RAW_DIR} ...")
         generate_demo_data(DEMO_RAW_DIR)
-    _run(DEMO_CONFIG, None, output, debug, demo=True)
+    try:
+        _tiers(tier)
+    except InputError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    _run(DEMO_CONFIG, None, output, debug, demo=True, tier=tier)
 
 
 @app.command("multi-area")

@@ -220,7 +220,8 @@ REFERENCE_KEYS = ("wards", "lsoas", "lsoa_to_ward", "population", "sub_areas", "
 RUN_CONFIG_KEYS = ("area", "comparator", "period", "date_basis", "inputs", "reference", "geography", "significance",
                    "quarantine_threshold_pct", "privacy", "output", "reports", "duckdb", "monthly", "temporal",
                    "fan_out", "engine",   # pipeline.multi_area
-                   "areas")   # pipeline.areas
+                   "areas",   # pipeline.areas
+                   "disclosure", "tiers")   # pipeline.disclosure
 RUN_CONFIG_SECTIONS = {
     "area": ("name", "code"),
     "comparator": ("name",),
@@ -230,6 +231,7 @@ RUN_CONFIG_SECTIONS = {
     "temporal": ("max_window_hours",),   # pipeline.analysis_reference
     "fan_out": ("by", "years"),          # pipeline.multi_area (svna multi-area)
     "engine": ("runner", "address", "n_workers", "threads_per_worker"),   # pipeline.multi_area
+    "disclosure": ("min_count", "sensitive_min_count", "round_to"),   # pipeline.disclosure
 }
 INPUT_KEYS = {"mps_counts": ("kind", "paths"), "police_uk": ("kind", "paths"),
               "record_extract": ("kind", "profile", "offences", "victims", "suspects", "extract_period")}
@@ -394,6 +396,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
     overrides = overrides or {}
     if overrides.get("period"):
         raw["period"] = overrides["period"]
+    if overrides.get("tiers"):  # --tier on the command line
+        raw["tiers"] = list(overrides["tiers"])
     base = path.parent
 
     area = raw.get("area") or {}

@@ -414,6 +414,8 @@ def write_excel(wh: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path) -> Pa
     """One sheet per table; text written as text (never as a formula), numbers as numbers."""
     import xlsxwriter
 
+    from pipeline.publish import page_setup
+
     path = out_dir / EXCEL_NAME
     book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True})
     header = book.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "white", "text_wrap": True,
@@ -426,6 +428,7 @@ def write_excel(wh: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path) -> Pa
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
         ws = book.add_worksheet(name)
+        page_setup(ws, MARKING, name)   # as the annual pack: landscape A4, fit to width, marked on every page
         ws.write_string(0, 0, MARKING, marking)
         ws.write_row(1, 0, columns, header)
         for c, column in enumerate(columns):

@@ -41,6 +41,8 @@ def fmt_pct(p: float | None) -> str:
 def change_phrase(pct: float | None, previous_label: str, previous: int, current: int | None = None) -> str:
     """The change in the plan's words, with the absolute change beside the percentage ("an increase of
     5% (19 offences) on 2021's total of 397")."""
+    if previous is None:  # suppressed in the public tier
+        return f"compared with a number too small to publish in {previous_label}"
     if pct is None or previous < MIN_BASE:  # a percentage change on a tiny base misleads: give the counts
         return f"compared with {fmt_count(previous) if previous else 'none'} in {previous_label}"
     if current is not None and current == previous:
@@ -103,6 +105,8 @@ def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_l
                     comparator_name: str | None, opening: str = "") -> str:
     """`opening`: 'In Merton in 2022, ' for the first paragraph (the count clause then starts lower case)."""
     label = row["short_label"]
+    if row["count"] is None:  # suppressed in the public tier (pipeline/disclosure.py): no figure, no share
+        return f"The number of {label} offences in {current_label} is too small to publish."
     counted = count_clause(row["count"], label, row["theme"])
     if opening:
         counted = opening + counted[0].lower() + counted[1:]
@@ -138,7 +142,7 @@ def top_wards_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -
     table = "ward_hotspots" if _has_table(con, "ward_hotspots") else "ward_summary"
     name = "coalesce(ward_name, ward_code)"
     rows = con.execute(
-        f"select {name}, count from {table} where theme = ? and ward_code <> 'UNKNOWN' "
+        f"select {name}, count from {table} where theme = ? and ward_code <> 'UNKNOWN' and count is not null "
         f"{'and period_role = ' + repr('current') if _has_column(con, table, 'period_role') else ''} "
         f"order by count desc, {name} limit 3", [theme]).fetchall()
     if len(rows) < 3 or rows[2][1] < MIN_BASE:  # small ward counts are not quoted (disclosure control)
@@ -168,7 +172,10 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
     summary = _records(con, "select s.*, t.label, t.short_label from theme_summary s "  # the focus area's story
                             "join seed_themes t using (theme) where s.is_focus order by cast(t.sort_order as integer)")
     details = {r["theme"]: r for r in _records(con, "select * from theme_detail")}
-    prev_people = {r["theme"]: r for r in _records(
+    # the public tier quotes its own (disclosure-controlled) tables only: no previous-period shares from
+    # the restricted intermediate table
+    public = con.execute("select current_schema()").fetchone()[0] != "main"
+    prev_people = {} if public else {r["theme"]: r for r in _records(
         con, "select theme, victims_known_age, pct(victims_u25, victims_known_age) as victims_u25_pct, "
              "suspects_known_age, pct(suspects_u25, suspects_known_age) as suspects_u25_pct "
              "from int_theme_people_measures where period_role = 'previous'")}

@@ -82,9 +82,9 @@ def test_excel_pack_is_usable(demo_run):
     book = openpyxl.load_workbook(root / "data/processed/demo/svna_data_pack.xlsx")
     assert {"theme_summary", "ward_summary", "quarantine_summary", "input_files", "Definitions", "Caveats"} <= set(book.sheetnames)
     ws = book["theme_summary"]
-    header = [c.value for c in ws[2]]
-    count_col = header.index("count") + 1
-    pct_col = header.index("pct_change") + 1
+    header = [c.value for c in ws[2]]                                     # human headings
+    count_col = header.index("Count") + 1
+    pct_col = header.index("Change %") + 1
     assert isinstance(ws.cell(3, count_col).value, int)                    # numbers stored as numbers
     assert "%" in ws.cell(3, pct_col).number_format
     assert ws.freeze_panes is not None

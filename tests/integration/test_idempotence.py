@@ -36,9 +36,10 @@ def _personalise(folder: Path) -> None:
 
 def _without_run_id(rows: list[list]) -> list[list]:
     """Rows (header first) minus the run_id column: the one value that differs between runs."""
-    if not rows or "run_id" not in rows[0]:
+    name = next((n for n in ("run_id", "Run id") if rows and n in rows[0]), None)  # Run id: the pack's heading
+    if name is None:
         return rows
-    at = rows[0].index("run_id")
+    at = rows[0].index(name)
     return [row[:at] + row[at + 1:] for row in rows]
 
 

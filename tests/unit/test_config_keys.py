@@ -39,6 +39,7 @@ RUN_CONFIG_TYPOS = [
     ("reference.population", {"path": "p.csv", "layer": "x"}, "reference.population.layer",
      "path, lsoa_column, age_column, count_column"),
     ("geography.snap", 10, "geography.snap", "fdr_alpha, gi_min_crimes"),
+    ("disclosure.min_cout", 5, "disclosure.min_cout", "min_count, sensitive_min_count, round_to"),
 ]
 
 
