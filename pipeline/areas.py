@@ -69,7 +69,7 @@ def funnel_limit_counts(expected, p) -> np.ndarray:
     """Exact Poisson funnel-plot limit, as a count, at cumulative probability `p` (0.001, 0.025, 0.975,
     0.999) for a unit whose expected count is `expected` (Spiegelhalter 2005, Stat Med 24:1185, the
     appendix): the Poisson(E) quantile r_p, less the interpolation a = (F(r_p) - p) / (F(r_p) - F(r_p - 1))
-    that makes the limit a smooth curve in E. Null where E is missing or not positive."""
+    that makes the limit a smooth curve in E. 0 where E is 0 (a theme with no crimes in any unit)."""
     from scipy import stats
 
     e, p = np.asarray(expected, dtype=float), np.asarray(p, dtype=float)
@@ -77,7 +77,7 @@ def funnel_limit_counts(expected, p) -> np.ndarray:
         r = stats.poisson.ppf(p, e)
         upper_cdf, lower_cdf = stats.poisson.cdf(r, e), stats.poisson.cdf(r - 1, e)
         out = r - (upper_cdf - p) / (upper_cdf - lower_cdf)
-    out[~np.isfinite(e) | (e <= 0)] = np.nan
+    out[np.isfinite(e) & (e <= 0)] = 0.0   # no crimes expected: both limits are 0 crimes
     return out
 
 

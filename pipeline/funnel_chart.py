@@ -42,7 +42,8 @@ def funnel_chart(points, level: str, label: str, out_dir: Path) -> Path:
         ax.plot(population, lower, style, color=colour, linewidth=1, label=name)
         ax.plot(population, upper, style, color=colour, linewidth=1)
     ax.axhline(1000 * target, color="#777777", linewidth=0.8, label=f"pooled rate {1000 * target:.2f}")
-    groups = (("other", ~points.is_focus & ~points.is_neighbour, OTHER, "o", f"other {level}s"),
+    others = f"other {level}s" if points.is_focus.any() or points.is_neighbour.any() else f"{level}s"
+    groups = (("other", ~points.is_focus & ~points.is_neighbour, OTHER, "o", others),
               ("neighbour", points.is_neighbour, NEIGHBOUR, "s", "neighbours"),
               ("focus", points.is_focus, FOCUS, "D", "focus area"))
     for _, mask, colour, marker, name in groups:
@@ -50,7 +51,9 @@ def funnel_chart(points, level: str, label: str, out_dir: Path) -> Path:
         if len(part):
             ax.scatter(part.population, part.rate_per_1000, color=colour, marker=marker, s=36, zorder=3,
                        edgecolor="white", linewidth=0.5, label=name)
-            if name != f"other {level}s":
+            if name == others and level == "ward":   # name the wards outside the 99.8% limits
+                part = part[part.funnel_position.isin(["above_99.8", "below_99.8"])]
+            if name != others or level == "ward":
                 offset = (6, -11) if name == "focus area" else (4, 3)   # the focus label below, clear of neighbours
                 for _, row in part.iterrows():
                     ax.annotate(str(row.unit_name), (row.population, row.rate_per_1000), fontsize=7,

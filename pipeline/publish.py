@@ -103,6 +103,15 @@ def _definitions(con: duckdb.DuckDBPyConnection):
         ("concentration_ratio", "deprivation_profile: share of the theme's crimes / share of residents (1 = in proportion)"),
         ("expected_victims_u25", "population_outlook: today's victim rate for under-25s x the projected under-25 "
                                  "residents (an assumption, not a forecast)"),
+        # areas as a dimension (issue 11)
+        ("is_focus", "the area the assessment is about (config area:); other selected areas come from areas:"),
+        ("is_neighbour", "areas: shares at least 50 m of border with the focus area in reference.areas (a point-only "
+                         "touch is not a neighbour)"),
+        ("rate_rank", "area_comparison: 1 = the highest rate per 1,000 residents among the areas_ranked areas with "
+                      "residents"),
+        ("share_of_comparator_pct", "area_comparison: count / the comparator's count (all areas in the MPS files) x 100"),
+        ("funnel_position", "funnel_points: where the rate lies against the exact Poisson 95% and 99.8% limits around "
+                            "the pooled rate for the unit's population (Spiegelhalter 2005)"),
     ]
     return themes, metrics
 

@@ -3,23 +3,22 @@
 -- limits of a funnel plot of rate per 1,000 residents against population.
 -- unique_key: unit_level, unit_name, theme
 -- Areas: every area of area_comparison with residents; target = their pooled rate. Wards: the focus
--- area's current wards (ward_summary) with residents (int_ward_populations); target = the pooled rate
--- of those wards. Limits: exact Poisson quantiles of the expected count target x population, interpolated
+-- area's current wards with residents (ward_hotspots: on the current ward set in both periods);
+-- target = the pooled rate of those wards. Limits: exact Poisson quantiles of the expected count target x population, interpolated
 -- (Spiegelhalter 2005; funnel_limit in pipeline/areas.py), at 95% and 99.8%, as rates per 1,000.
 with area_points as (
     select 'area' as unit_level, area_code as unit_code, area_name as unit_name, area_name,
-           is_focus, is_neighbour, theme, cast(count as bigint) as count, residents as population
+           is_focus, is_neighbour, theme, cast(count as double) as count, residents as population
     from area_comparison
-    where residents > 0
+    where residents > 0 and areas_ranked >= 2   -- one area with residents is no comparison
 ),
 
-ward_points as (
-    select 'ward' as unit_level, wards.ward_code as unit_code, coalesce(wards.ward_name, populations.ward_name) as unit_name,
+ward_points as (  -- current wards (re-based counts can be fractional: sums of LSOA shares)
+    select 'ward' as unit_level, ward_code as unit_code, ward_name as unit_name,
            getvariable('area_name') as area_name, false as is_focus, false as is_neighbour,
-           wards.theme, cast(wards.count as bigint) as count, populations.population
-    from ward_summary as wards
-    join int_ward_populations as populations using (ward_code)
-    where populations.population > 0 and wards.count is not null
+           theme, cast(count as double) as count, population
+    from ward_hotspots
+    where population > 0 and count is not null
 ),
 
 points as (

@@ -192,3 +192,40 @@ def test_build_areas_returns_every_borough_for_areas_all(tmp_path):
     assert vwi == pandas_vwi_2022().to_dict()             # all 33 areas of the files, airports included
     assert summary.is_focus.sum() == summary[summary.area_name == "Merton"].shape[0] > 0
     assert set(tables["area_comparison"].area_name) == set(vwi)
+
+
+def test_ward_funnel_uses_current_wards_and_charts_are_drawn(tmp_path):
+    from pipeline import funnel_chart
+
+    config = tmp_path / "wards.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        area: {{name: Merton, code: E09000024}}
+        comparator: {{name: Metropolitan Police Service}}
+        period: {{calendar_year: 2022}}
+        inputs:
+          - kind: mps_counts
+            paths: [{', '.join(str(p) for p in BOROUGH_FILES)},
+                    {SHARED_DATA}/mps_counts/ward/MPS_Ward_Level_Crime_most_recent_24_months_202104-202303_extract2023-04.csv]
+        reference:
+          wards: {SHARED_DATA}/boundaries/merton_wards_2022.geojson
+          lsoa_to_ward: {SHARED_DATA}/lookups/lsoa21_ward22_best_fit_Merton.csv
+          population: {SHARED_DATA}/population/census2021_usual_residents_lsoa21_age6_Merton.csv
+        """))
+    cfg = load_config(config)
+    with db.connect() as con:
+        assessment.ingest(con, cfg)
+        assessment.build(con, cfg, "t", select=["funnel_points"])
+        wards = con.execute("select ward_code, count, population from ward_hotspots where theme = 'vwi'").df()
+        points = con.execute("select unit_code, count, population, target_rate_per_1000, upper_998, funnel_position "
+                             "from funnel_points where unit_level = 'ward' and theme = 'vwi'").df()
+        # no area population file: the areas have no residents, so only wards are in the funnel
+        assert con.execute("select count(*) from funnel_points where unit_level = 'area'").fetchone()[0] == 0
+        charts = funnel_chart.write_funnel_charts(con, tmp_path / "maps")
+    assert len(points) == len(wards) == 20
+    assert points.target_rate_per_1000.iloc[0] == pytest.approx(1000 * wards["count"].sum() / wards.population.sum(),
+                                                                abs=1e-4)
+    above = points[1000 * points["count"] / points.population > points.upper_998]
+    assert set(above.unit_code) == set(points[points.funnel_position == "above_99.8"].unit_code)
+    assert tmp_path / "maps" / "funnel_wards_vwi.png" in charts
+    assert not any("funnel_areas" in p.name for p in charts)          # only where there is data
+    assert (tmp_path / "maps" / "funnel_wards_vwi.png").read_bytes()[:4] == b"\x89PNG"
