@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import assessment, db, geography, narrative, output_folders
+from pipeline import assessment, db, geography, narrative, output_folders, report
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
 
@@ -216,18 +216,19 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
     headlines.write_text(narrative.headlines_markdown(con, cfg.comparator_name, MARKING))
     outputs.append(headlines)
     outputs += geography.write_spatial_outputs(con, cfg, out_dir)
+    outputs.append(report.write_report(con, cfg, out_dir / report.REPORT_NAME))
     return outputs
 
 
 def copy_reports(output: Path, reports: Path, run_id: str | None = None) -> None:
-    """Mirror the human-facing outputs (data pack, headlines, maps) into reports/ for readers; like the
+    """Mirror the human-facing outputs (data pack, report, headlines, maps) into reports/ for readers; like the
     output folder, reports/ is built beside it and replaces only a folder svna wrote."""
     import shutil
 
     with output_folders.output_lock(reports):
         work = output_folders.staging_dir(reports, run_id, key="reports")
         try:
-            for name in (EXCEL_NAME, "headlines.md", "maps"):
+            for name in (EXCEL_NAME, report.REPORT_NAME, "headlines.md", "maps"):
                 source = output / name
                 if source.is_dir():
                     shutil.copytree(source, work / name)

@@ -531,3 +531,112 @@ def _guarded_list(fn, *args) -> list[str]:
         return fn(*args)
     except (duckdb.CatalogException, duckdb.BinderException, TypeError):
         return []
+
+
+# ---------------------------------------------------------------- the monthly refresh's report
+
+def line_chart(title: str, months: list, counts: list, levels: dict[str, float]) -> Markup:
+    """A c-chart: the monthly counts as a line, the centre and control limits as horizontal lines."""
+    width, height, left, top, bottom = 720, 240, 56, 20, 44
+    peak = max([c for c in counts if c is not None] + list(levels.values()) + [1])
+    plot_w, plot_h = width - left - 10, height - top - bottom
+    step = plot_w / max(len(months) - 1, 1)
+
+    def y(v: float) -> float:
+        return top + plot_h - v / peak * plot_h
+
+    body = []
+    for tick in _ticks(peak):
+        body.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" class="grid"/>'
+                    f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" class="axis" text-anchor="end">{fmt_number(tick)}</text>')
+    for i, (name, value) in enumerate(levels.items()):
+        dash = "" if name == "centre" else ' stroke-dasharray="6 4"'
+        body.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                    f'stroke="{SERIES[1 + i % 3]}" stroke-width="1.5"{dash}><title>{escape(name)}: '
+                    f'{fmt_number(value, 1)}</title></line>'
+                    f'<text x="{width - 12}" y="{y(value) - 3:.1f}" class="axis" text-anchor="end">{escape(name)}</text>')
+    points = [(left + i * step, y(c)) for i, c in enumerate(counts) if c is not None]
+    body.append('<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>'.format(
+        SERIES[0], " ".join(f"{px:.1f},{py:.1f}" for px, py in points)))
+    for i, (m, c) in enumerate(zip(months, counts)):
+        if c is None:
+            continue
+        body.append(f'<circle cx="{left + i * step:.1f}" cy="{y(c):.1f}" r="3" fill="{SERIES[0]}">'
+                    f'<title>{m:%b %Y}: {fmt_number(c)}</title></circle>')
+        if i % 3 == 0 or i == len(months) - 1:
+            body.append(f'<text x="{left + i * step:.1f}" y="{height - bottom + 16}" class="axis" '
+                        f'text-anchor="middle">{m:%b %y}</text>')
+    desc = ", ".join(f"{m:%b %Y} {fmt_number(c)}" for m, c in zip(months, counts))
+    return _svg(width, height, title, desc, body)
+
+
+def _monthly_charts(wh: duckdb.DuckDBPyConnection, exceptions: list[dict], month) -> list[dict]:
+    """A control chart for each area-level exception: the area's series (newest extract of each month,
+    the 24 months to the refresh month) with the centre and limits the exception was judged against."""
+    charts = []
+    for e in (x for x in exceptions if x["unit_level"] == "area"):
+        rows = wh.execute("""
+            select month_start, count from series_values
+            where unit_level = 'area' and unit_code = ? and theme = ?
+              and month_start > ?::date - interval 24 month and month_start <= ?
+              and source = (select source from series_values where unit_level = 'area' and unit_code = ? and theme = ?
+                            and month_start = ? order by source = 'record_extract' desc limit 1)
+            qualify row_number() over (partition by month_start order by extract_date desc, extract_sha256) = 1
+            order by month_start""", [e["unit_code"], e["theme"], month, month, e["unit_code"], e["theme"], month]).fetchall()
+        if not rows:
+            continue
+        levels = {k: float(e[k]) for k in ("ucl", "centre", "lcl") if e.get(k) is not None}
+        charts.append({"svg": line_chart(f"{e['label']}: crimes per month, with the control limits",
+                                         [r[0] for r in rows], [r[1] for r in rows], levels),
+                       "caption": plain(e["reason"]) + "."})
+    return charts
+
+
+def write_monthly_report(wh: duckdb.DuckDBPyConnection, run_id: str, cfg: RunConfig, path: Path) -> Path:
+    """The monthly refresh's report.html (restricted tier) from the warehouse rows of `run_id`: the
+    rolling 12 months, the exceptions with their control charts, definitions and caveats."""
+    area_name, month = wh.execute("select area_name, refresh_month from refresh_runs where run_id = ?",
+                                  [run_id]).fetchone()
+    labels = {theme: (label, order) for theme, (label, order) in _theme_labels().items()}
+    summary = [r for r in _wh_rows(wh, "select * from rolling_summary where run_id = ? and unit_level = 'area'", [run_id])]
+    for r in summary:
+        r["label"], r["sort_order"] = labels.get(r["theme"], (r["theme"], 99))
+    summary.sort(key=lambda r: r["sort_order"])
+    exceptions = _wh_rows(wh, "select * from monthly_exceptions where run_id = ? order by unit_level <> 'area', "
+                              "direction, reason", [run_id])
+    for e in exceptions:
+        e["label"] = labels.get(e["theme"], (e["theme"], 99))[0]
+    context = {
+        "tier": "restricted", "marking": MARKING, "area": area_name, "periods": {}, "run_id": run_id,
+        "comparator": cfg.comparator_name,
+        "title": f"Serious violence: {area_name}, monthly refresh for {month:%B %Y}",
+        "findings": [], "summary": [], "themes": [], "quality": {}, "metrics": [], "gaps": [],
+        "theme_definitions": [(r["theme"], r["label"], r["record_extract_definition"], r["mps_counts_definition"])
+                              for r in _seed_rows("themes")],
+        "caveats": [(r["topic"], r["applies_to"], r["caveat"]) for r in _seed_rows("caveats")],
+        "monthly": {"month_label": f"{month:%B %Y}", "summary": summary,
+                    "exceptions": [plain(e["reason"]) for e in exceptions],
+                    "charts": _monthly_charts(wh, exceptions, month)},
+    }
+    path = Path(path)
+    path.write_text(_environment().get_template("report.html.j2").render(**context), encoding="utf-8")
+    return path
+
+
+def _seed_rows(name: str) -> list[dict]:
+    """A seed CSV as read by db.load_seeds (the warehouse holds no seed tables)."""
+    import csv
+
+    with open(db.SEEDS_DIR / f"{name}.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _theme_labels() -> dict[str, tuple[str, int]]:
+    return {r["theme"]: (r["label"], int(r["sort_order"])) for r in sorted(_seed_rows("themes"),
+                                                                          key=lambda r: int(r["sort_order"]))}
+
+
+def _wh_rows(wh: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
+    cursor = wh.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r)) for r in cursor.fetchall()]
