@@ -309,14 +309,16 @@ def ward_map(con: duckdb.DuckDBPyConnection, title: str, counts: dict[str, objec
     view = f"{xmin - pad:.0f} {-ymax - pad:.0f} {xmax - xmin + 2 * pad:.0f} {ymax - ymin + 2 * pad:.0f}"
     desc = f"Map of the {len(shapes)} current wards shaded by count in {len(classes)} classes; darker is more."
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view}" role="img" class="map">'
-                  f'<title>{escape(title)}</title><desc>{escape(desc)}</desc>{"".join(body)}</svg>') + legend_svg(classes)
+                  f'<title>{escape(title)}</title><desc>{escape(desc)}</desc>{"".join(body)}</svg>') + legend_html(classes)
 
 
-def legend_svg(classes: list[tuple[float, float]]) -> Markup:
-    """The map's key as its own small SVG, so its text keeps a readable size whatever the map's scale."""
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {110 * (len(classes) + 1)} 16" '
-                  f'class="legend" role="img"><title>Key: crimes per ward</title>'
-                  + "".join(_legend(classes, 0, 2)) + "</svg>")
+def legend_html(classes: list[tuple[float, float]]) -> Markup:
+    """The map's key as an HTML list beside the SVG, so its text keeps its size whatever the map's scale."""
+    items = [(EMPTY_FILL, "none")] + [(_shade(i, len(classes)), _range(low, high, 0))
+                                      for i, (low, high) in enumerate(classes)]
+    return Markup('<ul class="key" aria-label="Key: crimes per ward">' + "".join(
+        f'<li><span class="swatch" style="background:{fill}"></span>{escape(text)}</li>' for fill, text in items)
+        + "</ul>")
 
 
 # ---------------------------------------------------------------- the report's sections
