@@ -121,3 +121,6 @@ def test_the_annual_run_publishes_a_police_uk_assessment_in_limited_mode(tmp_pat
     assert summary.definition.str.contains("limited mode").all() and summary.victims_u25_pct.isna().all()
     headlines = (out / "headlines.md").read_text()
     assert "includes robbery of business property" in headlines and "MPS count files carry no" not in headlines
+    report = (out / "report.html").read_text()                 # limited mode says so beside every theme
+    assert report.count("(limited mode): 14 broad crime types") == len(summary)
+    assert f"{len(may):,}" in report.split('data-theme="all_crime"', 1)[1].split("</tr>", 1)[0]
