@@ -15,9 +15,9 @@ import html
 import json
 import math
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import jinja2
@@ -418,9 +418,11 @@ def _day_hour(t: Tables, row: dict) -> tuple[Markup | None, str]:
 
 def _wards(t: Tables, row: dict) -> tuple[Markup | None, list[dict], str]:
     """Map and top-ten table from ward_hotspots (current wards), else ward_summary (wards as recorded)."""
-    table = "ward_hotspots" if t.has("ward_hotspots") else "ward_summary"
-    rows = [r for r in t.rows(table, "theme = ?", [row["theme"]]) if r.get("ward_code") != "UNKNOWN"]
-    if not rows:
+    for table in ("ward_hotspots", "ward_summary"):
+        rows = [r for r in t.rows(table, "theme = ?", [row["theme"]]) if r.get("ward_code") != "UNKNOWN"]
+        if rows:
+            break
+    else:
         return None, [], ""
     total = sum(_value(r["count"]) or 0 for r in rows)
     ranked = sorted(rows, key=lambda r: (-(_value(r["count"]) or 0), str(r.get("ward_name") or r["ward_code"])))[:10]

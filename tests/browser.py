@@ -4,10 +4,10 @@ is not the file itself is aborted and recorded (used by the browser tests and te
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 VIEWPORT = {"width": 1200, "height": 800}
 

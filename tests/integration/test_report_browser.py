@@ -5,6 +5,7 @@ is accessible in structure, and it prints to A4 PDF with the marking on every pa
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import shutil
 
@@ -73,7 +74,7 @@ def test_the_page_is_accessible_in_structure(browser_page):
     page = browser_page.page
     assert page.locator("h1").count() == 1
     levels = page.evaluate("[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])")
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:]))          # no level skipped
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels))      # no level skipped
     assert page.evaluate("[...document.querySelectorAll('svg')].filter(s => !s.querySelector(':scope > title')).length") == 0
     assert page.evaluate("[...document.querySelectorAll('th')].filter(t => !t.getAttribute('scope')).length") == 0
     assert page.locator("svg.map").count() >= 8                          # a ward map for each theme with offences

@@ -130,12 +130,12 @@ def test_public_tier_shows_suppressed_cells_as_c_and_reads_no_restricted_table(c
                     [column])
     con.execute("create table main.people_profile as select 'vwi' as theme, 'current' as period_role")  # restricted only
     page = _write(con, tmp_path, tier="public", schema="public")
-    homicide_row = re.search(r'<tr data-theme="homicide">(.*?)</tr>', page, re.S).group(1)
+    homicide_row = re.search(r'<tr data-theme="homicide">(.*?)</tr>', page, re.DOTALL).group(1)
     assert homicide_row.count("[c]") == 3 and not re.search(r">\s*[0-9]", homicide_row)
     assert "Homicide: the counts are too small to publish ([c])." in page
     assert report.PUBLIC_MARKING in page and MARKING not in page
     assert 'id="fn-c"' in page
-    vwi_row = re.search(r'<tr data-theme="vwi">(.*?)</tr>', page, re.S).group(1)
+    vwi_row = re.search(r'<tr data-theme="vwi">(.*?)</tr>', page, re.DOTALL).group(1)
     assert ">120<" in vwi_row
     # the connection is as it was: unqualified names resolve in main again, no temporary view left
     assert con.execute("select count from theme_summary where theme = 'homicide'").fetchone()[0] == 3
