@@ -292,6 +292,7 @@ def ward_map(con: duckdb.DuckDBPyConnection, title: str, counts: dict[str, objec
         db.load_spatial(con)
         shapes = con.execute("select ward_code, coalesce(ward_name, ward_code), st_assvg(geom, false, 0), "
                              "st_xmin(geom), st_xmax(geom), st_ymin(geom), st_ymax(geom) from ref_wards "
+                             "where geom is not null and not st_isempty(geom) "
                              "order by ward_code").fetchall()
     except duckdb.Error:
         return None

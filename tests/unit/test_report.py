@@ -145,3 +145,12 @@ def test_public_tier_shows_suppressed_cells_as_c_and_reads_no_restricted_table(c
 def test_unknown_tier_is_refused(con, tmp_path):
     with pytest.raises(ValueError, match="tier"):
         report.write_report(con, CFG, tmp_path / "r.html", tier="secret")
+
+
+def test_wards_without_boundaries_get_a_table_and_no_map(con, tmp_path):
+    """data.police.uk runs place crimes through an LSOA lookup: current wards with no geometry."""
+    _wards(con, {("vwi", "W1"): 70, ("vwi", "W2"): 50})
+    con.execute("update ref_wards set geom = null")
+    vwi = _section(_write(con, tmp_path), "theme-vwi")
+    assert 'class="map"' not in vwi and "No ward boundaries for a map." in vwi
+    assert "<th scope=\"row\">North &lt;Ward&gt;</th><td class=\"n\">70</td>" in vwi
