@@ -175,7 +175,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], y_l
     """Grouped bars, one group per label; a missing or suppressed value gets no bar and a '[c]'/'–' mark."""
     width, height, left, bottom, top = 720, 260, 56, 40, 28
     values = [v for _, vs in series for v in map(_value, vs) if v is not None]
-    peak = max(values, default=0) or 1
+    peak = _ticks(max(values, default=0) or 1)[-1]
     plot_w, plot_h = width - left - 10, height - top - bottom
     group_w = plot_w / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
@@ -214,7 +214,7 @@ def _ticks(peak: float) -> list[float]:
     step = 10 ** math.floor(math.log10(peak)) if peak >= 1 else 1
     while peak / step > 5:
         step *= 2
-    return [step * i for i in range(int(peak // step) + 1)]
+    return [step * i for i in range(math.ceil(peak / step) + 1)]  # the last tick is at or above the peak
 
 
 def _classes(values: list[float], most: int = 5) -> list[tuple[float, float]]:
@@ -543,7 +543,7 @@ def _guarded_list(fn, *args) -> list[str]:
 def line_chart(title: str, months: list, counts: list, levels: dict[str, float]) -> Markup:
     """A c-chart: the monthly counts as a line, the centre and control limits as horizontal lines."""
     width, height, left, top, bottom = 720, 240, 56, 20, 44
-    peak = max([c for c in counts if c is not None] + list(levels.values()) + [1])
+    peak = _ticks(max([c for c in counts if c is not None] + list(levels.values()) + [1]))[-1]
     plot_w, plot_h = width - left - 10, height - top - bottom
     step = plot_w / max(len(months) - 1, 1)
 
