@@ -152,6 +152,15 @@ def fmt_signed_pct(value) -> str:
     return ("+" + text) if isinstance(value, (int, float)) and value > 0 else text
 
 
+def fmt_change_pct(value, base) -> str:
+    """A % change, or '–' on a base under narrative.MIN_BASE (volatile; the narrative quotes none either)."""
+    if value is SUPPRESSED or base is SUPPRESSED:
+        return "[c]"
+    if base is None or base < narrative.MIN_BASE:
+        return "–"
+    return fmt_signed_pct(value)
+
+
 def fmt_flag(value) -> str:
     return {"significant_increase": "significant increase", "significant_decrease": "significant decrease",
             "no_significant_change": "no significant change", "too_few_to_test": "too few to test",
@@ -485,6 +494,7 @@ def _environment() -> jinja2.Environment:
     env.filters.update(num=fmt_number, pct=fmt_pct, spct=fmt_signed_pct, flag=fmt_flag, css_string=css_string,
                        basename=lambda p: Path(str(p)).name if p is not None else "")
     env.tests["suppressed"] = lambda v: v is SUPPRESSED
+    env.globals.update(change_pct=fmt_change_pct, min_base=narrative.MIN_BASE)
     return env
 
 

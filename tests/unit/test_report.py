@@ -131,7 +131,7 @@ def test_public_tier_shows_suppressed_cells_as_c_and_reads_no_restricted_table(c
     con.execute("create table main.people_profile as select 'vwi' as theme, 'current' as period_role")  # restricted only
     page = _write(con, tmp_path, tier="public", schema="public")
     homicide_row = re.search(r'<tr data-theme="homicide">(.*?)</tr>', page, re.DOTALL).group(1)
-    assert homicide_row.count("[c]") == 3 and not re.search(r">\s*[0-9]", homicide_row)
+    assert homicide_row.count("[c]") == 4 and not re.search(r">\s*[0-9]", homicide_row)  # and the % change on a suppressed base
     assert "Homicide: the counts are too small to publish ([c])." in page
     assert report.PUBLIC_MARKING in page and MARKING not in page
     assert 'id="fn-c"' in page
@@ -154,3 +154,11 @@ def test_wards_without_boundaries_get_a_table_and_no_map(con, tmp_path):
     vwi = _section(_write(con, tmp_path), "theme-vwi")
     assert 'class="map"' not in vwi and "No ward boundaries for a map." in vwi
     assert "<th scope=\"row\">North &lt;Ward&gt;</th><td class=\"n\">70</td>" in vwi
+
+
+def test_no_percentage_change_on_a_base_under_ten(con, tmp_path):
+    page = _write(con, tmp_path)
+    homicide = re.search(r'<tr data-theme="homicide">(.*?)</tr>', page, re.DOTALL).group(1)   # 3 against 1
+    vwi = re.search(r'<tr data-theme="vwi">(.*?)</tr>', page, re.DOTALL).group(1)             # 120 against 100
+    assert "%" not in homicide.split("</td>")[3] and "+20.0%" in vwi
+    assert report.fmt_change_pct(200.0, 9) == "–" and report.fmt_change_pct(-5.0, 10) == "-5.0%"
