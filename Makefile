@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test test-unit test-integration check-install bench lint clean
+.PHONY: demo test test-unit test-integration check-install bench lint clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; ingest v
 	$(BIN)/python benchmarks/bench_spatial.py
 	$(BIN)/python benchmarks/bench_national.py
 	$(BIN)/python benchmarks/bench_multi_area.py
+
+screenshots: $(STAMP)  ## run the demo, then rewrite docs/report_*.png from its report.html in chromium (committed files)
+	$(BIN)/svna demo
+	$(BIN)/python tests/report_screenshots.py data/processed/demo/report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline flows tests

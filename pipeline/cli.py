@@ -126,7 +126,7 @@ def _run(config: Path, period: dict | None, output: Path | None, debug: bool, de
             raise
         _fail(exc)
     typer.secho(f"\nOutputs written to {out}", fg=typer.colors.GREEN, bold=True)
-    for name in ("headlines.md", "svna_data_pack.xlsx", "tables/", "public/", "svna.duckdb", "run.json"):
+    for name in ("report.html", "headlines.md", "svna_data_pack.xlsx", "tables/", "public/", "svna.duckdb", "run.json"):
         if (Path(out) / name).exists():
             typer.echo(f"  {Path(out) / name}")
 
@@ -257,7 +257,7 @@ def monthly(
         _fail(exc)
     typer.secho(f"\n{result['message']}", fg=typer.colors.GREEN, bold=True)
     if result["output"]:
-        for name in ("headlines.md", "svna_monthly_pack.xlsx", "tables/", "run.json"):
+        for name in ("report.html", "headlines.md", "svna_monthly_pack.xlsx", "tables/", "run.json"):
             typer.echo(f"  {Path(result['output']) / name}")
     typer.echo(f"  history: {result['warehouse']}")
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline import assessment, db, output_folders, reference_tables
+from pipeline import assessment, db, output_folders, reference_tables, report
 from pipeline.config import SQL_DIR, MonthlySettings, RunConfig, load_config
 from pipeline.errors import InputError
 from pipeline.privacy import MARKING
@@ -529,6 +529,7 @@ def publish_refresh(cfg: RunConfig, settings: MonthlySettings, run_id: str, mani
             headlines = work / "headlines.md"
             headlines.write_text(headlines_markdown(wh, run_id, cfg.comparator_name))
             outputs.append(headlines)
+            outputs.append(report.write_monthly_report(wh, run_id, cfg, work / report.REPORT_NAME))
         manifest = {**manifest, "outputs": sorted(str(p.relative_to(work)) for p in outputs)}
         (work / "run.json").write_text(json.dumps(manifest, indent=2, default=str))
         swap_month_into_place(work, base / month)

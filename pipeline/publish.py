@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import assessment, db, disclosure, funnel_chart, narrative, output_folders, spatial_outputs
+from pipeline import assessment, db, disclosure, funnel_chart, narrative, output_folders, report, spatial_outputs
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
 
@@ -475,6 +475,7 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
         outputs.append(headlines)
         outputs += spatial_outputs.write_spatial_outputs(con, cfg, out_dir)
         outputs += funnel_chart.write_funnel_charts(con, out_dir / "maps")
+        outputs.append(report.write_report(con, cfg, out_dir / report.REPORT_NAME))
     if "public" in tiers:
         outputs += publish_public(con, cfg, out_dir)
     return outputs
@@ -498,26 +499,19 @@ def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path
         outputs.append(headlines)
         outputs.append(write_excel(con, public, name=PUBLIC_EXCEL_NAME, marking=disclosure.PUBLIC_MARKING,
                                    names=disclosure.public_tables(con), headlines=headlines.read_text()))
-    try:
-        from pipeline import report
-    except ImportError:  # TODO(issue 12): pipeline/report.py comes from the h-report branch; drop this guard once merged
-        report = None
-    if report is not None:
-        path = public / "report.html"
-        report.write_report(con, cfg, path, tier="public", schema=disclosure.SCHEMA)
-        outputs.append(path)
+    outputs.append(report.write_report(con, cfg, public / report.REPORT_NAME, tier="public", schema=disclosure.SCHEMA))
     return outputs
 
 
 def copy_reports(output: Path, reports: Path, run_id: str | None = None) -> None:
-    """Mirror the human-facing outputs (data pack, headlines, maps) into reports/ for readers; like the
+    """Mirror the human-facing outputs (data pack, report, headlines, maps) into reports/ for readers; like the
     output folder, reports/ is built beside it and replaces only a folder svna wrote."""
     import shutil
 
     with output_folders.output_lock(reports):
         work = output_folders.staging_dir(reports, run_id, key="reports")
         try:
-            for name in (EXCEL_NAME, "headlines.md", "maps", PUBLIC_DIR):
+            for name in (EXCEL_NAME, report.REPORT_NAME, "headlines.md", "maps", PUBLIC_DIR):
                 source = output / name
                 if source.is_dir():
                     shutil.copytree(source, work / name)

@@ -147,3 +147,13 @@ def test_count_files_give_month_of_year_and_say_what_needs_an_extract(merton_run
     assert con.execute("select count(*) from knife_crime_profile where count is not null").fetchone()[0] == 0
     text = (merton_run[0] / "headlines.md").read_text()
     assert "need a record-level extract" in text
+
+
+def test_report_html_from_count_files_only(merton_run):
+    """report.html on count-only inputs: the plan's VWI sentence, a yearly trend and month-of-year chart,
+    and a sentence (not a crash) where count files give nothing (times, victims, ward map)."""
+    page = (merton_run[0] / "report.html").read_text()
+    vwi = page.split('id="theme-vwi"', 1)[1].split("<section", 1)[0]
+    assert "There were 1,421 VWI offences, an increase of 16% (199 offences) on 2021&#39;s total of 1,222." in page
+    assert vwi.count('class="chart"') == 2                          # trend and seasonality
+    assert "No committed times for this theme" in vwi and "No victim or suspect details" in vwi

@@ -152,6 +152,9 @@ def test_december_once_delivered(drops):
     assert {s for s in openpyxl.load_workbook(folder / monthly.EXCEL_NAME, read_only=True).sheetnames} == set(
         monthly.PUBLISHED_TABLES)
     assert "In the 12 months to December 2023 there were" in (folder / "headlines.md").read_text()
+    page = (folder / "report.html").read_text()                # the month's report.html (pipeline/report.py)
+    assert "The 12 months to December 2023 compared with the 12 before" in page
+    assert f'<td class="n">{row["rolling_12m_count"]:,}</td>' in page
     assert (root / "out" / "monthly" / "2023-11" / "run.json").exists()          # November stays published
 
 

@@ -124,6 +124,7 @@ def test_every_folder_svna_writes_is_marked_with_the_run_id(marked_run):
         marker = json.loads((folder / output_folders.MARKER).read_text())
         assert marker["written_by"] == "svna" and marker["run_id"] == "run-one"
     assert (marked_run.reports / "headlines.md").exists()
+    assert (marked_run.reports / "report.html").read_bytes() == (marked_run.output / "report.html").read_bytes()
 
 
 def test_a_marked_previous_output_is_replaced_a_stale_lock_cleared_and_a_leftover_partial_removed(

@@ -7,6 +7,8 @@ per-file reconciliation (rows read = loaded + quarantined).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import yaml
@@ -121,3 +123,8 @@ def test_the_annual_run_publishes_a_police_uk_assessment_in_limited_mode(tmp_pat
     assert summary.definition.str.contains("limited mode").all() and summary.victims_u25_pct.isna().all()
     headlines = (out / "headlines.md").read_text()
     assert "includes robbery of business property" in headlines and "MPS count files carry no" not in headlines
+    report = (out / "report.html").read_text()                 # limited mode says so beside every theme
+    themes = re.findall(r'<tr data-theme="([a-z_]+)">', report)
+    assert themes == list(summary.theme), (themes, list(summary.theme))
+    assert report.count("<p class=\"limited\">From data.police.uk street-level files (limited mode)") == len(themes)
+    assert f"{len(may):,}" in report.split('data-theme="all_crime"', 1)[1].split("</tr>", 1)[0]
