@@ -192,3 +192,17 @@ def test_a_bad_engine_is_refused_naming_the_key(tmp_path, engine, column):
     with pytest.raises(InputError) as error:
         multi_area.load_plan(_config(tmp_path, data, tmp_path / "out", engine=engine))
     assert error.value.column == column
+
+
+def test_cli_names_the_key_of_a_config_it_cannot_fan_out(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    data = tmp_path / "police_uk"
+    write_forces(data, [2023], forces=FORCES[:1])
+    config = _config(tmp_path, data, tmp_path / "out", fan_out={"by": "ward"})
+    result = CliRunner().invoke(app, ["multi-area", "--config", config])
+    assert result.exit_code == 2
+    assert "fan_out.by" in result.output and "Nothing was written" in result.output
+    assert not (tmp_path / "out").exists()
