@@ -44,7 +44,7 @@ def measure(name: str, command: list[str], env: dict | None = None) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cpu = _cpu()
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=child_env(env))
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=child_env(env), check=False)
     wall = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"{name} failed:\n{result.stderr[-2000:]}")
