@@ -60,7 +60,7 @@ def _import_all(names: tuple[str, ...]) -> None:
 
                 matplotlib.use("Agg")  # never a GUI backend, and the one maps.py uses
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001  (an import that fails here fails again, with its message, where it is used)
+        except Exception:  # noqa: BLE001, S110  (an import that fails here fails again, with its message, where it is used)
             pass
 
 

@@ -105,7 +105,7 @@ def _spread(colours: list[str], n: int) -> list[str]:
         return []
     if n == 1:
         return [colours[len(colours) // 2]]
-    return [colours[int(round(i))] for i in np.linspace(0, len(colours) - 1, n)]
+    return [colours[round(i)] for i in np.linspace(0, len(colours) - 1, n)]
 
 
 def _fmt(v: float, rate: bool) -> str:
