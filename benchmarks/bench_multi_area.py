@@ -137,7 +137,10 @@ def london(results: dict) -> None:
     config.write_text(json.dumps({
         "area": {"name": "Merton", "code": "E09000024"}, "areas": "all",
         "comparator": {"name": "Metropolitan Police Service"}, "period": {"calendar_year": 2022},
-        "inputs": [{"kind": "mps_counts", "paths": [str(MPS_BOROUGH / "*.csv")]}], "output": str(WORK / "london")}))
+        "inputs": [{"kind": "mps_counts", "paths": [str(MPS_BOROUGH / "*.csv")]}],
+        "reference": {"areas": str(MPS_BOROUGH.parents[1] / "boundaries/london_boroughs/London_Borough_Excluding_MHW.shp"),
+                      "area_population": str(MPS_BOROUGH.parents[1] / "population/census2021_usual_residents_lsoa21_age6_EW.csv.gz")},
+        "output": str(WORK / "london")}))
     london = measure("london", [str(config), str(WORK / "london.json")])
     london.update(json.loads((WORK / "london.json").read_text()))
     results["london"] = london
