@@ -67,6 +67,7 @@ NOT_MIRRORED = ({r.rule for r in _SEED_RULES}
 POLICE_UK_RULES = NOT_MIRRORED & {r.rule for r in _SEED_RULES if r.model in ("int_police_uk_checked", "raw_rejects")}
 # person identifiers: a uniqueness rule may check them, but no message ever quotes them (pseudonymised or not)
 PERSON_COLUMNS = rules.PERSON_COLUMNS
+NOT_SHOWN = "(value not shown)"  # a failing row of a rule that shows no value (e.g. a blank reference)
 log = logging.getLogger(__name__)
 
 
@@ -165,10 +166,11 @@ def _run_name(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _rule_columns(rule: rules.Rule) -> str:
-    """The batch columns of one rule: its flag, its failing value and, when computed, its column."""
+    """The batch columns of one rule: its failing value (null when the row passes; NOT_SHOWN when the
+    rule shows none), so the Data Docs list the failing values, and, when computed, its column."""
     flag = f"list_contains(failed_rules, {db.sql_literal(rule.rule)})"
-    out = [f"{flag} as {db.sql_identifier('fails_' + rule.rule)}",
-           f"case when {flag} then {rule.value_sql} end as {db.sql_identifier('value_' + rule.rule)}"]
+    out = [f"case when {flag} then coalesce({rule.value_sql}, {db.sql_literal(NOT_SHOWN)}) end "
+           f"as {db.sql_identifier('value_' + rule.rule)}"]
     if not rule.column_is_name:
         out.append(f"case when {flag} then cast({rule.column_sql} as varchar) end "
                    f"as {db.sql_identifier('column_' + rule.rule)}")
@@ -177,17 +179,17 @@ def _rule_columns(rule: rules.Rule) -> str:
 
 def _rule_specs(model_rules: list[rules.Rule]) -> list[Spec]:
     """One expectation per quarantine rule (sql/seeds/quarantine_rules.csv): a row fails it when the
-    checked model lists the rule in `failed_rules`. Row rules are share-bounded (`row` gate); copy rules
+    checked model lists the rule in `failed_rules` (its value column is then not null). Row rules are share-bounded (`row` gate); copy rules
     must leave no copy among the published rows (`published` gate)."""
     specs = []
     for rule in model_rules:
-        flag = {"column": f"fails_{rule.rule}", "value_set": [False]}
+        flag = {"column": f"value_{rule.rule}"}
         label = {"value_column": f"value_{rule.rule}"}
         label.update({"label": rule.column} if rule.column_is_name else {"label_column": f"column_{rule.rule}"})
         if rule.stage == "row":
-            specs.append(Spec("ExpectColumnValuesToBeInSet", flag, "row", rule.reason, rule.rule, **label))
+            specs.append(Spec("ExpectColumnValuesToBeNull", flag, "row", rule.reason, rule.rule, **label))
         else:
-            specs.append(Spec("ExpectColumnValuesToBeInSet", flag, "published", rule.reason, rule.rule,
+            specs.append(Spec("ExpectColumnValuesToBeNull", flag, "published", rule.reason, rule.rule,
                               [("quarantine_rule", "is_null", None)], **label))
     return specs
 
@@ -460,7 +462,7 @@ class Failure:
         for _, row in self.rows.head(5).iterrows():
             shown = [c for c in self.spec.shown_columns if c in row and c != "crime_ref" and c not in PERSON_COLUMNS]
             if self.spec.value_column:  # a rule that shows no value (e.g. a blank reference) quotes none
-                shown = [c for c in shown if not _blank(row[c])]
+                shown = [c for c in shown if not _blank(row[c]) and row[c] != NOT_SHOWN]
             value = ", ".join(_example(row[c]) for c in shown)
             ref = row.get("crime_ref")
             ref = "no crime reference" if ref is None or (isinstance(ref, float) and pd.isna(ref)) else str(ref)
