@@ -143,7 +143,6 @@ def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Ru
     the last good outputs stay. Refuses, before any work, a folder svna did not write."""
     enable_crash_stacks()
     output_folders.check_targets(cfg)
-    disclosure.tiers(cfg), disclosure.settings(cfg)   # a bad tiers: or disclosure: stops the run before any work
     with output_folders.output_lock(cfg.output):
         run = Run(cfg, run_id or assessment.new_run_id(), Path())
         run.work = output_folders.staging_dir(cfg.output, run.run_id)

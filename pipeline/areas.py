@@ -31,7 +31,6 @@ from pipeline import db
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
-AREA_MODES = ("focus", "list", "all", "neighbours")
 NEIGHBOUR_TOLERANCE_M = 2.0
 NEIGHBOUR_MIN_BORDER_M = 50.0
 
@@ -40,29 +39,6 @@ REF_SCHEMAS = {
     "ref_area_boundaries": "area_code varchar, area_name varchar, geom geometry",
     "ref_area_population": "lsoa_code varchar, lsoa_name varchar, residents bigint",
 }
-
-
-def area_selection(cfg: RunConfig) -> tuple[str, list[str]]:
-    """(mode, names) from the config's `areas:` key: mode is one of AREA_MODES; names are the areas
-    listed (mode `list` only). Without `areas:` the run is about the focus area alone."""
-    value = (cfg.raw or {}).get("areas")
-    where = str(cfg.config_path)
-    expected = "expected a list of area names, `all` (every area in the inputs) or `neighbours`"
-    if value is None:
-        return "focus", []
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in ("all", "neighbours", "neighbors"):
-            mode = "all" if word == "all" else "neighbours"
-            if mode == "neighbours" and "areas" not in cfg.reference:
-                raise InputError(where, "areas", "`areas: neighbours` needs the area boundary file in reference.areas "
-                                 "(e.g. London_Borough_Excluding_MHW.shp) to find which areas touch the focus area",
-                                 "reference.areas missing")
-            return mode, []
-        raise InputError(where, "areas", expected, repr(value))
-    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
-        return "list", list(dict.fromkeys(v.strip() for v in value))
-    raise InputError(where, "areas", expected, repr(value))
 
 
 def funnel_limit_counts(expected, p) -> np.ndarray:
@@ -95,8 +71,7 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _options(cfg: RunConfig, key: str) -> dict[str, Any]:
-    value = ((cfg.raw or {}).get("reference") or {}).get(key)
-    return {k: v for k, v in value.items() if k != "path"} if isinstance(value, dict) else {}
+    return cfg.reference_options.get(key, {})
 
 
 def read_area_population(path, options: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -137,7 +112,7 @@ def load_area_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
 
     db.load_spatial(con)
     register_functions(con)
-    mode, names = area_selection(cfg)
+    mode, names = cfg.areas.mode, list(cfg.areas.names)
     _create(con, "ref_area_selection", pd.DataFrame({"area_name": names}) if names else None)
     boundaries = None
     if "areas" in cfg.reference:
@@ -167,7 +142,7 @@ def _audit(con: duckdb.DuckDBPyConnection, key: str, path, rows: int) -> None:
 
 def check_areas(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     """Stop when an area listed in `areas:` is in no input: a misspelt name would silently drop an area."""
-    mode, names = area_selection(cfg)
+    mode, names = cfg.areas.mode, list(cfg.areas.names)
     if mode != "list":
         return
     known = {row[0] for row in con.execute("select area_key(area_name) from int_areas where in_inputs").fetchall()}

@@ -104,6 +104,30 @@ class MonthlySettings:
     publication_lag_months: int = 1
 
 
+TIERS = ("restricted", "public")
+
+
+@dataclass(frozen=True)
+class DisclosureSettings:
+    """`disclosure:` (pipeline.disclosure): the public tier's thresholds and rounding."""
+
+    min_count: int = 5
+    sensitive_min_count: int = 10
+    round_to: int | None = None
+
+
+AREA_MODES = ("focus", "list", "all", "neighbours")
+
+
+@dataclass(frozen=True)
+class AreaSelection:
+    """`areas:` (pipeline.areas): mode is one of AREA_MODES; names are the areas listed (mode `list`).
+    Without `areas:` the run is about the focus area alone."""
+
+    mode: str = "focus"
+    names: tuple[str, ...] = ()
+
+
 @dataclass
 class RunConfig:
     config_path: Path
@@ -129,6 +153,9 @@ class RunConfig:
     monthly: MonthlySettings | None = None  # set by load_config (its default warehouse depends on output)
     # a reference entry's options besides its path: {path: ..., code_column: ...} -> {"code_column": ...}
     reference_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    areas: AreaSelection = field(default_factory=AreaSelection)
+    disclosure: DisclosureSettings = field(default_factory=DisclosureSettings)
+    tiers: tuple[str, ...] = ("restricted",)   # which tiers a run writes (`tiers:` or --tier)
 
     @property
     def config_hash(self) -> str:
@@ -375,6 +402,48 @@ def _monthly(path: Path, raw: dict, output: Path) -> MonthlySettings:
     )
 
 
+def _disclosure(path: Path, raw: dict) -> DisclosureSettings:
+    """`disclosure:` with defaults; checked."""
+    values = {**DisclosureSettings().__dict__, **(raw.get("disclosure") or {})}
+    for key in ("min_count", "sensitive_min_count", "round_to"):
+        value = values.get(key)
+        if value is None and key == "round_to":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(str(path), f"disclosure.{key}", "expected a whole number of at least 1", repr(value))
+    if values["sensitive_min_count"] < values["min_count"]:
+        raise InputError(str(path), "disclosure.sensitive_min_count",
+                         "the sensitive threshold must be at least min_count", str(values["sensitive_min_count"]))
+    return DisclosureSettings(**values)
+
+
+def _tiers(path: Path, raw: dict) -> tuple[str, ...]:
+    """`tiers:` (or --tier): restricted only by default."""
+    chosen = raw.get("tiers") or ["restricted"]
+    chosen = [chosen] if isinstance(chosen, str) else chosen
+    if not isinstance(chosen, list) or [t for t in chosen if t not in TIERS]:
+        raise InputError(str(path), "tiers", f"expected a list of {', '.join(TIERS)}", str(chosen))
+    return tuple(t for t in TIERS if t in chosen)
+
+
+def _areas(path: Path, raw: dict) -> AreaSelection:
+    """`areas:`: a list of area names, `all` (every area in the inputs) or `neighbours`."""
+    value = raw.get("areas")
+    expected = "expected a list of area names, `all` (every area in the inputs) or `neighbours`"
+    if value is None:
+        return AreaSelection()
+    if isinstance(value, str) and value.strip().lower() in ("all", "neighbours", "neighbors"):
+        mode = "all" if value.strip().lower() == "all" else "neighbours"
+        if mode == "neighbours" and not (raw.get("reference") or {}).get("areas"):
+            raise InputError(str(path), "areas", "`areas: neighbours` needs the area boundary file in reference.areas "
+                             "(e.g. London_Borough_Excluding_MHW.shp) to find which areas touch the focus area",
+                             "reference.areas missing")
+        return AreaSelection(mode)
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return AreaSelection("list", tuple(dict.fromkeys(v.strip() for v in value)))
+    raise InputError(str(path), "areas", expected, repr(value))
+
+
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo: bool = False) -> RunConfig:
     """Read a run config; `overrides` replaces `period` and/or `output` (CLI flags). `demo` is set by
     `svna demo` alone: the fixed demo key then applies if the extract is svna's own synthetic data."""
@@ -474,6 +543,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         geography=_geography(path, raw),
         temporal=_temporal(path, raw),
         monthly=_monthly(path, raw, output_path),
+        areas=_areas(path, raw),
+        disclosure=_disclosure(path, raw),
+        tiers=_tiers(path, raw),
         reference_options={k: {o: v for o, v in value.items() if o != "path"}
                            for k, value in (raw.get("reference") or {}).items() if isinstance(value, dict)},
     )

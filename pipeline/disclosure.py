@@ -38,13 +38,10 @@ import duckdb
 import pandas as pd
 
 from pipeline import db
-from pipeline.config import RunConfig
-from pipeline.errors import InputError
+from pipeline.config import DisclosureSettings as Settings
 
 SCHEMA = "public"
 LOG_TABLE = "disclosure_log"
-TIERS = ("restricted", "public")
-DEFAULTS = {"min_count": 5, "sensitive_min_count": 10, "round_to": None}
 SENSITIVE_THEMES = ("sexual_offences", "rape", "domestic_abuse")
 PCT_BASE_MIN = 10
 # marking on every public-tier output (data pack, report, tables' readme)
@@ -55,6 +52,8 @@ NOT_PUBLISHED = {
     "grid_hotspots": "grid cells with coordinates at a fine resolution (point-level detail)",
     "quarantine": "one row per input record, with crime references and failing values",
     "input_files": "file paths and hashes of the restricted extract",
+    "funnel_points": "its ward points repeat ward counts that ward_hotspots may suppress; area_comparison holds "
+                     "the areas' rates",
 }
 
 
@@ -83,6 +82,15 @@ CHANGE = ("change", "pct_change", "poisson_z", "p_value", "change_flag")
 WARD_CHANGE = CHANGE + ("q_value", "significant_after_fdr")
 
 RULES: dict[str, TableRule] = {
+    "areas": TableRule(counts=(), safe=("shared_border_m", "residents")),
+    "area_comparison": TableRule(   # the areas of a theme add up to the comparator's total
+        counts=("count", "previous_count"),
+        derived={"count": CHANGE + ("rate_per_1000", "rate_ci_lower", "rate_ci_upper", "rate_rank",
+                                    "share_of_comparator_pct", "pct_change_gap"),
+                 "previous_count": CHANGE + ("pct_change_gap",)},
+        pcts={"comparator_pct_change": Pct("count", "count")},
+        groups=(("count", ("theme", "period_label")), ("previous_count", ("theme", "period_label"))),
+        safe=("residents", "areas_ranked")),
     "theme_summary": TableRule(
         counts=("count", "previous_count"),
         derived={"count": CHANGE + ("share_of_all_crime_pct",), "previous_count": CHANGE},
@@ -210,45 +218,10 @@ RULES: dict[str, TableRule] = {
 MIRRORS = (
     ("ward_summary", "ward_hotspots", ("area_code", "ward_code", "theme", "period_label"), ("count", "previous_count")),
     ("theme_summary", "theme_detail", ("area_code", "theme", "period_label"), ("count",)),
+    ("theme_summary", "area_comparison", ("area_name", "theme", "period_label"), ("count", "previous_count")),
     ("temporal_profile", "theme_monthly", (("source", "source"), ("theme", "theme"), ("_month_start", "month_start")),
      (("weighted_count", "count"),)),
 )
-
-
-@dataclass(frozen=True)
-class Settings:
-    min_count: int = 5
-    sensitive_min_count: int = 10
-    round_to: int | None = None
-
-
-def settings(cfg: RunConfig) -> Settings:
-    """`disclosure:` in the run config, with defaults; checked."""
-    raw = {**DEFAULTS, **(cfg.raw.get("disclosure") or {})}
-    values = {}
-    for key in ("min_count", "sensitive_min_count", "round_to"):
-        value = raw.get(key)
-        if value is None and key == "round_to":
-            values[key] = None
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(str(cfg.config_path), f"disclosure.{key}", "expected a whole number of at least 1",
-                             repr(value))
-        values[key] = value
-    if values["sensitive_min_count"] < values["min_count"]:
-        raise InputError(str(cfg.config_path), "disclosure.sensitive_min_count",
-                         "the sensitive threshold must be at least min_count", str(values["sensitive_min_count"]))
-    return Settings(**values)
-
-
-def tiers(cfg: RunConfig) -> tuple[str, ...]:
-    """`tiers:` in the run config (or --tier): which tiers a run writes; restricted only by default."""
-    chosen = cfg.raw.get("tiers") or ["restricted"]
-    chosen = [chosen] if isinstance(chosen, str) else chosen
-    unknown = [t for t in chosen if t not in TIERS]
-    if unknown or not isinstance(chosen, list):
-        raise InputError(str(cfg.config_path), "tiers", f"expected a list of {', '.join(TIERS)}", str(chosen))
-    return tuple(t for t in TIERS if t in chosen)
 
 
 # ---------------------------------------------------------------- the algorithm on frames

@@ -465,7 +465,7 @@ def in_schema(con: duckdb.DuckDBPyConnection, schema: str) -> Iterator[None]:
 
 
 def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
-    tiers = disclosure.tiers(cfg)
+    tiers = cfg.tiers
     outputs = []
     if "restricted" in tiers:
         outputs += write_tables(con, out_dir)
@@ -484,7 +484,7 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
 def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
     """<output>/public/: the public schema's tables, disclosure_log.csv, the public data pack, headlines
     and report. No maps or GeoPackage (point and fine-grid data are not published)."""
-    counts = disclosure.build_public_schema(con, disclosure.settings(cfg))
+    counts = disclosure.build_public_schema(con, cfg.disclosure)
     print(f"Public tier: {disclosure.summary(counts)}")
     public = out_dir / PUBLIC_DIR
     public.mkdir(parents=True, exist_ok=True)

@@ -173,13 +173,13 @@ def test_a_listed_area_missing_from_the_inputs_is_refused(tmp_path):
 
 
 def test_areas_value_must_be_a_list_all_or_neighbours(tmp_path):
-    from pipeline import areas
+    from pipeline.config import AreaSelection
     from pipeline.errors import InputError
 
-    assert areas.area_selection(write_config(tmp_path, "all")) == ("all", [])
-    assert areas.area_selection(write_config(tmp_path, "[Sutton, Merton]")) == ("list", ["Sutton", "Merton"])
+    assert write_config(tmp_path, "all").areas == AreaSelection("all")
+    assert write_config(tmp_path, "[Sutton, Merton]").areas == AreaSelection("list", ("Sutton", "Merton"))
     with pytest.raises(InputError, match="areas"):
-        areas.area_selection(write_config(tmp_path, "everywhere"))
+        write_config(tmp_path, "everywhere")
 
 
 def test_build_areas_returns_every_borough_for_areas_all(tmp_path):

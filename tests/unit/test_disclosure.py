@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from pipeline import disclosure
-from pipeline.config import RunConfig
 from pipeline.disclosure import Pct, Settings, TableRule, suppress_frames
 from pipeline.errors import InputError
 
@@ -168,21 +167,22 @@ def test_the_log_has_one_row_per_suppressed_cell_keyed_by_the_unique_key():
     assert list(log.columns) == ["table_name", "row_key", "column_name", "rule"]
 
 
-def _cfg(raw: dict) -> RunConfig:
-    return RunConfig(**{**{f: None for f in RunConfig.__dataclass_fields__}, "config_path": Path("run.yaml"), "raw": raw})
+def _settings(raw: dict):
+    from pipeline.config import _disclosure, _tiers
+
+    return _disclosure(Path("run.yaml"), raw), _tiers(Path("run.yaml"), raw)
 
 
 def test_settings_and_tiers_come_from_the_config_with_defaults_and_are_checked():
-    assert disclosure.settings(_cfg({})) == Settings(5, 10, None)
-    assert disclosure.settings(_cfg({"disclosure": {"round_to": 5}})).round_to == 5
-    assert disclosure.tiers(_cfg({})) == ("restricted",)
-    assert disclosure.tiers(_cfg({"tiers": ["public", "restricted"]})) == ("restricted", "public")
+    assert _settings({}) == (Settings(5, 10, None), ("restricted",))
+    assert _settings({"disclosure": {"round_to": 5}})[0].round_to == 5
+    assert _settings({"tiers": ["public", "restricted"]})[1] == ("restricted", "public")
     with pytest.raises(InputError, match="disclosure.min_count"):
-        disclosure.settings(_cfg({"disclosure": {"min_count": 0}}))
+        _settings({"disclosure": {"min_count": 0}})
     with pytest.raises(InputError, match="sensitive_min_count"):
-        disclosure.settings(_cfg({"disclosure": {"min_count": 10, "sensitive_min_count": 5}}))
+        _settings({"disclosure": {"min_count": 10, "sensitive_min_count": 5}})
     with pytest.raises(InputError, match="tiers"):
-        disclosure.tiers(_cfg({"tiers": ["open"]}))
+        _settings({"tiers": ["open"]})
 
 
 def test_every_public_table_has_a_rule_and_no_point_table_is_published():
@@ -216,8 +216,8 @@ def test_tier_on_the_command_line_replaces_the_configs_tiers(tmp_path):
     from tests.conftest import write_tiny_inputs
 
     config = write_tiny_inputs(tmp_path)
-    assert disclosure.tiers(load_config(config)) == ("restricted",)             # private by default
-    assert disclosure.tiers(load_config(config, {"tiers": _tiers("public")})) == ("public",)
-    assert disclosure.tiers(load_config(config, {"tiers": _tiers("both")})) == ("restricted", "public")
+    assert load_config(config).tiers == ("restricted",)             # private by default
+    assert load_config(config, {"tiers": _tiers("public")}).tiers == ("public",)
+    assert load_config(config, {"tiers": _tiers("both")}).tiers == ("restricted", "public")
     with pytest.raises(InputError, match="--tier"):
         _tiers("open")
