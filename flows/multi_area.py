@@ -15,7 +15,8 @@ from pathlib import Path
 from prefect import flow, task, unmapped
 
 from pipeline import annual, multi_area
-from pipeline.multi_area import Engine, Unit
+from pipeline.config import EngineSettings
+from pipeline.multi_area import Unit
 
 
 def _io_error(task, task_run, state) -> bool:
@@ -40,7 +41,7 @@ def combine_units(results: list[dict], work: str, plan: multi_area.Plan, run_id:
     return tables
 
 
-def task_runner(engine: Engine):
+def task_runner(engine: EngineSettings):
     """The task runner `engine:` names (None: Prefect's default)."""
     if engine.runner == "default":
         return None

@@ -9,6 +9,7 @@ import calendar
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -128,6 +129,31 @@ class AreaSelection:
     names: tuple[str, ...] = ()
 
 
+FAN_OUT_UNITS = ("force", "year")
+RUNNERS = ("default", "dask")
+
+
+@dataclass(frozen=True)
+class FanOutSettings:
+    """`fan_out:` (pipeline.multi_area, svna multi-area): units of by force, or by calendar year (each
+    year against the one before; the run's period is then the last year)."""
+
+    by: str
+    years: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """`engine:` (flows/multi_area.py): where the units run: Prefect's default task runner (threads in
+    this process), or Dask: a LocalCluster of `n_workers` processes, or the scheduler at `address`
+    (workers must see the same filesystem: units are read and written by path)."""
+
+    runner: str = "default"
+    address: str | None = None
+    n_workers: int = 2
+    threads_per_worker: int = 1
+
+
 @dataclass
 class RunConfig:
     config_path: Path
@@ -156,6 +182,8 @@ class RunConfig:
     areas: AreaSelection = field(default_factory=AreaSelection)
     disclosure: DisclosureSettings = field(default_factory=DisclosureSettings)
     tiers: tuple[str, ...] = ("restricted",)   # which tiers a run writes (`tiers:` or --tier)
+    fan_out: FanOutSettings | None = None
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
     @property
     def config_hash(self) -> str:
@@ -444,6 +472,42 @@ def _areas(path: Path, raw: dict) -> AreaSelection:
     raise InputError(str(path), "areas", expected, repr(value))
 
 
+def _fan_out(path: Path, raw: dict) -> FanOutSettings | None:
+    spec = raw.get("fan_out")
+    if spec is None:
+        return None
+    by = spec.get("by") if isinstance(spec, dict) else None
+    if by not in FAN_OUT_UNITS:
+        raise InputError(str(path), "fan_out.by", f"a multi-area run fans out by one of {', '.join(FAN_OUT_UNITS)} "
+                         "(coarse units; areas within a force are one query: `areas:`)", str(by))
+    if by == "force":
+        return FanOutSettings(by)
+    years = spec.get("years")
+    if not isinstance(years, list) or not years or not all(isinstance(y, int) and 1900 < y < 2200 for y in years):
+        raise InputError(str(path), "fan_out.years", "with fan_out by year, list the calendar years, e.g. "
+                         "[2022, 2023] (each is compared with the year before)", str(years))
+    return FanOutSettings(by, tuple(sorted(set(years))))
+
+
+def _engine(path: Path, raw: dict) -> EngineSettings:
+    spec = raw.get("engine") or {}
+    runner = spec.get("runner", "default")
+    if runner not in RUNNERS:
+        raise InputError(str(path), "engine.runner", f"expected one of {', '.join(RUNNERS)}", str(runner))
+    address = spec.get("address")
+    if address and runner != "dask":
+        raise InputError(str(path), "engine.address", "a scheduler address needs runner: dask", str(runner))
+    if address is not None and not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://\S+", str(address)):
+        raise InputError(str(path), "engine.address", "a Dask scheduler address, e.g. tcp://10.0.0.5:8786", str(address))
+    counts = {}
+    for key in ("n_workers", "threads_per_worker"):
+        value = spec.get(key, getattr(EngineSettings, key))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(str(path), f"engine.{key}", "a whole number, at least 1", str(value))
+        counts[key] = value
+    return EngineSettings(runner=runner, address=address, **counts)
+
+
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo: bool = False) -> RunConfig:
     """Read a run config; `overrides` replaces `period` and/or `output` (CLI flags). `demo` is set by
     `svna demo` alone: the fixed demo key then applies if the extract is svna's own synthetic data."""
@@ -467,6 +531,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         raw["period"] = overrides["period"]
     if overrides.get("tiers"):  # --tier on the command line
         raw["tiers"] = list(overrides["tiers"])
+    fan_out = _fan_out(path, raw)
+    if fan_out and fan_out.by == "year":  # the run's period is the last year, compared with the one before
+        if raw.get("period") is not None:
+            raise InputError(str(path), "period", "with fan_out by year the periods are fan_out.years "
+                             "(each calendar year against the one before): leave period out", str(raw["period"]))
+        raw["period"] = {"calendar_year": fan_out.years[-1]}
     base = path.parent
 
     area = raw.get("area") or {}
@@ -546,6 +616,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         areas=_areas(path, raw),
         disclosure=_disclosure(path, raw),
         tiers=_tiers(path, raw),
+        fan_out=fan_out,
+        engine=_engine(path, raw),
         reference_options={k: {o: v for o, v in value.items() if o != "path"}
                            for k, value in (raw.get("reference") or {}).items() if isinstance(value, dict)},
     )

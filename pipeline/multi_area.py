@@ -27,28 +27,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from pipeline import annual, assessment, db, publish
-from pipeline.config import SQL_DIR, InputSpec, RunConfig, load_config, resolve_periods
+from pipeline.config import FAN_OUT_UNITS, SQL_DIR, EngineSettings, InputSpec, RunConfig, load_config, resolve_periods
 from pipeline.errors import InputError
 
-UNITS = ("force", "year")
-RUNNERS = ("default", "dask")
 STREET_FILE = re.compile(r"^(?P<month>\d{4})-(?P<mm>\d{2})-(?P<force>.+)-street\.csv$", re.IGNORECASE)
 UNITS_DIR = "units"
-
-
-@dataclass(frozen=True)
-class Engine:
-    """Where the units run: Prefect's default task runner (threads in this process), or Dask: a
-    LocalCluster of `n_workers` processes, or the scheduler at `address` (workers must see the same
-    filesystem: units are read and written by path)."""
-
-    runner: str = "default"
-    address: str | None = None
-    n_workers: int = 2
-    threads_per_worker: int = 1
 
 
 @dataclass(frozen=True)
@@ -63,71 +48,25 @@ class Plan:
     cfg: RunConfig     # the whole run: every input, the output folder
     by: str
     units: list[Unit]
-    engine: Engine
+    engine: EngineSettings
 
 
 def load_plan(config_path: str | Path, output: str | Path | None = None) -> Plan:
     """Read a multi-area config (a run config with `fan_out:` and optional `engine:`) and split its
     inputs into units. Stops, naming the key, on a config the fan-out cannot run."""
     path = Path(config_path).resolve()
-    raw = _raw(path)
-    fan_out = raw.get("fan_out") if isinstance(raw.get("fan_out"), dict) else None
-    by = (fan_out or {}).get("by")
-    if by not in UNITS:
-        raise InputError(str(path), "fan_out.by", f"a multi-area run fans out by one of {', '.join(UNITS)} "
-                         "(coarse units; areas within a force are one query: `areas:`)", str(by))
-    overrides: dict = {"output": str(output) if output else None}
-    years: list[int] = []
-    if by == "year":
-        years = _years(path, fan_out.get("years"))
-        if raw.get("period") is not None:
-            raise InputError(str(path), "period", "with fan_out by year the periods are fan_out.years "
-                             "(each calendar year against the one before): leave period out", str(raw["period"]))
-        overrides["period"] = {"calendar_year": years[-1]}
-    cfg = load_config(path, overrides)
+    cfg = load_config(path, {"output": str(output) if output else None})
+    if cfg.fan_out is None:
+        raise InputError(str(path), "fan_out.by", f"a multi-area run fans out by one of {', '.join(FAN_OUT_UNITS)} "
+                         "(coarse units; areas within a force are one query: `areas:`)", "None")
+    by, years = cfg.fan_out.by, list(cfg.fan_out.years)
     other = sorted({i.kind for i in cfg.inputs} - {"police_uk"})
     if other:
         raise InputError(str(path), "inputs", "the multi-area fan-out reads data.police.uk files (kind police_uk); "
                          "MPS count files cover every London borough in one query (`areas:` with svna annual)",
                          f"input kind(s) {', '.join(other)}")
     units = _force_units(cfg) if by == "force" else _year_units(cfg, years)
-    return Plan(cfg=cfg, by=by, units=units, engine=_engine(path, raw.get("engine")))
-
-
-def _raw(path: Path) -> dict:
-    if not path.exists():
-        raise InputError(str(path), "-", "config file must exist", "file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
-        raw = {}  # load_config gives the syntax error with its position
-    return raw if isinstance(raw, dict) else {}
-
-
-def _years(path: Path, years) -> list[int]:
-    if not isinstance(years, list) or not years or not all(isinstance(y, int) and 1900 < y < 2200 for y in years):
-        raise InputError(str(path), "fan_out.years", "with fan_out by year, list the calendar years, e.g. "
-                         "[2022, 2023] (each is compared with the year before)", str(years))
-    return sorted(set(years))
-
-
-def _engine(path: Path, spec) -> Engine:
-    spec = spec or {}
-    runner = spec.get("runner", "default")
-    if runner not in RUNNERS:
-        raise InputError(str(path), "engine.runner", f"expected one of {', '.join(RUNNERS)}", str(runner))
-    if spec.get("address") and runner != "dask":
-        raise InputError(str(path), "engine.address", "a scheduler address needs runner: dask", str(runner))
-    address = spec.get("address")
-    if address is not None and not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://\S+", str(address)):
-        raise InputError(str(path), "engine.address", "a Dask scheduler address, e.g. tcp://10.0.0.5:8786", str(address))
-    counts = {}
-    for key in ("n_workers", "threads_per_worker"):
-        value = spec.get(key, dataclasses.fields(Engine)[2 if key == "n_workers" else 3].default)
-        if not isinstance(value, int) or value < 1:
-            raise InputError(str(path), f"engine.{key}", "a whole number, at least 1", str(value))
-        counts[key] = value
-    return Engine(runner=runner, address=address, **counts)
+    return Plan(cfg=cfg, by=by, units=units, engine=cfg.engine)
 
 
 def _street_file(path: Path) -> re.Match:
