@@ -41,16 +41,8 @@ current_period as (
     select * from periods where period_role = 'current'
 ),
 
-coverage as (  -- int_period_coverage: the change is shown only when both periods are covered in full
-    select
-        source,
-        coalesce(max(months_covered) filter (where period_role = 'current'), 0) as months_covered,
-        max(months_in_period) filter (where period_role = 'current') as months_in_period,
-        coalesce(max(months_covered) filter (where period_role = 'previous'), 0) as previous_months_covered,
-        max(months_in_period) filter (where period_role = 'previous') as previous_months_in_period
-    from int_period_coverage
-    where area_level = 'borough'
-    group by all
+coverage as (  -- the change is shown only when both periods are covered in full
+    select * from int_change_coverage where area_level = 'borough'
 ),
 
 compared as (

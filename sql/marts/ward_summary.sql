@@ -61,15 +61,7 @@ by_ward as (
 ),
 
 coverage as (
-    select
-        source,
-        coalesce(max(months_covered) filter (where period_role = 'current'), 0) as months_covered,
-        max(months_in_period) filter (where period_role = 'current') as months_in_period,
-        coalesce(max(months_covered) filter (where period_role = 'previous'), 0) as previous_months_covered,
-        max(months_in_period) filter (where period_role = 'previous') as previous_months_in_period
-    from int_period_coverage
-    where area_level = 'ward'
-    group by all
+    select * from int_change_coverage where area_level = 'ward'
 ),
 
 covered as (
