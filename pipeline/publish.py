@@ -66,54 +66,21 @@ def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path, names: list[str]
     return written
 
 
+# the metrics report.html's Definitions section explains; every column's definition is in
+# sql/seeds/column_labels.csv (the data pack's Definitions sheet)
+KEY_METRICS = ("count", "previous_count", "change", "pct_change", "comparator_pct_change", "share_of_all_crime_pct",
+               "victims_u25_pct", "victim_age_unknown_pct", "suspects_u25_pct", "suspect_age_unknown_pct",
+               "poisson_z", "p_value", "q_value", "change_flag", "change_note", "weighted_count",
+               "expected_share_pct", "rate_ratio", "disproportionality", "repeat_victims", "median_days_to_repeat",
+               "trend_direction", "imd_quintile", "concentration_ratio", "expected_victims_u25", "is_focus",
+               "is_neighbour", "rate_rank", "share_of_comparator_pct", "funnel_position")
+
+
 def _definitions(con: duckdb.DuckDBPyConnection):
     themes = con.execute("select theme, label, record_extract_definition, mps_counts_definition from seed_themes "
                          "order by cast(sort_order as integer)").fetchall()
-    metrics = [
-        ("count", "Crimes in the theme in the period (a crime counts once per theme, however many victims)"),
-        ("previous_count", "The same for the previous period of equal length"),
-        ("change", "count - previous_count"),
-        ("pct_change", "(count - previous_count) / previous_count x 100; null when previous_count is 0"),
-        ("comparator_pct_change", "pct_change for the comparator area (e.g. the MPS total)"),
-        ("share_of_all_crime_pct", "count / all notifiable crime (TNO) x 100"),
-        ("victims_u25_pct", "victims aged 0-24 / victims with a known age x 100"),
-        ("victim_age_unknown_pct", "victims with unknown age / all victims x 100"),
-        ("suspects_u25_pct", "suspects aged 0-24 / suspects with a known age x 100"),
-        ("suspect_age_unknown_pct", "crimes with no suspect recorded or a suspect of unknown age / crimes x 100"),
-        ("poisson_z", "2 x (sqrt(count) - sqrt(previous_count)); descriptive only (the flag uses p_value)"),
-        ("p_value", "exact two-sided test of count against previous_count: count given count + previous_count is "
-                    "binomial with the periods' lengths as weights when nothing changed"),
-        ("q_value", "wards: Benjamini-Hochberg adjusted p_value across the area's wards for the theme"),
-        ("change_flag", "significant_increase / significant_decrease when p_value <= significance.alpha (default 0.01; "
-                        "wards: q_value <= geography.fdr_alpha, default 0.05); too_few_to_test when count + "
-                        "previous_count < significance.min_total (default 10); otherwise no_significant_change"),
-        # the analysis marts (issue 10)
-        ("weighted_count", "temporal_profile: crimes in the bucket; a committed from/to window over an hour is shared "
-                           "evenly over its hours (aoristic), so a bucket may hold parts of crimes"),
-        ("expected_share_pct", "temporal_profile: the bucket's share of the period's time: the share of crimes if they "
-                               "were spread evenly"),
-        ("rate_ratio", "victim_rates: the group's victims per resident / the rest of the residents' victims per resident, "
-                       "with a log-normal 95% interval; shown from 10 victims on each side"),
-        ("disproportionality", "victim_rates: higher / lower when the rate ratio's 95% interval lies above / below 1"),
-        ("repeat_victims", "repeat_victimisation: identified victims with two or more of the theme's crimes in the period"),
-        ("median_days_to_repeat", "repeat_victimisation: median days from a repeat victim's first to second crime"),
-        ("trend_direction", "trend: rising / falling when the exact test of the latest year against the first of the last "
-                            "3-5 years gives p <= significance.alpha; else no_clear_change"),
-        ("imd_quintile", "deprivation_profile: 1 = IMD 2019 deciles 1-2, the most deprived 20% of LSOAs in England"),
-        ("concentration_ratio", "deprivation_profile: share of the theme's crimes / share of residents (1 = in proportion)"),
-        ("expected_victims_u25", "population_outlook: today's victim rate for under-25s x the projected under-25 "
-                                 "residents (an assumption, not a forecast)"),
-        # areas as a dimension (issue 11)
-        ("is_focus", "the area the assessment is about (config area:); other selected areas come from areas:"),
-        ("is_neighbour", "areas: shares at least 50 m of border with the focus area in reference.areas (a point-only "
-                         "touch is not a neighbour)"),
-        ("rate_rank", "area_comparison: 1 = the highest rate per 1,000 residents among the areas_ranked areas with "
-                      "residents"),
-        ("share_of_comparator_pct", "area_comparison: count / the comparator's count (all areas in the MPS files) x 100"),
-        ("funnel_position", "funnel_points: where the rate lies against the exact Poisson 95% and 99.8% limits around "
-                            "the pooled rate for the unit's population (Spiegelhalter 2005)"),
-    ]
-    return themes, metrics
+    labels = column_labels()
+    return themes, [(name, labels[name][1]) for name in KEY_METRICS if name in labels]
 
 
 # Tables too long for a reader's spreadsheet: the pack keeps the rows that matter, with a note;
