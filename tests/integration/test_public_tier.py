@@ -228,7 +228,8 @@ def test_headings_are_human_and_percentages_are_fractions_with_a_percent_format(
     assert "Count" in headings and "Change %" in headings and "pct_change" not in headings
     at = headings.index("Change %") + 1
     row = con.execute("select pct_change from theme_summary where theme = 'all_crime'").fetchone()[0]
-    cell = next(r[at - 1] for r in ws.iter_rows(min_row=3) if r[2].value == "all_crime")
+    theme_at = headings.index("Theme")
+    cell = next(r[at - 1] for r in ws.iter_rows(min_row=3) if r[theme_at].value == "all_crime")
     assert cell.value == pytest.approx(row / 100) and "%" in cell.number_format
     p_cell = ws.cell(3, headings.index("p-value") + 1)
     assert isinstance(p_cell.value, float) and "0.000" in p_cell.number_format and "<0.001" in p_cell.number_format
