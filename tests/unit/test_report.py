@@ -13,7 +13,7 @@ from pipeline.privacy import MARKING
 
 HOSTILE_AREA = '<script>alert("x")</script> & Borough'
 CFG = SimpleNamespace(area_name=HOSTILE_AREA, comparator_name="Demo Force")
-SUMMARY_COLUMNS = """area_code varchar, area_name varchar, theme varchar, period_label varchar, period_start date,
+SUMMARY_COLUMNS = """area_code varchar, area_name varchar, is_focus boolean, theme varchar, period_label varchar, period_start date,
     period_end date, count bigint, previous_count bigint, change bigint, pct_change double, comparator_pct_change double,
     share_of_all_crime_pct double, victims_u25_pct double, victim_age_unknown_pct double, suspects_u25_pct double,
     suspect_age_unknown_pct double, poisson_z double, p_value double, change_flag varchar, definition varchar,
@@ -27,7 +27,7 @@ def _summary_rows(schema: str, suppress_homicide: bool = False) -> str:
     for theme, count, previous, change, pct, flag in THEMES:
         if suppress_homicide and theme == "homicide":
             count = previous = change = None
-        values.append(f"('E09000999', {HOSTILE_AREA!r}, '{theme}', '2023', date '2023-01-01', date '2023-12-31', "
+        values.append(f"('E09000999', {HOSTILE_AREA!r}, true, '{theme}', '2023', date '2023-01-01', date '2023-12-31', "
                       f"{'null' if count is None else count}, {'null' if previous is None else previous}, "
                       f"{'null' if change is None else change}, {'null' if pct is None else pct}, 5.0, null, null, null, "
                       f"null, null, null, null, '{flag}', 'source: mps_counts', 'run-1')")
@@ -126,8 +126,8 @@ def test_public_tier_shows_suppressed_cells_as_c_and_reads_no_restricted_table(c
     con.execute(_summary_rows("public", suppress_homicide=True))
     con.execute("create table public.disclosure_log (table_name varchar, row_key varchar, column_name varchar, rule varchar)")
     for column in ("count", "previous_count", "change"):
-        con.execute("insert into public.disclosure_log values ('theme_summary', 'E09000999 | homicide | 2023', ?, 'small')",
-                    [column])
+        con.execute("insert into public.disclosure_log values ('theme_summary', ?, ?, 'small')",
+                    [f"{HOSTILE_AREA} | homicide | 2023", column])  # the row's unique key: area_name | theme | period
     con.execute("create table main.people_profile as select 'vwi' as theme, 'current' as period_role")  # restricted only
     page = _write(con, tmp_path, tier="public", schema="public")
     homicide_row = re.search(r'<tr data-theme="homicide">(.*?)</tr>', page, re.DOTALL).group(1)
