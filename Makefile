@@ -8,13 +8,22 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test test-unit test-integration check-install bench lint clean screenshots
+.PHONY: demo test test-unit test-integration check-install lock-check bench lint clean screenshots
 
-$(STAMP): pyproject.toml
+# uv installs every package at the version in uv.lock (README "Upgrading a dependency"); this is the
+# one package pip installs, at the version the lock holds too (pyproject's dev extra)
+UV_VERSION := 0.13.10
+
+$(BIN)/uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(BIN)/uv
+	$(BIN)/uv sync -q --frozen --extra dev
 	@touch $(STAMP)
+
+lock-check: | $(BIN)/uv  ## fail when pyproject.toml and uv.lock disagree (fix: uv lock, commit both)
+	$(BIN)/uv lock --check
 
 demo: $(STAMP)  ## generate the synthetic borough (if absent) and run the annual assessment on it
 	$(BIN)/svna demo
@@ -28,11 +37,14 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
-check-install: $(STAMP)  ## build the wheel, install it (not editable) in a fresh venv, run the demo from it
+check-install: $(STAMP)  ## build the wheel, install it (not editable) with uv.lock's versions in a fresh venv, run the demo from it
 	rm -rf .build-check && mkdir -p .build-check
 	$(BIN)/uv build -q --wheel -o .build-check/dist .
 	$(BIN)/uv venv -q --python $(BIN)/python .build-check/venv
-	$(BIN)/uv pip install -q --python .build-check/venv/bin/python .build-check/dist/*.whl
+	$(BIN)/uv export -q --frozen --no-dev --no-emit-project -o .build-check/requirements.txt
+	$(BIN)/uv pip sync -q --python .build-check/venv/bin/python .build-check/requirements.txt
+	$(BIN)/uv pip install -q --python .build-check/venv/bin/python --no-deps .build-check/dist/*.whl
+	$(BIN)/uv pip check -q --python .build-check/venv/bin/python
 	cd .build-check && SVNA_DEMO_HOME=$(CURDIR)/.build-check/home PREFECT_HOME=$(CURDIR)/.build-check/prefect \
 		venv/bin/svna demo --output $(CURDIR)/.build-check/out
 	test -s .build-check/out/tables/theme_summary.csv && test -s .build-check/out/svna_data_pack.xlsx
