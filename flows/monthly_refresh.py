@@ -8,7 +8,7 @@ failure: nothing was wrong, nothing was published). Artifacts carry area-level a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -116,9 +116,46 @@ def deployment_spec(deployment_file: Path) -> dict:
     raise ValueError(f"{deployment_file} has no deployment named {DEPLOYMENT_NAME!r}")
 
 
-def serve_monthly(deployment_file: Path, config_path: Path | None = None, month: str | None = None) -> None:
-    """Serve the monthly-refresh deployment on this machine with prefect.yaml's cron and timezone
-    (a long-running process: runs start on schedule or from `prefect deployment run`)."""
+def next_scheduled_run(deployment_id) -> datetime | None:
+    """The deployment's next run by its schedules as the server holds them (the dates its scheduler
+    creates runs for), in the schedule's timezone; None when no schedule is active."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.server.schemas.schedules import CronSchedule
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment(deployment_id)
+    dates = []
+    for item in deployment.schedules:
+        if item.active and not deployment.paused and hasattr(item.schedule, "cron"):
+            schedule = CronSchedule(cron=item.schedule.cron, timezone=item.schedule.timezone,
+                                    day_or=item.schedule.day_or)
+            dates += [d.astimezone(ZoneInfo(schedule.timezone)) for d in asyncio.run(schedule.get_dates(n=1))]
+    return min(dates, default=None)
+
+
+def serving_message(api_url: str, when: datetime | None) -> str:
+    """What `svna serve` prints once the deployment is registered."""
+    if when is None:
+        first = "It has no active schedule: runs start only when asked for"
+    else:
+        first = (f"Next scheduled run: {when:%A} {when.day} {when:%B %Y, %H:%M %Z} ({when.tzinfo}), "
+                 f"then on prefect.yaml's cron while this process and the server keep running")
+    return (f"Serving {DEPLOYMENT_NAME} on the Prefect server at {api_url}.\n{first}.\n"
+            f"A run now: .venv/bin/prefect deployment run {monthly_refresh.name}/{DEPLOYMENT_NAME} --watch\n"
+            f"Stop with Ctrl+C (the schedule is then paused until svna serve starts again).")
+
+
+def serve_monthly(deployment_file: Path, config_path: Path | None = None, month: str | None = None,
+                  api_url: str | None = None) -> None:
+    """Serve the monthly-refresh deployment from this process with prefect.yaml's cron and timezone,
+    on the persistent server at `api_url` (a long-running process: its runs start on schedule, as
+    the server's scheduler creates them, or from `prefect deployment run`)."""
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
     from prefect.schedules import Cron
 
     spec = deployment_spec(deployment_file)
@@ -130,5 +167,12 @@ def serve_monthly(deployment_file: Path, config_path: Path | None = None, month:
         parameters["month"] = month
     schedules = [Cron(s["cron"], timezone=s.get("timezone", "Europe/London"), active=s.get("active", True))
                  for s in spec.get("schedules") or []]
-    monthly_refresh.serve(name=DEPLOYMENT_NAME, schedules=schedules, parameters=parameters,
-                          description=spec.get("description"), tags=spec.get("tags"))
+    # what flow.serve() does, with our message between registering and polling
+    runner = Runner(name=DEPLOYMENT_NAME, pause_on_shutdown=True)
+    deployment_id = runner.add_flow(monthly_refresh, name=DEPLOYMENT_NAME, schedules=schedules,
+                                    parameters=parameters, description=spec.get("description"), tags=spec.get("tags"))
+    print(serving_message(api_url or "PREFECT_API_URL", next_scheduled_run(deployment_id)), flush=True)
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        print("Stopped serving; the schedule is paused until svna serve starts again.")

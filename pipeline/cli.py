@@ -270,11 +270,19 @@ def serve(
     deployment_file: Path = typer.Option(Path(__file__).resolve().parent.parent / "prefect.yaml",
                                          help="The prefect.yaml holding the monthly-refresh deployment."),
 ) -> None:
-    """Serve the monthly-refresh deployment on this machine, on prefect.yaml's cron (Europe/London), until stopped."""
+    """Serve the monthly-refresh deployment on this machine, on prefect.yaml's cron (Europe/London), until
+    stopped. Needs a persistent Prefect server at PREFECT_API_URL: its scheduler creates the runs."""
     configure_runtime()
+    from pipeline.prefect_server import NoPersistentServer, persistent_api_url
+
+    try:
+        api_url = persistent_api_url()
+    except NoPersistentServer as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     from flows.monthly_refresh import serve_monthly
 
-    serve_monthly(deployment_file.resolve(), config.resolve() if config else None, month)
+    serve_monthly(deployment_file.resolve(), config.resolve() if config else None, month, api_url)
 
 
 def main() -> None:  # pragma: no cover - console entry point
