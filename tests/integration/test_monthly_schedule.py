@@ -143,11 +143,11 @@ def _start(root, env, api, port, logs, server_log, serve_log, processes):
         assert serve.poll() is None, (logs / "serve.log").read_text()[-2000:]
         assert time.monotonic() < deadline, f"svna serve did not register the deployment in {STARTUP_S} s"
         time.sleep(1)
-    yield root, env, api
+    yield root, env, api, serve
 
 
 def test_serve_registers_prefect_yaml_schedule(served):
-    *_, api = served
+    _, _, api, _ = served
     spec = next(d for d in yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]
                 if d["name"] == "monthly-refresh")
     request = urllib.request.Request(f"{api}/deployments/filter", data=b"{}", method="POST",
@@ -181,7 +181,7 @@ def test_the_scheduler_creates_runs_and_one_of_them_publishes(served):
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Scheduled
 
-    root, _, api = served
+    root, _, api, _ = served
     with temporary_settings(updates={PREFECT_API_URL: api}), get_client(sync_client=True) as client:
         deployment_id = client.read_deployment_by_name(DEPLOYMENT).id
         deadline = time.monotonic() + STARTUP_S
@@ -215,7 +215,7 @@ def run_deployment(env, *params: str) -> subprocess.CompletedProcess:
 
 
 def test_a_triggered_run_completes_and_publishes(served):
-    root, env, _ = served
+    root, env, _, _ = served
     done = run_deployment(env, "month=2023-06")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "finished successfully in 'Completed'" in " ".join(done.stdout.split())
@@ -224,9 +224,25 @@ def test_a_triggered_run_completes_and_publishes(served):
 
 
 def test_a_due_month_without_files_ends_waiting_for_data(served):
-    root, env, _ = served
+    root, env, _, _ = served
     done = run_deployment(env, f"config_path={root / 'stale.yaml'}")   # month: due, files only to 2023
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "finished successfully in 'Waiting for data'" in " ".join(done.stdout.split())
     assert not (root / "out_stale" / "monthly").exists() or not any(
         p for p in (root / "out_stale" / "monthly").iterdir() if not p.name.startswith("."))
+
+
+def test_stopping_serve_pauses_the_schedule(served):
+    """Last in this file: it stops `svna serve` (as Ctrl+C or a shutdown would) and checks what the README
+    says: the schedule is paused and its runs not yet started are gone."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    root, _, api, serve = served
+    serve.send_signal(signal.SIGTERM)
+    assert serve.wait(timeout=120) is not None
+    assert "the schedule is paused until svna serve starts again" in (root / "logs" / "serve.log").read_text()
+    with temporary_settings(updates={PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(DEPLOYMENT)
+        assert deployment.paused
+        assert scheduler_runs(client, deployment.id) == []
