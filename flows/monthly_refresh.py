@@ -175,4 +175,6 @@ def serve_monthly(deployment_file: Path, config_path: Path | None = None, month:
     try:
         asyncio.run(runner.start())
     except (KeyboardInterrupt, TerminationSignal):
-        print("Stopped serving; the schedule is paused until svna serve starts again.")
+        pass   # Ctrl+C; on SIGTERM the runner exits by itself
+    finally:   # either way the runner pauses the schedule on its way out (pause_on_shutdown)
+        print("Stopped serving; the schedule is paused until svna serve starts again.", flush=True)

@@ -239,10 +239,15 @@ def test_stopping_serve_pauses_the_schedule(served):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     root, _, api, serve = served
-    serve.send_signal(signal.SIGTERM)
-    assert serve.wait(timeout=120) is not None
-    assert "the schedule is paused until svna serve starts again" in (root / "logs" / "serve.log").read_text()
     with temporary_settings(updates={PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(DEPLOYMENT)
+        deadline = time.monotonic() + STARTUP_S
+        while not scheduler_runs(client, deployment.id):
+            assert time.monotonic() < deadline, f"the server's scheduler created no run in {STARTUP_S} s"
+            time.sleep(2)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=120)
+        assert "the schedule is paused until svna serve starts again" in (root / "logs" / "serve.log").read_text()
         deployment = client.read_deployment_by_name(DEPLOYMENT)
         assert deployment.paused
         assert scheduler_runs(client, deployment.id) == []
