@@ -199,3 +199,21 @@ def test_malformed_lines_keep_a_detail_not_the_raw_text(tmp_path):
     assert con.execute("select source_row, rule, detail from raw_rejects").fetchall() == [
         (4, "too_many_columns", "12 fields; the header has 11")]
     assert "Quentin" not in str(con.execute("select * from raw_offences").fetchall())
+
+
+def test_an_input_errors_text_and_pickle_carry_no_examples():
+    """What Prefect records of a failed run is str(exc) (states, tracebacks, events) and a pickled copy
+    (result storage): the summary only; the terminal's message keeps the examples."""
+    import pickle
+
+    error = InputError("victims.csv", "age", "at most 5% of rows may fail row checks", "3 of 11 rows quarantined",
+                       examples=["RF/22/000025: abc123SECRET"])
+    summary = ("Input error in victims.csv, column 'age': at most 5% of rows may fail row checks; "
+               "found 3 of 11 rows quarantined.")
+    assert str(error) == summary and error.args == (summary,)
+    assert error.message == summary + " Examples: 'RF/22/000025: abc123SECRET'."
+    copy = pickle.loads(pickle.dumps(error))
+    assert b"SECRET" not in pickle.dumps(error) and b"RF/22" not in pickle.dumps(error)
+    assert (copy.file, copy.column, copy.rule, copy.found, copy.examples) == (
+        "victims.csv", "age", "at most 5% of rows may fail row checks", "3 of 11 rows quarantined", [])
+    assert copy.message == summary
