@@ -80,6 +80,7 @@ RUN_CONFIG_TYPES: list[tuple[str, Kind]] = [
     ("reference", MAPPING),
     ("reference.*", Kind("a file path, or a mapping with path: and column options", lambda v: isinstance(v, (str, dict)))),
     ("reference.*.crs", Kind("a CRS, e.g. EPSG:27700 or 27700", lambda v: isinstance(v, str) or _whole(v))),
+    ("reference.*.layer", Kind("a layer name or number", lambda v: isinstance(v, str) or _whole(v))),
     ("reference.*.*", TEXT),    # path: and the column options (crs: above)
     ("geography", MAPPING), ("geography.*", NUMBER),
     ("significance", MAPPING), ("significance.alpha", NUMBER), ("significance.min_total", WHOLE),
@@ -89,7 +90,8 @@ RUN_CONFIG_TYPES: list[tuple[str, Kind]] = [
     ("duckdb", MAPPING), ("duckdb.*", Kind("text, a number or true/false", lambda v: isinstance(v, (str, int, float)))),
     ("monthly", MAPPING), ("monthly.warehouse", TEXT), ("monthly.baseline_months", WHOLE),
     ("monthly.min_baseline_months", WHOLE), ("monthly.fdr_alpha", NUMBER), ("monthly.publication_lag_months", WHOLE),
-    ("monthly.seasonal_themes", Kind("true, a theme or a list of themes", lambda v: v is True or _text_or_list(v))),
+    ("monthly.seasonal_themes", Kind("true/false, a theme or a list of themes",
+                                     lambda v: isinstance(v, bool) or _text_or_list(v))),
     ("temporal", MAPPING), ("temporal.max_window_hours", Kind("a number of hours", NUMBER.accepts)),
     ("fan_out", MAPPING), ("fan_out.by", TEXT), ("fan_out.years", LIST), ("fan_out.years[]", YEAR),
     ("engine", MAPPING), ("engine.runner", TEXT), ("engine.address", TEXT), ("engine.n_workers", WHOLE),

@@ -244,7 +244,7 @@ def failed_runs(tmp_path_factory):
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     line = [text for text in result.stdout.splitlines() if text.startswith("MESSAGES ")][-1]
-    return home, json.loads(line.removeprefix("MESSAGES ")), result.stderr
+    return home, json.loads(line.removeprefix("MESSAGES ")), result.stderr, configs
 
 
 def _prefect_home_texts(home: Path) -> dict[str, str]:
@@ -271,13 +271,13 @@ def _prefect_home_texts(home: Path) -> dict[str, str]:
 
 def test_failed_runs_still_tell_the_analyst_the_examples(failed_runs):
     """The message the terminal shows names the file, the column, the rule and quotes examples."""
-    _, messages, _ = failed_runs
+    messages = failed_runs[1]
     for name, (role, _, quoted) in FAILING.items():
         assert messages[name] and f"{role}.csv" in messages[name] and quoted in messages[name], (name, messages[name])
 
 
 def test_failed_runs_leave_no_crime_reference_or_value_in_prefect(failed_runs):
-    home, messages, console = failed_runs
+    home, _, console, _ = failed_runs
     texts = _prefect_home_texts(home)
     everything = "\n".join(texts.values())
     # not vacuous: Prefect recorded the failures (state messages naming the file and rule, the logged
@@ -294,3 +294,15 @@ def test_failed_runs_leave_no_crime_reference_or_value_in_prefect(failed_runs):
             found = [where for where, text in texts.items() if escaped in text]
             assert not found, (secret, found)
         assert secret not in console, secret      # Prefect's own console log lines
+
+
+def test_the_command_line_still_prints_the_examples(failed_runs, prefect_harness):
+    """`svna annual` on a failing case: the terminal gets the examples Prefect never sees."""
+    import prefect.settings as ps
+
+    env = {**os.environ, "PREFECT_API_URL": ps.PREFECT_API_URL.value()}
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "annual", "--config", failed_runs[3]["bad_age"]],
+                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "victims.csv, column 'age': at most 5% of rows may fail row checks" in result.stderr
+    assert f"Examples: '{REF}C1: {AGE}', '{REF}C2: {AGE}'" in result.stderr
