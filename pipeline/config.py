@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.config_types import check_run_config_types, load_yaml
 from pipeline.errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -515,7 +516,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
     if not path.exists():
         raise InputError(str(path), "-", "config file must exist", "file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8"), path, "the run config") or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -526,6 +527,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None, demo:
         raise InputError(str(path), "privacy.demo", "expected key_file only: the fixed demo key is used only by "
                          "`svna demo` on its own synthetic data, never by a config setting", "unknown key 'demo'")
     check_run_config_keys(path, raw)
+    check_run_config_types(path, raw)
     overrides = overrides or {}
     if overrides.get("period"):
         raw["period"] = overrides["period"]

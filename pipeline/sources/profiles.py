@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from pipeline.config import check_keys, parse_period
+from pipeline.config_types import load_yaml
 from pipeline.errors import InputError
 
 OFFENCE_COLUMNS = (
@@ -60,7 +61,7 @@ class Profile:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        spec = load_yaml(path.read_text(encoding="utf-8-sig"), path, "a source profile")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"

@@ -59,7 +59,7 @@ def test_defaults_when_a_section_is_absent(tmp_path):
 @pytest.mark.parametrize("extra, column, fragment", [
     ("temporal: {max_window_hours: 0.5}\n", "temporal.max_window_hours", "at least 1 hour"),
     ("temporal: {max_window_hours: lots}\n", "temporal.max_window_hours", "number of hours"),
-    ("geography: {gi_permutations: many}\n", "geography", "settings must be numbers"),
+    ("geography: {gi_permutations: many}\n", "geography.gi_permutations", "expected a number; found text"),
     ("monthly: {baseline_months: 12}\n", "monthly.baseline_months", "from 24 to 36"),
     ("monthly: {warehous: x.duckdb}\n", "monthly.warehous", "expected one of"),
 ])

@@ -317,7 +317,7 @@ def test_ward_counts_on_an_unknown_ward_set_are_refused(borough):
     try:
         with pytest.raises(InputError, match="previous_wards") as err:
             reference_tables.check_ward_sets(con, cfg)
-        assert "E05000900 Old" in str(err.value) and "never mixed" in str(err.value)
+        assert "E05000900 Old" in err.value.message and "never mixed" in str(err.value)
         assert "old_wards.csv" in str(err.value) and "WardCode" in str(err.value)
     finally:
         con.execute("delete from raw_mps_counts where source_file = 'old_wards.csv'")

@@ -4,6 +4,7 @@ personal data. (Every output file of a whole run is scanned in tests/integration
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import stat
@@ -16,7 +17,7 @@ from pipeline import assessment, db
 from pipeline.cli import app
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from pipeline.privacy import DEMO_KEY, DEMO_MANIFEST, KEY_ENV, pseudonymisation_key
+from pipeline.privacy import DEMO_KEY, DEMO_MANIFEST, KEY_ENV, key_material, pseudonymisation_key
 from pipeline.sources.files import sha256_of
 from tests.integration.test_bad_inputs import CORPUS, MANIFEST, write_config
 
@@ -71,6 +72,11 @@ def test_a_missing_key_file_is_named(tmp_path):
     ("ab" * 16, "16 bytes"),                                     # 32 hex digits are only 16 bytes
     ("passwordpasswordpasswordpassword", "7 distinct byte values"),
     ("0" * 64, "1 distinct byte values"),
+    ("abcdefghijklmnop" * 2, "a repeated pattern"),                  # 32 bytes, 16 distinct: a pattern twice
+    ("k3Jq9ZpX2mWv7RtYa8Lc" * 2, "a repeated pattern"),              # 40 bytes, 20 distinct, a block twice
+    (bytes(range(32)).hex(), "a sequence (bytes change in 1 distinct steps)"),   # 000102...1f
+    (bytes(range(200, 136, -2)).hex(), "a sequence (bytes change in 1 distinct steps)"),
+    ("0123456789abcdefghijklmnopqrstuv", "a sequence (bytes change in 2 distinct steps)"),
 ])
 def test_short_empty_or_repetitive_keys_are_refused_with_how_to_make_one(tmp_path, monkeypatch, key, found):
     (tmp_path / "svna.key").write_text(key)
@@ -81,6 +87,30 @@ def test_short_empty_or_repetitive_keys_are_refused_with_how_to_make_one(tmp_pat
     monkeypatch.setenv(KEY_ENV, key or " ")
     with pytest.raises(InputError, match="at least 32 bytes of random material"):
         pseudonymisation_key(_cfg(tmp_path, privacy=None))
+
+
+def test_random_keys_are_accepted():
+    """The entropy rules never refuse real random material (5,000 keys of 32 bytes, and longer ones)."""
+    for size in [32] * 5000 + [33, 48, 64, 100, 1000, 5000]:
+        material = secrets.token_bytes(size)
+        assert key_material(material.hex().encode(), "test", "key") == material
+
+
+def test_a_key_file_others_can_read_is_warned_about(tmp_path, caplog):
+    path = tmp_path / "svna.key"
+    path.write_text(KEY_A)
+    cfg = _cfg(tmp_path, privacy={"key_file": "svna.key"})
+    path.chmod(0o600)
+    with caplog.at_level(logging.WARNING, logger="pipeline.privacy"):
+        assert pseudonymisation_key(cfg) == bytes.fromhex(KEY_A)
+    assert not caplog.records
+    for mode in (0o640, 0o604, 0o620):
+        path.chmod(mode)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="pipeline.privacy"):
+            assert pseudonymisation_key(cfg) == bytes.fromhex(KEY_A)     # a warning, not a refusal
+        assert f"{path} can be read or changed by other users (mode {mode:o})" in caplog.text
+        assert "chmod 600" in caplog.text and KEY_A not in caplog.text
 
 
 def test_svna_key_new_writes_a_private_random_key_and_never_overwrites(tmp_path):
@@ -169,3 +199,21 @@ def test_malformed_lines_keep_a_detail_not_the_raw_text(tmp_path):
     assert con.execute("select source_row, rule, detail from raw_rejects").fetchall() == [
         (4, "too_many_columns", "12 fields; the header has 11")]
     assert "Quentin" not in str(con.execute("select * from raw_offences").fetchall())
+
+
+def test_an_input_errors_text_and_pickle_carry_no_examples():
+    """What Prefect records of a failed run is str(exc) (states, tracebacks, events) and a pickled copy
+    (result storage): the summary only; the terminal's message keeps the examples."""
+    import pickle
+
+    error = InputError("victims.csv", "age", "at most 5% of rows may fail row checks", "3 of 11 rows quarantined",
+                       examples=["RF/22/000025: abc123SECRET"])
+    summary = ("Input error in victims.csv, column 'age': at most 5% of rows may fail row checks; "
+               "found 3 of 11 rows quarantined.")
+    assert str(error) == summary and error.args == (summary,)
+    assert error.message == summary + " Examples: 'RF/22/000025: abc123SECRET'."
+    copy = pickle.loads(pickle.dumps(error))
+    assert b"SECRET" not in pickle.dumps(error) and b"RF/22" not in pickle.dumps(error)
+    assert (copy.file, copy.column, copy.rule, copy.found, copy.examples) == (
+        "victims.csv", "age", "at most 5% of rows may fail row checks", "3 of 11 rows quarantined", [])
+    assert copy.message == summary
