@@ -46,3 +46,16 @@ def test_a_trend_from_a_first_year_of_none_reads_without_a_percentage():
                    cast(null as double) as trend_pct_change""")
     assert trend_sentence(con, "vwi", "VWI") == ("Over the five years 2019 to 2023, VWI offences rose from 0 to 40, "
                                                  "a change unlikely to be chance.")
+
+
+def test_an_extreme_extract_date_is_quarantined(tmp_path):
+    # an extract "taken" in 9999 would make the monthly refresh count every month to 9999 as covered
+    rows = "E1,15/03/2023,8N,N,N,Confirmed,free text,9999-12-31\nE2,15/03/2023,8N,N,N,Confirmed,free text,0001-01-01\n"
+    config = _offences_with(tmp_path, rows)
+    cfg, con = _run(config, run_date="2024-03-01")
+    offences = tmp_path / "extract" / "offences.csv"
+    got = dict(con.execute("select crime_ref, rule from quarantine where input_table = 'offences'").fetchall())
+    assert got == {"E1": "implausible_extract_date", "E2": "implausible_extract_date"}
+    shown = con.execute("select failing_column || ': ' || failing_value from quarantine where crime_ref = 'E2'").fetchone()[0]
+    assert shown == "extract_date: 0001-01-01 not in 1900-01-01..2024-03-01"
+    assert _reconciles(con, offences) == (14, 12, 0, 2, True)
