@@ -9,7 +9,8 @@ Every refresh is kept in a persistent DuckDB warehouse, keyed by area, refresh m
 run id. A refresh whose inputs (file checksums), month and settings match one already there changes
 nothing and adds nothing; a refresh of the same month from a newer extract supersedes the older
 one. When the month's files have not arrived the refresh stops as "waiting for data" and writes
-nothing. flows/monthly_refresh.py wraps these steps as Prefect tasks; tests call them directly.
+nothing; a month it reads that the inputs leave empty stops it (the annual run's coverage gate,
+check_month_coverage), so a missing month is never reported as zero. flows/monthly_refresh.py wraps these steps as Prefect tasks; tests call them directly.
 """
 
 from __future__ import annotations
