@@ -11,7 +11,12 @@ import duckdb
 
 from pipeline import assessment
 from pipeline.narrative_analyses import trend_sentence
-from tests.unit.test_coverage_and_dates import _offences_with, _quarantined, _reconciles, _run
+from tests.unit.test_coverage_and_dates import (
+    _offences_with,
+    _quarantined,
+    _reconciles,
+    _run,
+)
 
 EXTREMES = {  # crime ref -> (recorded date as written, the rule it must fail)
     "X1": ("0001-01-01", "implausible_recorded_date"),
@@ -52,7 +57,7 @@ def test_an_extreme_extract_date_is_quarantined(tmp_path):
     # an extract "taken" in 9999 would make the monthly refresh count every month to 9999 as covered
     rows = "E1,15/03/2023,8N,N,N,Confirmed,free text,9999-12-31\nE2,15/03/2023,8N,N,N,Confirmed,free text,0001-01-01\n"
     config = _offences_with(tmp_path, rows)
-    cfg, con = _run(config, run_date="2024-03-01")
+    _, con = _run(config, run_date="2024-03-01")
     offences = tmp_path / "extract" / "offences.csv"
     got = dict(con.execute("select crime_ref, rule from quarantine where input_table = 'offences'").fetchall())
     assert got == {"E1": "implausible_extract_date", "E2": "implausible_extract_date"}
