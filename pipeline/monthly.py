@@ -10,7 +10,8 @@ run id. A refresh whose inputs (file checksums), month and settings match one al
 nothing and adds nothing; a refresh of the same month from a newer extract supersedes the older
 one. When the month's files have not arrived the refresh stops as "waiting for data" and writes
 nothing; a month it reads that the inputs leave empty stops it (the annual run's coverage gate,
-check_month_coverage), so a missing month is never reported as zero. flows/monthly_refresh.py wraps these steps as Prefect tasks; tests call them directly.
+check_month_coverage), so a missing month is never reported as zero. flows/monthly_refresh.py
+wraps these steps as Prefect tasks; tests call them directly.
 """
 
 from __future__ import annotations
