@@ -116,9 +116,15 @@ def _months(start: date, end: date) -> set[str]:
     return months
 
 
-def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
-    """Stop when the inputs do not cover both periods: a partial year would pass for a fall in crime."""
-    needed = _months(cfg.previous.start, cfg.current.end)
+def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, start: date | None = None) -> None:
+    """Stop when the inputs do not cover both periods: a partial year would pass for a fall in crime.
+
+    `start` (default the previous period's start) is the first month checked: the monthly refresh
+    checks every month it reads from the inputs' first month on (pipeline/monthly.py)."""
+    start = start or cfg.previous.start
+    needed = _months(start, cfg.current.end)
+    span = (f"{cfg.previous.label} and {cfg.current.label} ({start} to {cfg.current.end})" if start == cfg.previous.start
+            else f"{start:%B %Y} to {cfg.current.end:%B %Y} (the months the {cfg.current.end:%B %Y} refresh reads)")
     sources = {
         "record_extract": ("select distinct strftime(event_date, '%Y-%m') from int_offences_current", "recorded_date"),
         "mps_counts": ("select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current "
@@ -145,11 +151,10 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
         if missing:
             files = ", ".join(sorted({str(p.name) for i in cfg.inputs if i.kind == kind for role, ps in i.paths.items() if role in ("offences", "counts", "crimes") for p in ps}))
             raise InputError(files, column,
-                             f"the {kind} inputs must cover every month of {cfg.previous.label} and {cfg.current.label} "
-                             f"({cfg.previous.start} to {cfg.current.end})",
+                             f"the {kind} inputs must cover every month of {span}",
                              f"{len(missing)} month(s) with no data for {cfg.area_name}", examples=missing)
     if "mps_counts" in kinds and cfg.comparator_name:
-        _check_comparator_coverage(con, cfg, needed)
+        _check_comparator_coverage(con, cfg, needed, span)
     if not area_sources:
         ward_rows = con.execute("select count(*) from int_mps_counts_current where area_level = 'ward' "
                                 "and lower(borough_name) = lower(?)", [cfg.area_name]).fetchone()[0] \
@@ -160,7 +165,7 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
                          found)
 
 
-def _check_comparator_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, needed: set[str]) -> None:
+def _check_comparator_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, needed: set[str], span: str) -> None:
     """The comparator is the sum over every area of the borough-level count files: a month no file
     covers would silently drop a month from the force total. Superseding is per area and month
     (int_mps_counts_current), so a month missing from the newest file but in an older one is covered."""
@@ -174,7 +179,7 @@ def _check_comparator_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, n
     if missing:
         raise InputError(", ".join(Path(f).name for f in files), "YYYYMM columns",
                          f"the MPS count files give the comparator ({cfg.comparator_name}) and must cover every month "
-                         f"of {cfg.previous.label} and {cfg.current.label} ({cfg.previous.start} to {cfg.current.end})",
+                         f"of {span}",
                          f"{len(missing)} month(s) with no valid counts in any borough-level file", examples=missing)
 
 

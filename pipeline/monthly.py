@@ -9,7 +9,9 @@ Every refresh is kept in a persistent DuckDB warehouse, keyed by area, refresh m
 run id. A refresh whose inputs (file checksums), month and settings match one already there changes
 nothing and adds nothing; a refresh of the same month from a newer extract supersedes the older
 one. When the month's files have not arrived the refresh stops as "waiting for data" and writes
-nothing. flows/monthly_refresh.py wraps these steps as Prefect tasks; tests call them directly.
+nothing; a month it reads that the inputs leave empty stops it (the annual run's coverage gate,
+check_month_coverage), so a missing month is never reported as zero. flows/monthly_refresh.py
+wraps these steps as Prefect tasks; tests call them directly.
 """
 
 from __future__ import annotations
@@ -206,6 +208,30 @@ def choose_month(con: duckdb.DuckDBPyConnection, cfg: RunConfig, requested: str 
         return month, (f"Waiting for data: the files for {month:%B %Y} have not arrived yet ({detail}). "
                        "Nothing was published; the refresh will report the month once they are in the input folders.")
     return month, None
+
+
+def check_month_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, month: date, settings: MonthlySettings,
+                         scheduled: bool = False) -> str | None:
+    """The annual run's coverage gate (assessment.check_coverage) over every month the refresh reads:
+    the control chart's baseline and the two 12-month windows to `month`, from the first month every
+    source covers (earlier months are reported as not covered, never as zero). A month with no data
+    inside that span would otherwise be published as 0 ("down 100%") and flood the exceptions.
+
+    Raises the gate's InputError (file, column, missing months). A scheduled run (`scheduled`) whose
+    only missing month is the one it reports returns a waiting message instead: the next delivery
+    should bring it, and a run that found nothing to publish is not a failure. An earlier gap will
+    not fill itself by waiting, so it stops even a scheduled run."""
+    first = con.execute("select max(first_month) from (select min(month_start) as first_month from mth_source_months "
+                        "where unit_level in ('area', 'comparator') group by source, unit_level)").fetchone()[0]
+    start = max(add_months(month, -settings.baseline_months), first or month)
+    try:
+        assessment.check_coverage(con, with_month(cfg, month), start=start)
+    except InputError as error:
+        if scheduled and error.examples == [f"{month:%Y-%m}"]:  # the gate lists the missing months
+            return (f"Waiting for data: {month:%B %Y} not in the inputs yet ({error.file} has no data for it, column "
+                    f"'{error.column}'). Nothing was published; the refresh will report the month once it is delivered.")
+        raise
+    return None
 
 
 # ---------------------------------------------------------------- warehouse
@@ -563,8 +589,13 @@ def ingest_step(cfg: RunConfig, work_db: Path, run_id: str) -> list:
 
 def choose_step(cfg: RunConfig, work_db: Path, requested: str | None, settings: MonthlySettings,
                 today: date | None = None) -> tuple[date, str | None]:
+    """The month to report, or why the refresh waits; stops when the inputs leave a month the refresh
+    reads without data (the same coverage gate as the annual run)."""
     with db.connect(work_db, read_only=True) as con:
-        return choose_month(con, cfg, requested, settings, today)
+        month, waiting = choose_month(con, cfg, requested, settings, today)
+        if waiting is None:
+            waiting = check_month_coverage(con, cfg, month, settings, scheduled=requested == "due")
+        return month, waiting
 
 
 def report_step(cfg: RunConfig, work_db: Path, month: date, settings: MonthlySettings, run_id: str) -> dict:

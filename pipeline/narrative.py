@@ -31,11 +31,11 @@ def _base(detail: dict, column: str) -> bool:
 
 
 def fmt_count(n: float | None) -> str:
-    return f"{int(n):,}"
+    return "–" if n is None else f"{int(n):,}"  # a missing figure never ends the run
 
 
 def fmt_pct(p: float | None) -> str:
-    return f"{abs(p):.0f}%"
+    return "–" if p is None else f"{abs(p):.0f}%"
 
 
 def change_phrase(pct: float | None, previous_label: str, previous: int, current: int | None = None) -> str:

@@ -58,8 +58,9 @@ def trend_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -> st
         return (f"{span}, {_offences_of(label)} showed no clear trend ({start} in {row['trend_start_label']}, "
                 f"{end} in {row['period_label']}).")
     verb = "rose" if row["trend_direction"] == "rising" else "fell"
-    return (f"{span}, {_offences_of(label)} {verb} from {start} to {end} ({base.fmt_pct(row['trend_pct_change'])}), "
-            f"a change unlikely to be chance.")
+    # no percentage change from a first year of none (pct_change is null on a zero base)
+    pct = f" ({base.fmt_pct(row['trend_pct_change'])})" if row["trend_pct_change"] is not None else ""
+    return f"{span}, {_offences_of(label)} {verb} from {start} to {end}{pct}, a change unlikely to be chance."
 
 
 def knife_sentence(con: duckdb.DuckDBPyConnection) -> str:
