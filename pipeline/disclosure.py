@@ -164,7 +164,15 @@ RULES: dict[str, TableRule] = {
     "people_profile": TableRule(
         counts=("count",),
         pcts={"pct_of_role": Pct("count", "group_sum:count")},
-        groups=(("count", ("area_code", "theme", "period_role", "person_role", "dimension")),)),
+        groups=(("count", ("area_code", "theme", "period_role", "person_role", "dimension")),),
+        # public: the seed's categories only (an ethnicity outside them is counted in Other), so the rows
+        # are the same whatever the data holds
+        prepare="select g.* exclude (run_id), pct(count, sum(count) over (partition by area_code, theme, period_role, "
+                "person_role, dimension)) as pct_of_role, run_id from (select area_code, theme, period_role, "
+                "period_label, person_role, dimension, category, sum(count) as count, max(run_id) as run_id "
+                "from (select m.* replace (case when exists (select 1 from seed_person_categories as c where "
+                "c.dimension = m.dimension and c.category = m.category) then m.category else 'Other' end as category) "
+                "from people_profile as m) group by all) as g"),
     "victim_rates": TableRule(
         counts=("victims", "rest_victims"),
         # victims + rest_victims = the theme's victims: each gives the other away
@@ -206,9 +214,17 @@ RULES: dict[str, TableRule] = {
         derived={"base_victims_u25": ("base_rate_u25_per_1000", "expected_victims_u25", "expected_change")},
         safe=("projection_year", "base_population_u25", "projected_population_u25")),
     # data quality: rows of input files and crimes by location method, not people
+    # public: one line of totals, no file names or per-rule counts, its counts controlled like any other;
+    # in = loaded + superseded + quarantined, so a suppressed quarantined count takes superseded with it
     "quarantine_summary": TableRule(
-        counts=(), safe=("rows_read", "rows_in", "rows_loaded", "rows_superseded", "rows_quarantined",
-                         "quarantined_pct")),
+        counts=("rows_read", "rows_in", "rows_loaded", "rows_superseded", "rows_quarantined"),
+        derived={"rows_quarantined": ("rows_superseded",), "rows_superseded": ("rows_quarantined",)},
+        pcts={"quarantined_pct": Pct("rows_quarantined", "rows_in")},
+        prepare="select 'all input files' as source_file, 'all' as input_table, sum(rows_read) as rows_read, "
+                "sum(rows_in) as rows_in, sum(rows_loaded) as rows_loaded, sum(rows_superseded) as rows_superseded, "
+                "sum(rows_quarantined) as rows_quarantined, pct(sum(rows_quarantined), sum(rows_in)) as quarantined_pct, "
+                "bool_and(reconciled) as reconciled, null as quarantine_rules, null as note, max(run_id) as run_id "
+                "from quarantine_summary"),
     "location_summary": TableRule(counts=(), safe=("rows_read", "crimes", "crimes_pct", "crimes_in_periods")),
     "police_uk_crime_types": TableRule(counts=("count", "placed_on_ward", "no_location")),
     "police_uk_location_summary": TableRule(counts=(), safe=("rows", "area_rows", "area_crimes", "area_crimes_pct")),
