@@ -501,11 +501,10 @@ def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path
     print(f"Public tier: {disclosure.summary(counts)}")
     public = out_dir / PUBLIC_DIR
     public.mkdir(parents=True, exist_ok=True)
-    outputs = [write_csv(con, disclosure.LOG_TABLE, out_dir / DISCLOSURE_LOG)]
+    outputs = write_disclosure_logs(con, out_dir)
     suppressed = {tuple(r) for r in con.execute(
         f"select table_name, row_key, column_name from {disclosure.SCHEMA}.{disclosure.LOG_TABLE}").fetchall()}
     with in_schema(con, disclosure.SCHEMA):
-        outputs.append(write_csv(con, disclosure.LOG_TABLE, public / DISCLOSURE_LOG))
         outputs += write_tables(con, public, names=disclosure.public_tables(con))
         headlines = public / "headlines.md"
         headlines.write_text(narrative.headlines_markdown(con, cfg.comparator_name, disclosure.PUBLIC_MARKING))
@@ -515,6 +514,16 @@ def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path
                                    suppressed=suppressed))
     outputs.append(report.write_report(con, cfg, public / report.REPORT_NAME, tier="public", schema=disclosure.SCHEMA))
     return outputs
+
+
+def write_disclosure_logs(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
+    """The two disclosure logs through the tables' safe CSV writer (a name starting with = is text, not a
+    formula): <output>/disclosure_log.csv with each cell's rule (restricted) and public/disclosure_log.csv
+    with which cells only."""
+    (out_dir / PUBLIC_DIR).mkdir(parents=True, exist_ok=True)
+    restricted = write_csv(con, disclosure.LOG_TABLE, out_dir / DISCLOSURE_LOG)
+    with in_schema(con, disclosure.SCHEMA):
+        return [restricted, write_csv(con, disclosure.LOG_TABLE, out_dir / PUBLIC_DIR / DISCLOSURE_LOG)]
 
 
 def copy_reports(output: Path, reports: Path, run_id: str | None = None) -> None:
