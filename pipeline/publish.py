@@ -167,9 +167,10 @@ def sheet_order(names: list[str]) -> list[str]:
     return [n for n in READING_ORDER if n in names] + rest + [n for n in DATA_QUALITY if n in names]
 
 
-def _pivot_sources(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, list, list, list[list]]]:
+def _pivot_sources(con: duckdb.DuckDBPyConnection, suppressed: set | None = None
+                   ) -> dict[str, tuple[str, list, list, list[list]]]:
     """The ready-made sheets: (title, row labels, theme columns, values) for year x theme (trend, the
-    area's own source) and ward x theme (ward_hotspots, current period)."""
+    area's own source) and ward x theme (ward_hotspots, current period); a suppressed cell is [c]."""
     themes = [t for (t,) in con.execute("select theme from seed_themes order by cast(sort_order as integer)").fetchall()]
     label = dict(con.execute("select theme, label from seed_themes").fetchall())
     pivots = {}
@@ -177,14 +178,18 @@ def _pivot_sources(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, list,
         "with ranked as (select source, count(*) as n from trend where area_role = 'area' group by source), "
         "chosen as (select source from ranked order by case source when 'record_extract' then 0 "
         "when 'mps_counts' then 1 else 2 end limit 1) "
-        "select t.period_label, t.theme, t.count from trend as t join chosen using (source) "
+        "select t.period_label, t.theme, t.count, concat_ws(' | ', t.source, t.area_role, t.theme, "
+        "strftime(t.period_start, '%Y-%m-%d')) from trend as t join chosen using (source) "
         "where t.area_role = 'area' order by t.period_start").fetchall()
     ward_rows = con.execute(
-        "select ward_name, theme, count from ward_hotspots order by ward_name").fetchall()
+        "select ward_name, theme, count, concat_ws(' | ', area_code, ward_code, theme, period_label) "
+        "from ward_hotspots order by ward_name").fetchall()
     for sheet, title, rows in (("year_by_theme", "Year", year_rows), ("ward_by_theme", "Ward", ward_rows)):
+        table = "trend" if sheet == "year_by_theme" else "ward_hotspots"
         row_labels = list(dict.fromkeys(r[0] for r in rows))
         present = [t for t in themes if any(r[1] == t for r in rows)]
-        cells = {(r[0], r[1]): r[2] for r in rows}
+        cells = {(r[0], r[1]): SUPPRESSED_MARK if r[2] is None and (table, r[3], "count") in (suppressed or ())
+                 else r[2] for r in rows}
         pivots[sheet] = (title, row_labels, [label.get(t, t) for t in present],
                          [[cells.get((r, t)) for t in present] for r in row_labels], present)
     return pivots
@@ -232,7 +237,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     link = book.add_format({"font_color": "blue", "underline": 1})
 
     contents = book.add_worksheet("Contents")   # first: the reader opens on it
-    pivots = _pivot_sources(con) if {"trend", "ward_hotspots"} <= set(names) else {}
+    pivots = _pivot_sources(con, suppressed) if {"trend", "ward_hotspots"} <= set(names) else {}
     order = sheet_order(list(names) + list(pivots))
     sheets: list[tuple[str, int]] = []   # (sheet, rows) for the contents list
     for sheet in order:
@@ -271,8 +276,8 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
         r += 1
         contents.write_string(r, 0, "Public tier: small counts (by default 1-4; under 10 for sexual offences, rape and "
                               "domestic abuse at ward level: the run's disclosure: settings are in run.json) and cells "
-                              "that would reveal them are blank; disclosure_log.csv lists every suppressed cell and "
-                              "the rule.", wrap)
+                              f"that would reveal them read {SUPPRESSED_MARK}; disclosure_log.csv lists every "
+                              "suppressed cell.", wrap)
         r += 1
         from pipeline import disclosure
 
@@ -411,7 +416,7 @@ def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False)
                               else "Crimes by ward and theme, current period") + " (all crime and VAP in the table)"})
     chart.set_size({"width": 900, "height": 420 if sheet == "year_by_theme" else max(420, 22 * len(row_labels))})
     ws.insert_chart(last + 2, 0, chart)
-    ws.write_string(0, 4, "Blank cells: not available" + (" or suppressed (public tier)" if public else ""))
+    ws.write_string(0, 4, "Blank cells: not available" + (f"; {SUPPRESSED_MARK}: suppressed (public tier)" if public else ""))
     return len(row_labels)
 
 
