@@ -476,23 +476,25 @@ def _numeric_frame(name: str, frame: pd.DataFrame, key: tuple[str, ...]) -> pd.D
     return frame
 
 
+def _fails(frames: dict, keys: dict, settings: Settings, name: str, rule: TableRule) -> bool:
+    try:
+        suppress_frames({name: frames[name]}, {name: keys[name]}, settings, rules={name: rule}, mirrors=())
+    except Exception:  # noqa: BLE001  (looking for the culprit of the error being reported)
+        return True
+    return False
+
+
 def _failing_table(frames: dict, keys: dict, settings: Settings) -> tuple[str, str]:
     """After suppress_frames failed: the table, then the count column, that fail on their own."""
     import dataclasses
 
-    for name in frames:
-        try:
-            suppress_frames({name: frames[name]}, {name: keys[name]}, settings, mirrors=())
+    for name, rule in ((n, RULES[n]) for n in frames):
+        if not _fails(frames, keys, settings, name, rule):
             continue
-        except Exception:  # noqa: BLE001  (looking for the culprit of the error being reported)
-            pass
-        rule = RULES[name]
         for column in rule.counts:
             only = dataclasses.replace(rule, counts=(column,), groups=tuple(g for g in rule.groups if g[0] == column),
                                        derived={k: v for k, v in rule.derived.items() if k == column})
-            try:
-                suppress_frames({name: frames[name]}, {name: keys[name]}, settings, rules={name: only}, mirrors=())
-            except Exception:  # noqa: BLE001
+            if _fails(frames, keys, settings, name, only):
                 return name, column
         return name, "(several)"
     return "(several tables)", "(several)"

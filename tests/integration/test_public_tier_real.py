@@ -6,7 +6,6 @@ restricted tier and names the table and column."""
 from __future__ import annotations
 
 import json
-import textwrap
 import zipfile
 
 import pandas as pd
