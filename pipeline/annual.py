@@ -146,11 +146,18 @@ def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Ru
     with output_folders.output_lock(cfg.output):
         run = Run(cfg, run_id or assessment.new_run_id(), Path())
         run.work = output_folders.staging_dir(cfg.output, run.run_id)
+        public_failure = None
         try:
-            yield run
+            try:
+                yield run
+                outcome = "success"
+            except disclosure.PublicTierError as exc:
+                # the restricted tier is complete and kept; the public one was removed (publish.publish)
+                public_failure, outcome = exc, f"restricted tier only: {exc}"
+                run.outputs = exc.outputs or [p for p in run.work.rglob("*") if p.is_file()]
             timings = json.loads((run.work / TIMINGS).read_text()) if (run.work / TIMINGS).exists() else {}
             (run.work / TIMINGS).unlink(missing_ok=True)
-            publish.write_manifest(run.work, cfg, run.run_id, run.files, timings, run.started, "success",
+            publish.write_manifest(run.work, cfg, run.run_id, run.files, timings, run.started, outcome,
                                    run.outputs, run.validation, run.checks)
         except BaseException:
             output_folders.discard(run.work)
@@ -158,6 +165,8 @@ def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Ru
         output_folders.swap_into_place(run.work, cfg.output)
         if cfg.reports:
             publish.copy_reports(cfg.output, cfg.reports, run.run_id)
+        if public_failure is not None:
+            raise public_failure
 
 
 def enable_crash_stacks() -> None:

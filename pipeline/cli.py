@@ -78,11 +78,19 @@ def _check_prefect_api() -> None:
 
 
 def _fail(exc: Exception) -> None:
-    """The one-paragraph message for a failed run, and its exit code (2: bad input; 1: anything else)."""
+    """The one-paragraph message for a failed run, and its exit code (2: bad input; 3: the public tier
+    failed, the restricted one was written; 1: anything else)."""
     if isinstance(exc, InputError):
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         typer.echo("Nothing was written; the previous outputs (if any) are unchanged.", err=True)
         raise typer.Exit(2)
+    from pipeline.disclosure import PublicTierError
+
+    if isinstance(exc, PublicTierError):
+        typer.secho(f"svna failed: {exc}.", fg=typer.colors.RED, err=True)
+        typer.echo("The restricted tier was written and kept; the public tier (public/) was not written. "
+                   "Run again with --debug for the full traceback.", err=True)
+        raise typer.Exit(3)
     problem = _prefect_problem(exc)
     typer.secho(problem or f"svna failed: {exc}", fg=typer.colors.RED, err=True)
     if not problem:

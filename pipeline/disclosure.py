@@ -164,7 +164,15 @@ RULES: dict[str, TableRule] = {
     "people_profile": TableRule(
         counts=("count",),
         pcts={"pct_of_role": Pct("count", "group_sum:count")},
-        groups=(("count", ("area_code", "theme", "period_role", "person_role", "dimension")),)),
+        groups=(("count", ("area_code", "theme", "period_role", "person_role", "dimension")),),
+        # public: the seed's categories only (an ethnicity outside them is counted in Other), so the rows
+        # are the same whatever the data holds
+        prepare="select g.* exclude (run_id), pct(count, sum(count) over (partition by area_code, theme, period_role, "
+                "person_role, dimension)) as pct_of_role, run_id from (select area_code, theme, period_role, "
+                "period_label, person_role, dimension, category, sum(count) as count, max(run_id) as run_id "
+                "from (select m.* replace (case when exists (select 1 from seed_person_categories as c where "
+                "c.dimension = m.dimension and c.category = m.category) then m.category else 'Other' end as category) "
+                "from people_profile as m) group by all) as g"),
     "victim_rates": TableRule(
         counts=("victims", "rest_victims"),
         # victims + rest_victims = the theme's victims: each gives the other away
@@ -206,9 +214,17 @@ RULES: dict[str, TableRule] = {
         derived={"base_victims_u25": ("base_rate_u25_per_1000", "expected_victims_u25", "expected_change")},
         safe=("projection_year", "base_population_u25", "projected_population_u25")),
     # data quality: rows of input files and crimes by location method, not people
+    # public: one line of totals, no file names or per-rule counts, its counts controlled like any other;
+    # in = loaded + superseded + quarantined, so a suppressed quarantined count takes superseded with it
     "quarantine_summary": TableRule(
-        counts=(), safe=("rows_read", "rows_in", "rows_loaded", "rows_superseded", "rows_quarantined",
-                         "quarantined_pct")),
+        counts=("rows_read", "rows_in", "rows_loaded", "rows_superseded", "rows_quarantined"),
+        derived={"rows_quarantined": ("rows_superseded",), "rows_superseded": ("rows_quarantined",)},
+        pcts={"quarantined_pct": Pct("rows_quarantined", "rows_in")},
+        prepare="select 'all input files' as source_file, 'all' as input_table, sum(rows_read) as rows_read, "
+                "sum(rows_in) as rows_in, sum(rows_loaded) as rows_loaded, sum(rows_superseded) as rows_superseded, "
+                "sum(rows_quarantined) as rows_quarantined, pct(sum(rows_quarantined), sum(rows_in)) as quarantined_pct, "
+                "bool_and(reconciled) as reconciled, null as quarantine_rules, null as note, max(run_id) as run_id "
+                "from quarantine_summary"),
     "location_summary": TableRule(counts=(), safe=("rows_read", "crimes", "crimes_pct", "crimes_in_periods")),
     "police_uk_crime_types": TableRule(counts=("count", "placed_on_ward", "no_location")),
     "police_uk_location_summary": TableRule(counts=(), safe=("rows", "area_rows", "area_crimes", "area_crimes_pct")),
@@ -429,18 +445,91 @@ def public_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
                             "and table_name = ?", [n]).fetchone()[0]]
 
 
+class PublicTierError(Exception):
+    """The public tier could not be built: names the table and column. The restricted tier is kept."""
+
+    def __init__(self, table: str, column: str, cause: str):
+        super().__init__(table, column, cause)
+        self.table, self.column, self.cause = table, column, cause
+        self.outputs: list = []   # the restricted tier's files, written and kept (set by publish)
+
+    def __str__(self) -> str:
+        return f"the public tier failed in table {self.table}, column {self.column}: {self.cause}"
+
+
+def _numeric_frame(name: str, frame: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
+    """Every column a rule names as a number, as plain float (DuckDB gives nullable Int64 columns whose
+    blanks, e.g. the "needs a record extract" rows, are pd.NA, which numpy arithmetic cannot hold);
+    a column that is not numeric stops the public tier, naming it."""
+    rule = RULES[name]
+    named = {*rule.counts, *(c for c, _ in rule.groups)}   # the counts the rules compare and add up
+    frame = frame.copy()
+    for column in frame.columns:
+        if column in key:
+            continue
+        dtype = frame[column].dtype
+        if column in named and not pd.api.types.is_numeric_dtype(dtype) and frame[column].notna().any():
+            raise PublicTierError(name, column, f"a count column holds {dtype} values, not numbers")
+        if pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_numeric_dtype(dtype) \
+                and not pd.api.types.is_bool_dtype(dtype):
+            frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def _fails(frames: dict, keys: dict, settings: Settings, name: str, rule: TableRule) -> bool:
+    try:
+        suppress_frames({name: frames[name]}, {name: keys[name]}, settings, rules={name: rule}, mirrors=())
+    except Exception:  # noqa: BLE001  (looking for the culprit of the error being reported)
+        return True
+    return False
+
+
+def _failing_table(frames: dict, keys: dict, settings: Settings) -> tuple[str, str]:
+    """After suppress_frames failed: the table, then the count column, that fail on their own."""
+    import dataclasses
+
+    for name, rule in ((n, RULES[n]) for n in frames):
+        if not _fails(frames, keys, settings, name, rule):
+            continue
+        for column in rule.counts:
+            only = dataclasses.replace(rule, counts=(column,), groups=tuple(g for g in rule.groups if g[0] == column),
+                                       derived={k: v for k, v in rule.derived.items() if k == column})
+            if _fails(frames, keys, settings, name, only):
+                return name, column
+        return name, "(several)"
+    return "(several tables)", "(several)"
+
+
+def _casts(con: duckdb.DuckDBPyConnection, column: str, dtype: str) -> bool:
+    try:
+        con.execute(f'select cast("{column}" as {dtype}) from _public_frame').fetchall()
+        return True
+    except duckdb.Error:
+        return False
+
+
 def build_public_schema(con: duckdb.DuckDBPyConnection, cfg_settings: Settings) -> dict[str, int]:
-    """Write `public.<table>` for every public table and `public.disclosure_log`; returns suppressed
-    cells per rule. The public tables keep the marts' column types (values nulled, never retyped)."""
+    """Write `public.<table>` for every public table, `public.disclosure_log` (which cells are suppressed,
+    not why) and `main.disclosure_log` (with the rule: restricted); returns suppressed cells per rule.
+    The public tables keep the marts' column types (values nulled, never retyped). Any failure is a
+    PublicTierError naming the table and column."""
     models = db.load_models(("marts",))
     names = public_tables(con)
     frames, keys = {}, {}
     for name in names:
         rule = RULES[name]
         sql = rule.prepare or f"select * from {db.sql_identifier(name)}"
-        frames[name] = con.execute(sql).df()
-        keys[name] = models[name].unique_key
-    public, log = suppress_frames(frames, keys, cfg_settings)
+        try:
+            frame = con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise PublicTierError(name, "(all)", f"reading the table failed: {exc}") from exc
+        keys[name] = tuple(models[name].unique_key)
+        frames[name] = _numeric_frame(name, frame, keys[name])
+    try:
+        public, log = suppress_frames(frames, keys, cfg_settings)
+    except Exception as exc:
+        table, column = _failing_table(frames, keys, cfg_settings)
+        raise PublicTierError(table, column, f"{type(exc).__name__}: {exc}") from exc
     con.execute(f"create schema if not exists {SCHEMA}")
     for name in names:
         frame = public[name]
@@ -448,13 +537,22 @@ def build_public_schema(con: duckdb.DuckDBPyConnection, cfg_settings: Settings) 
                                  "'main' and table_name = ? order by ordinal_position", [name]).fetchall())
         con.register("_public_frame", frame)
         select = ", ".join(f'cast("{c}" as {types[c]}) as "{c}"' for c in frame.columns)
-        con.execute(f"create or replace table {SCHEMA}.{db.sql_identifier(name)} as select {select} from _public_frame")
-        con.unregister("_public_frame")
+        try:
+            con.execute(f"create or replace table {SCHEMA}.{db.sql_identifier(name)} as select {select} from _public_frame")
+        except duckdb.Error as exc:
+            column = next((c for c in frame.columns if not _casts(con, c, types[c])), "(all)")
+            raise PublicTierError(name, column, f"its values do not fit the mart's column type: {exc}") from exc
+        finally:
+            con.unregister("_public_frame")
     con.register("_log_frame", log)
-    con.execute(f"create or replace table {SCHEMA}.{LOG_TABLE} as select cast(table_name as varchar) as table_name, "
+    con.execute(f"create or replace table main.{LOG_TABLE} as select cast(table_name as varchar) as table_name, "
                 "cast(row_key as varchar) as row_key, cast(column_name as varchar) as column_name, "
-                "cast(rule as varchar) as rule from _log_frame")
+                "cast(rule as varchar) as rule from _log_frame order by all")
     con.unregister("_log_frame")
+    # the public log says which cells are blank, never why (a rule would say "this one is 1 to 4");
+    # rounding applies to whole columns and is stated in the pack, not listed cell by cell
+    con.execute(f"create or replace table {SCHEMA}.{LOG_TABLE} as select table_name, row_key, column_name "
+                f"from main.{LOG_TABLE} where rule <> 'rounded' order by all")
     return dict(log["rule"].value_counts()) if len(log) else {}
 
 

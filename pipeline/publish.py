@@ -17,6 +17,8 @@ from pipeline.privacy import MARKING
 EXCEL_NAME = "svna_data_pack.xlsx"
 PUBLIC_DIR = "public"   # <output>/public/: the public tier (disclosure-controlled)
 PUBLIC_EXCEL_NAME = "svna_data_pack_public.xlsx"
+DISCLOSURE_LOG = "disclosure_log.csv"   # public/: which cells are suppressed; the restricted one beside it also says why
+SUPPRESSED_MARK = "[c]"                # a suppressed cell in the public pack and report (GSS convention)
 # columns shown as percentages in the Excel pack (values are already 0-100)
 PCT_SUFFIXES = ("_pct", "pct_change", "_pct_of_role", "pct_of_role")
 
@@ -50,6 +52,13 @@ def ordered(name: str, where: str = "true", select: str = "m.*") -> str:
     return f"select {select} from {db.sql_identifier(name)} as m where {where} order by {', '.join(terms)}"
 
 
+def write_csv(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> Path:
+    """One table of the connection's current schema as CSV, formula-like text neutralised (csv_columns)."""
+    con.execute(f"copy ({ordered(name, select=csv_columns(con, name))}) to ? (format csv, header true)",
+                [str(path)])  # path: a bind parameter
+    return path
+
+
 def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path, names: list[str] | None = None) -> list[Path]:
     """Parquet keeps the values as they are; CSV neutralises formula-like text (csv_columns). `names`:
     the tables to write (default every mart), read from the connection's current schema."""
@@ -58,11 +67,9 @@ def write_tables(con: duckdb.DuckDBPyConnection, out_dir: Path, names: list[str]
     written = []
     for name in mart_names() if names is None else names:
         name = db.sql_identifier(name)
-        for fmt, select, options in (("parquet", "*", "(format parquet)"),
-                                     ("csv", csv_columns(con, name), "(format csv, header true)")):
-            path = tables / f"{name}.{fmt}"
-            con.execute(f"copy ({ordered(name, select=select)}) to ? {options}", [str(path)])  # path: a bind parameter
-            written.append(path)
+        path = tables / f"{name}.parquet"
+        con.execute(f"copy ({ordered(name)}) to ? (format parquet)", [str(path)])  # path: a bind parameter
+        written += [path, write_csv(con, name, tables / f"{name}.csv")]
     return written
 
 
@@ -160,9 +167,10 @@ def sheet_order(names: list[str]) -> list[str]:
     return [n for n in READING_ORDER if n in names] + rest + [n for n in DATA_QUALITY if n in names]
 
 
-def _pivot_sources(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, list, list, list[list]]]:
+def _pivot_sources(con: duckdb.DuckDBPyConnection, suppressed: set | None = None
+                   ) -> dict[str, tuple[str, list, list, list[list]]]:
     """The ready-made sheets: (title, row labels, theme columns, values) for year x theme (trend, the
-    area's own source) and ward x theme (ward_hotspots, current period)."""
+    area's own source) and ward x theme (ward_hotspots, current period); a suppressed cell is [c]."""
     themes = [t for (t,) in con.execute("select theme from seed_themes order by cast(sort_order as integer)").fetchall()]
     label = dict(con.execute("select theme, label from seed_themes").fetchall())
     pivots = {}
@@ -170,14 +178,18 @@ def _pivot_sources(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, list,
         "with ranked as (select source, count(*) as n from trend where area_role = 'area' group by source), "
         "chosen as (select source from ranked order by case source when 'record_extract' then 0 "
         "when 'mps_counts' then 1 else 2 end limit 1) "
-        "select t.period_label, t.theme, t.count from trend as t join chosen using (source) "
+        "select t.period_label, t.theme, t.count, concat_ws(' | ', t.source, t.area_role, t.theme, "
+        "strftime(t.period_start, '%Y-%m-%d')) from trend as t join chosen using (source) "
         "where t.area_role = 'area' order by t.period_start").fetchall()
     ward_rows = con.execute(
-        "select ward_name, theme, count from ward_hotspots order by ward_name").fetchall()
+        "select ward_name, theme, count, concat_ws(' | ', area_code, ward_code, theme, period_label) "
+        "from ward_hotspots order by ward_name").fetchall()
     for sheet, title, rows in (("year_by_theme", "Year", year_rows), ("ward_by_theme", "Ward", ward_rows)):
+        table = "trend" if sheet == "year_by_theme" else "ward_hotspots"
         row_labels = list(dict.fromkeys(r[0] for r in rows))
         present = [t for t in themes if any(r[1] == t for r in rows)]
-        cells = {(r[0], r[1]): r[2] for r in rows}
+        cells = {(r[0], r[1]): SUPPRESSED_MARK if r[2] is None and (table, r[3], "count") in (suppressed or ())
+                 else r[2] for r in rows}
         pivots[sheet] = (title, row_labels, [label.get(t, t) for t in present],
                          [[cells.get((r, t)) for t in present] for r in row_labels], present)
     return pivots
@@ -194,12 +206,14 @@ def page_setup(ws, marking: str, title: str) -> None:
 
 
 def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL_NAME, marking: str = MARKING,
-                names: list[str] | None = None, headlines: str | None = None) -> Path:
+                names: list[str] | None = None, headlines: str | None = None,
+                suppressed: set[tuple[str, str, str]] | None = None) -> Path:
     """The data pack: Contents (headlines and a link to every sheet) first, then one sheet per table in
     reading order with human headings, ready-made year x theme and ward x theme sheets with charts,
     Definitions (heading, table column name, definition) and Caveats. Numbers stay numbers; percentages
     are fractions with a % format; p- and q-values numbers shown to 3 decimals (<0.001 below that).
-    Reads the connection's current schema (publish_public: the public one)."""
+    Reads the connection's current schema (publish_public: the public one); `suppressed` (public tier:
+    table, row key, column of each suppressed cell) show as [c] in an otherwise numeric column."""
     import xlsxwriter
 
     path = out_dir / name
@@ -223,7 +237,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     link = book.add_format({"font_color": "blue", "underline": 1})
 
     contents = book.add_worksheet("Contents")   # first: the reader opens on it
-    pivots = _pivot_sources(con) if {"trend", "ward_hotspots"} <= set(names) else {}
+    pivots = _pivot_sources(con, suppressed) if {"trend", "ward_hotspots"} <= set(names) else {}
     order = sheet_order(list(names) + list(pivots))
     sheets: list[tuple[str, int]] = []   # (sheet, rows) for the contents list
     for sheet in order:
@@ -233,7 +247,8 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
         if sheet in pivots:
             rows = _write_pivot(book, ws, sheet, pivots[sheet], header, num, public=marking != MARKING)
         else:
-            rows = _write_table(con, ws, sheet, labels, header, (pct, num, dec, pvalue, date_fmt))
+            rows = _write_table(con, ws, sheet, labels, header, (pct, num, dec, pvalue, date_fmt),
+                                suppressed=suppressed)
         if not rows:
             ws.write_string(2, 0, "This sheet is empty: " + EMPTY_REASONS.get(
                 sheet, "the run's inputs do not give this table (see Definitions and Caveats)."), bold)
@@ -261,8 +276,8 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
         r += 1
         contents.write_string(r, 0, "Public tier: small counts (by default 1-4; under 10 for sexual offences, rape and "
                               "domestic abuse at ward level: the run's disclosure: settings are in run.json) and cells "
-                              "that would reveal them are blank; disclosure_log.csv lists every suppressed cell and "
-                              "the rule.", wrap)
+                              f"that would reveal them read {SUPPRESSED_MARK}; disclosure_log.csv lists every "
+                              "suppressed cell.", wrap)
         r += 1
         from pipeline import disclosure
 
@@ -327,8 +342,10 @@ def _plain_lines(markdown: str) -> list[str]:
     return lines
 
 
-def _write_table(con, ws, name: str, labels: dict, header, formats) -> int:
+def _write_table(con, ws, name: str, labels: dict, header, formats, suppressed: set | None = None) -> int:
     pct, num, dec, pvalue, date_fmt = formats
+    model = db.load_models(("marts",)).get(name)
+    key = list(model.unique_key) if model else []
     where, note = EXCEL_EXTRACTS.get(name, ("true", None))
     cursor = con.execute(ordered(name, where))  # `where`: ours, above
     columns = [d[0] for d in cursor.description]
@@ -352,16 +369,27 @@ def _write_table(con, ws, name: str, labels: dict, header, formats) -> int:
             fmt = date_fmt
         width = max([len(labels.get(column, (column,))[0]) // 2 + 2] + [len(str(r[c])) for r in rows[:200]])
         ws.set_column(c, c, min(max(width + 2, 10), 60), fmt)
+    at = {column: c for c, column in enumerate(columns)}
     for r, row in enumerate(rows, start=2):
         row = list(row)
         for c in pct_at:  # the marts hold 0-100; Excel's % format wants a fraction
             if row[c] is not None:
                 row[c] = row[c] / 100
+        if suppressed and all(k in at for k in key):
+            row_key = " | ".join("" if row[at[k]] is None else _key_text(row[at[k]]) for k in key)
+            for c, column in enumerate(columns):
+                if row[c] is None and (name, row_key, column) in suppressed:
+                    row[c] = SUPPRESSED_MARK     # a string cell in a numeric column: Excel keeps it as text
         ws.write_row(r, 0, row)
     ws.freeze_panes(2, 1 if columns and columns[0] != "area_code" else 3)
     if rows:
         ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
     return len(rows)
+
+
+def _key_text(value) -> str:
+    """A key value as disclosure.row_keys writes it (dates as YYYY-MM-DD)."""
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
 
 
 def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False) -> int:
@@ -388,7 +416,7 @@ def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False)
                               else "Crimes by ward and theme, current period") + " (all crime and VAP in the table)"})
     chart.set_size({"width": 900, "height": 420 if sheet == "year_by_theme" else max(420, 22 * len(row_labels))})
     ws.insert_chart(last + 2, 0, chart)
-    ws.write_string(0, 4, "Blank cells: not available" + (" or suppressed (public tier)" if public else ""))
+    ws.write_string(0, 4, "Blank cells: not available" + (f"; {SUPPRESSED_MARK}: suppressed (public tier)" if public else ""))
     return len(row_labels)
 
 
@@ -432,6 +460,8 @@ def in_schema(con: duckdb.DuckDBPyConnection, schema: str) -> Iterator[None]:
 
 
 def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
+    """Both tiers; the restricted one first, so a failure in the public tier never costs it: the public
+    tier's folder and schema are removed and a PublicTierError (carrying the restricted outputs) is raised."""
     tiers = cfg.tiers
     outputs = []
     if "restricted" in tiers:
@@ -444,30 +474,61 @@ def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> li
         outputs += funnel_chart.write_funnel_charts(con, out_dir / "maps")
         outputs.append(report.write_report(con, cfg, out_dir / report.REPORT_NAME))
     if "public" in tiers:
-        outputs += publish_public(con, cfg, out_dir)
+        try:
+            outputs += publish_public(con, cfg, out_dir)
+        except Exception as exc:
+            _remove_public_tier(con, out_dir)
+            failure = exc if isinstance(exc, disclosure.PublicTierError) else disclosure.PublicTierError(
+                "(writing the public files)", "-", f"{type(exc).__name__}: {exc}")
+            failure.outputs = outputs
+            if failure is exc:
+                raise
+            raise failure from exc
     return outputs
 
 
+def _remove_public_tier(con: duckdb.DuckDBPyConnection, out_dir: Path) -> None:
+    """A half-written public tier is never left: its folder (inside this run's staging folder, which svna
+    made) and its schema go, and so does the restricted disclosure log written with it."""
+    import shutil
+
+    shutil.rmtree(out_dir / PUBLIC_DIR, ignore_errors=True)
+    (out_dir / DISCLOSURE_LOG).unlink(missing_ok=True)
+    con.execute(f"drop schema if exists {disclosure.SCHEMA} cascade")
+    con.execute(f"drop table if exists main.{disclosure.LOG_TABLE}")
+
+
 def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
-    """<output>/public/: the public schema's tables, disclosure_log.csv, the public data pack, headlines
-    and report. No maps or GeoPackage (point and fine-grid data are not published)."""
+    """<output>/public/: the public schema's tables, disclosure_log.csv (which cells are suppressed), the
+    public data pack, headlines and report; <output>/disclosure_log.csv (restricted) adds each cell's
+    rule. No maps or GeoPackage (point and fine-grid data are not published)."""
     counts = disclosure.build_public_schema(con, cfg.disclosure)
     print(f"Public tier: {disclosure.summary(counts)}")
     public = out_dir / PUBLIC_DIR
     public.mkdir(parents=True, exist_ok=True)
-    log = public / "disclosure_log.csv"
-    con.execute(f"copy (select * from {disclosure.SCHEMA}.{disclosure.LOG_TABLE} order by all) to ? "
-                "(format csv, header true)", [str(log)])
-    outputs = [log]
+    outputs = write_disclosure_logs(con, out_dir)
+    suppressed = {tuple(r) for r in con.execute(
+        f"select table_name, row_key, column_name from {disclosure.SCHEMA}.{disclosure.LOG_TABLE}").fetchall()}
     with in_schema(con, disclosure.SCHEMA):
         outputs += write_tables(con, public, names=disclosure.public_tables(con))
         headlines = public / "headlines.md"
         headlines.write_text(narrative.headlines_markdown(con, cfg.comparator_name, disclosure.PUBLIC_MARKING))
         outputs.append(headlines)
         outputs.append(write_excel(con, public, name=PUBLIC_EXCEL_NAME, marking=disclosure.PUBLIC_MARKING,
-                                   names=disclosure.public_tables(con), headlines=headlines.read_text()))
+                                   names=disclosure.public_tables(con), headlines=headlines.read_text(),
+                                   suppressed=suppressed))
     outputs.append(report.write_report(con, cfg, public / report.REPORT_NAME, tier="public", schema=disclosure.SCHEMA))
     return outputs
+
+
+def write_disclosure_logs(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
+    """The two disclosure logs through the tables' safe CSV writer (a name starting with = is text, not a
+    formula): <output>/disclosure_log.csv with each cell's rule (restricted) and public/disclosure_log.csv
+    with which cells only."""
+    (out_dir / PUBLIC_DIR).mkdir(parents=True, exist_ok=True)
+    restricted = write_csv(con, disclosure.LOG_TABLE, out_dir / DISCLOSURE_LOG)
+    with in_schema(con, disclosure.SCHEMA):
+        return [restricted, write_csv(con, disclosure.LOG_TABLE, out_dir / PUBLIC_DIR / DISCLOSURE_LOG)]
 
 
 def copy_reports(output: Path, reports: Path, run_id: str | None = None) -> None:

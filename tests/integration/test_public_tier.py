@@ -140,7 +140,8 @@ def test_no_suppressed_public_cell_can_be_recovered_by_differencing(demo):
     assert suppressed > 1000                                              # the attack has targets
     for name in ("ward_hotspots", "people_profile", "domestic_abuse_split", "theme_monthly"):
         assert public[name]["count"].isna().sum() > restricted[name]["count"].isna().sum(), name
-    log = pd.read_csv(demo[1] / "public" / "disclosure_log.csv", dtype=str, keep_default_na=False)
+    # the attacker is given the restricted log's rules too (the public log says which cells, never why)
+    log = pd.read_csv(demo[1] / "disclosure_log.csv", dtype=str, keep_default_na=False)
     assert attack(restricted, public, log) == []
 
 
@@ -161,7 +162,10 @@ def test_the_attack_recovers_cells_when_only_small_counts_are_blanked(demo):
 def test_the_log_lists_every_suppressed_cell_once_with_its_rule(demo):
     _, out, con = demo
     restricted, public = _tables(con, "main"), _tables(con, "public")
-    log = pd.read_csv(out / "public" / "disclosure_log.csv", dtype=str, keep_default_na=False)
+    log = pd.read_csv(out / "disclosure_log.csv", dtype=str, keep_default_na=False)     # restricted: with the rule
+    public_log = pd.read_csv(out / "public" / "disclosure_log.csv", dtype=str, keep_default_na=False)
+    assert list(public_log.columns) == ["table_name", "row_key", "column_name"]      # which cells, never why
+    assert public_log.equals(log.loc[log.rule != "rounded", list(public_log.columns)].reset_index(drop=True))
     assert not log.duplicated(["table_name", "row_key", "column_name"]).any()
     suppressed = sum(int((public[n].isna() & restricted[n].notna()).sum().sum()) for n in public)
     assert len(log[log["rule"] != "rounded"]) >= suppressed
@@ -260,11 +264,18 @@ def test_an_empty_sheet_says_why(packs):
     assert ws.cell(3, 1).value.startswith("This sheet is empty: No data.police.uk input")
 
 
-def test_public_pack_shows_suppressed_cells_blank(demo, packs):
-    _, _, con = demo
+def test_public_pack_shows_suppressed_cells_as_c_in_an_otherwise_numeric_column(demo, packs):
+    _, out, con = demo
     ws = packs[1]["ward_hotspots"]
     headings = [c.value for c in ws[2]]
     counts = [r[headings.index("Count")].value for r in ws.iter_rows(min_row=3)]
     nulls = con.execute("select count(*) from public.ward_hotspots where count is null").fetchone()[0]
-    assert nulls > 0 and sum(v is None for v in counts) == nulls
-    assert all(v is None or v == 0 or v >= 5 for v in counts)
+    logged = con.execute("select count(*) from public.disclosure_log where table_name = 'ward_hotspots' "
+                         "and column_name = 'count'").fetchone()[0]
+    assert nulls > 0 and counts.count("[c]") == logged == nulls                      # GSS marker, one per log row
+    assert all(isinstance(v, int) and (v == 0 or v >= 5) for v in counts if v != "[c]")
+    # CSV and Parquet keep the column numeric: the suppressed cell is empty
+    csv = pd.read_csv(out / "public" / "tables" / "ward_hotspots.csv")
+    assert pd.api.types.is_numeric_dtype(csv["count"]) and csv["count"].isna().sum() == nulls
+    parquet = pd.read_parquet(out / "public" / "tables" / "ward_hotspots.parquet")
+    assert pd.api.types.is_numeric_dtype(parquet["count"]) and parquet["count"].isna().sum() == nulls

@@ -221,3 +221,68 @@ def test_tier_on_the_command_line_replaces_the_configs_tiers(tmp_path):
     assert load_config(config, {"tiers": _tiers("both")}).tiers == ("restricted", "public")
     with pytest.raises(InputError, match="--tier"):
         _tiers("open")
+
+
+# ---------------------------------------------------------------- issue 17: the public people tables
+
+
+def _public_people(root: Path, suspects: str) -> pd.DataFrame:
+    """The public people_profile of the tiny extract with these suspects."""
+    from pipeline import assessment, db
+    from pipeline.config import load_config
+    from tests.conftest import write_tiny_inputs
+
+    config = write_tiny_inputs(root)
+    (root / "extract" / "suspects.csv").write_text(suspects)
+    cfg = load_config(config)
+    with db.connect() as con:
+        assessment.ingest(con, cfg)
+        assessment.build(con, cfg, "test-run")
+        disclosure.build_public_schema(con, Settings())
+        return con.execute("select theme, period_role, person_role, dimension, category, count "
+                           "from public.people_profile order by all").df()
+
+
+def test_public_people_tables_list_every_category_whatever_the_data_holds(tmp_path):
+    from tests.conftest import TINY_SUSPECTS
+
+    assert ",F\n" in TINY_SUSPECTS
+    with_a_woman = _public_people(tmp_path / "a", TINY_SUSPECTS)
+    all_men = _public_people(tmp_path / "b", TINY_SUSPECTS.replace(",F\n", ",M\n"))
+    key = ["theme", "period_role", "person_role", "dimension", "category"]
+    assert with_a_woman[key].equals(all_men[key])          # nothing appears or disappears with the data
+    suspects = all_men[(all_men.person_role == "suspect") & (all_men.period_role == "current")
+                       & (all_men.theme == "all_crime")]
+    seed = pd.read_csv(Path(__file__).parents[2] / "sql" / "seeds" / "person_categories.csv", dtype=str)
+    for dimension, categories in seed.groupby("dimension")["category"]:
+        assert set(suspects[suspects.dimension == dimension].category) == set(categories), dimension
+    female = suspects[(suspects.dimension == "sex") & (suspects.category == "female")]["count"]
+    assert female.tolist() == [0]                           # shown as a zero, not left out
+
+
+FORMULAS = ['=HYPERLINK("http://example.invalid","click")', "+44 area", "-1 ward", "@SUM(A1)", "\tTabbed"]
+
+
+def test_names_in_the_public_log_come_out_as_text_never_as_formulas(tmp_path):
+    """Area names that start like a formula reach the log's row keys; both logs are written through the
+    tables' safe CSV writer (csv_safe_text in sql/macros.sql), the public one without the rule."""
+    import csv
+
+    from pipeline import db, publish
+
+    with db.connect() as con:
+        db.load_macros(con)
+        con.execute("create table area_comparison (area_name varchar, theme varchar, period_label varchar, "
+                    "count bigint, previous_count bigint)")
+        con.executemany("insert into area_comparison values (?, 'vwi', '2022', 2, 40)", [[n] for n in FORMULAS])
+        con.execute("insert into area_comparison values ('Merton', 'vwi', '2022', 100, 90)")
+        disclosure.build_public_schema(con, Settings())
+        paths = publish.write_disclosure_logs(con, tmp_path)
+        expected = {con.execute("select csv_safe_text(?)", [f"{n} | vwi | 2022"]).fetchone()[0] for n in FORMULAS}
+    restricted, public = ([r for r in csv.DictReader(p.open(newline=""))] for p in paths)
+    assert paths[1] == tmp_path / "public" / "disclosure_log.csv"
+    assert {r["row_key"] for r in public if r["column_name"] == "count"} == expected
+    assert all(r["row_key"].startswith("'") for r in public)
+    assert list(public[0]) == ["table_name", "row_key", "column_name"]            # never why
+    assert {r["rule"] for r in restricted} >= {"primary_small_count"}               # why stays restricted
+    assert {r["row_key"] for r in restricted if r["column_name"] == "count"} == expected

@@ -102,7 +102,7 @@ def test_people_profile_keeps_unknowns(marts):
     rows = marts.execute("select category, count from people_profile where theme = 'all_crime' and "
                          "period_role = 'current' and person_role = 'victim' and dimension = 'age_band' "
                          "order by category").fetchall()
-    assert dict(rows) == {"0-17": 3, "18-24": 1, "25-34": 1, "35-49": 1, "50-64": 1, "unknown": 1}
+    assert dict(rows) == {"0-17": 3, "18-24": 1, "25-34": 1, "35-49": 1, "50-64": 1, "65+": 0, "unknown": 1}
 
 
 def test_every_row_reconciles_and_free_text_is_never_loaded(marts):
