@@ -5,7 +5,7 @@ a segfault while evaluating ordinary SQL: a loop over the `stg_offences` select 
 Python functions and no spatial extension, on one thread, segfaults within a few hundred runs (see
 docs/performance.md, "Native crashes"). A file whose process dies by a signal is run once more and
 said so; a test that fails is a failure, never retried. Prints pytest's own summaries, then one
-closing line: "N passed, N failed, N skipped".
+closing line: "N passed, N failed, N skipped". Arguments: test files to run instead of all.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def run_file(path: Path) -> tuple[int, dict[str, int], str]:
 
 
 def main() -> int:
-    files = sorted((ROOT / "tests" / "unit").glob("test_*.py")) + sorted((ROOT / "tests" / "integration").glob("test_*.py"))
+    files = ([Path(arg).resolve() for arg in sys.argv[1:]]      # some files (make test-guard FILES=...)
+             or sorted((ROOT / "tests" / "unit").glob("test_*.py")) + sorted((ROOT / "tests" / "integration").glob("test_*.py")))
     total: dict[str, int] = {}
     crashed: list[str] = []
     for path in files:
