@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--targets", default="demo,merton", help="build: comma-separated, of demo and merton")
     parser.add_argument("--guard", action="store_true", help="jemalloc guard pages in every child (see above)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds before a run counts as hung")
+    parser.add_argument("--max-minutes", type=float, help="start no build after this long (a busy machine)")
     parser.add_argument("--report", type=Path, default=ROOT / ".bench" / "stress.json")
     args = parser.parse_args()
     targets = ["demo"] if args.what == "cli" else args.targets.split(",")
@@ -162,7 +163,11 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="svna-stress-") as tmp:
         out_root = Path(tmp)
+        started = time.monotonic()
         for i in range(1, args.runs + 1):
+            if args.max_minutes and time.monotonic() - started > 60 * args.max_minutes:
+                print(f"stopping after {args.max_minutes:g} minutes (--max-minutes): {i - 1} of {args.runs} builds run")
+                break
             target = targets[(i - 1) % len(targets)]
             work = out_root / f"run-{i:03d}"
             result = {"target": target, **run_once(i, command_for(args.what, target, work), args.timeout, env)}
