@@ -45,12 +45,13 @@ check-install: $(STAMP)  ## build the wheel, install it (not editable) in a fres
 	test -s .build-check/out/tables/theme_summary.csv && test -s .build-check/out/svna_data_pack.xlsx
 	@echo "check-install: the wheel installs and runs the demo"
 
-bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; ingest vs bare read_csv; 5M points located vs geopandas.sjoin; national data.police.uk year vs pandas; fan-out over forces on Dask vs one process, all-London; 100 builds (demo + Merton) under guard pages, counting crashes and hangs
+bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; ingest vs bare read_csv; 5M points located vs geopandas.sjoin; national data.police.uk year vs pandas; fan-out over forces on Dask vs one process, all-London; date parsing, 3 ways; 100 builds (demo + Merton) under guard pages, counting crashes and hangs
 	$(BIN)/python benchmarks/bench_annual.py
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_spatial.py
 	$(BIN)/python benchmarks/bench_national.py
 	$(BIN)/python benchmarks/bench_multi_area.py
+	$(BIN)/python benchmarks/bench_date_parsing.py
 	$(BIN)/python benchmarks/stress_runs.py --runs 100 --guard --report .bench/stress.json
 
 screenshots: $(STAMP)  ## run the demo, then rewrite docs/report_*.png from its report.html in chromium (committed files)
