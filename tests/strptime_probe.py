@@ -72,11 +72,11 @@ def main() -> None:
                 "range(?) r(i) order by length(s), s, i", [strings, args.copies])
     print(f"{len(fmts)} formats, {len(strings)} strings x {args.copies} copies", flush=True)
     fresh = {"trim": "trim(s)", "lower": "lower(s)", "concat": "s || ''", "substr": "substr(pad || s, length(pad) + 1)"}
-    for name, expr in fresh.items():                   # the record-extract path: stg_offences, stg_people
+    for expr in fresh.values():                   # the record-extract path: stg_offences, stg_people
         con.execute(f"select count(parse_timestamp({expr})) from t").fetchall()
         print(f"parse_timestamp({expr}): ok", flush=True)
     for fmt in fmts:                                  # each format on its own, as the staging models call it
-        for name, expr in fresh.items():
+        for expr in fresh.values():
             con.execute(f"select count({parse}({expr}, {sql_literal(fmt)})) from t").fetchall()
         print(f"{parse}(.., '{fmt}'): ok", flush=True)
     print("probe done", flush=True)
