@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test test-unit test-integration check-install lock-check bench lint clean screenshots
+.PHONY: demo test test-guard test-unit test-integration check-install lock-check bench lint clean screenshots
 
 # uv installs every package at the version in uv.lock (README "Upgrading a dependency"); this is the
 # one package pip installs, at the version the lock holds too (pyproject's dev extra)
@@ -31,6 +31,13 @@ demo: $(STAMP)  ## generate the synthetic borough (if absent) and run the annual
 test: $(STAMP)  ## the whole test suite (unit + integration), each test file in its own process (tests/run_isolated.py)
 	$(BIN)/python tests/run_isolated.py
 
+# jemalloc guard pages in DuckDB's allocator: a native read past the end of a heap block is then a SIGSEGV
+# every time, not now and then (docs/performance.md, "Native crashes"). DuckDB reads it at import.
+GUARD_PAGES := san_guard_small:1,san_guard_large:1
+
+test-guard: $(STAMP)  ## the test suite (or FILES='tests/unit/test_a.py ...') with guard pages; a crash is a failure
+	DUCKDB_JE_MALLOC_CONF=$(GUARD_PAGES) $(BIN)/python tests/run_isolated.py $(FILES)
+
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
@@ -50,12 +57,14 @@ check-install: $(STAMP)  ## build the wheel, install it (not editable) with uv.l
 	test -s .build-check/out/tables/theme_summary.csv && test -s .build-check/out/svna_data_pack.xlsx
 	@echo "check-install: the wheel installs and runs the demo"
 
-bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; ingest vs bare read_csv; 5M points located vs geopandas.sjoin; national data.police.uk year vs pandas; fan-out over forces on Dask vs one process, all-London
+bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; ingest vs bare read_csv; 5M points located vs geopandas.sjoin; national data.police.uk year vs pandas; fan-out over forces on Dask vs one process, all-London; date parsing, 3 ways; 100 builds (demo + Merton) under guard pages, counting crashes and hangs
 	$(BIN)/python benchmarks/bench_annual.py
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_spatial.py
 	$(BIN)/python benchmarks/bench_national.py
 	$(BIN)/python benchmarks/bench_multi_area.py
+	$(BIN)/python benchmarks/bench_date_parsing.py
+	$(BIN)/python benchmarks/stress_runs.py --runs 100 --guard --report .bench/stress.json
 
 screenshots: $(STAMP)  ## run the demo, then rewrite docs/report_*.png from its report.html in chromium (committed files)
 	$(BIN)/svna demo

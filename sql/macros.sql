@@ -13,10 +13,27 @@ create or replace macro norm_ho_code(x) as nullif(
     regexp_replace(regexp_replace(replace(replace(upper(trim(x)), '.', '/'), ' ', ''), '^0+([0-9])', '\1'), '/0+([0-9])', '/\1'),
     '');
 
+-- Every date/time parse goes through try_strptime_shaped: it hands try_strptime only a string whose shape
+-- (digits, separators, optional surrounding whitespace) fits the whole format. DuckDB 1.5.5's strptime reads
+-- one byte past the end of a string that stops before a format literal ('01/01/2021 00:00' against
+-- '%d/%m/%Y %H:%M:%S' reads s[16]) and of a long all-whitespace string; on a string trim() put at the end of
+-- a heap page that is a SIGSEGV (docs/performance.md). Formats may use %Y %m %d %H %M %S, '.', space and
+-- other non-digit literals; strings of any other shape are unparseable (null), as strptime would make them,
+-- except DuckDB's specials ('infinity', 'epoch'), which 1.5.5 turned into 1900-01-01.
+create or replace macro strptime_shape(fmt) as '[[:space:]]*' || replace(replace(replace(replace(replace(replace(replace(
+    replace(fmt, '.', '\.'), ' ', '[[:space:]]+'), '%Y', '[0-9]{1,4}'), '%m', '[0-9]{1,2}'), '%d', '[0-9]{1,2}'),
+    '%H', '[0-9]{1,2}'), '%M', '[0-9]{1,2}'), '%S', '[0-9]{1,2}') || '[[:space:]]*';
+create or replace macro try_strptime_shaped(s, fmt) as
+    case when regexp_full_match(s, strptime_shape(fmt)) then try_strptime(s, fmt) end;
+
 -- UK police exports: day-first dates, ISO dates, with or without times, and Excel serial day numbers.
+-- The first format that parses wins (as try_strptime(s, [list]) does).
 create or replace macro parse_timestamp(x) as coalesce(
-    try_strptime(trim(x), ['%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S',
-                           '%Y-%m-%d %H:%M', '%Y-%m-%d', '%d-%m-%Y %H:%M', '%d-%m-%Y', '%d.%m.%Y']),
+    try_strptime_shaped(trim(x), '%d/%m/%Y %H:%M:%S'), try_strptime_shaped(trim(x), '%d/%m/%Y %H:%M'),
+    try_strptime_shaped(trim(x), '%d/%m/%Y'), try_strptime_shaped(trim(x), '%Y-%m-%d %H:%M:%S'),
+    try_strptime_shaped(trim(x), '%Y-%m-%dT%H:%M:%S'), try_strptime_shaped(trim(x), '%Y-%m-%d %H:%M'),
+    try_strptime_shaped(trim(x), '%Y-%m-%d'), try_strptime_shaped(trim(x), '%d-%m-%Y %H:%M'),
+    try_strptime_shaped(trim(x), '%d-%m-%Y'), try_strptime_shaped(trim(x), '%d.%m.%Y'),
     case when regexp_full_match(trim(x), '[1-9][0-9]{4}(\.[0-9]+)?')
          then timestamp '1899-12-30' + to_seconds(cast(round(cast(trim(x) as double) * 86400) as bigint)) end);
 

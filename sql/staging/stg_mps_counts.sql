@@ -18,7 +18,7 @@ final as (
         norm_text(minor_text) as minor_key,
         regexp_replace(trim(major_text), '\s+', ' ', 'g') as major_text,
         regexp_replace(trim(minor_text), '\s+', ' ', 'g') as minor_text,
-        cast(strptime(month || '01', '%Y%m%d') as date) as month_start,
+        cast(try_strptime_shaped(month || '01', '%Y%m%d') as date) as month_start,  -- month: YYYYMM, checked on ingest
         try_cast(nullif(trim(count), '') as double) as count_value,
         count as count_raw
     from source

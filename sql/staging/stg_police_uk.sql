@@ -32,7 +32,7 @@ final as (
         nullif(trim(crime_id), '') as crime_ref,
         ---------- when
         case when regexp_full_match(trim(month), '(19|20)[0-9]{2}-(0[1-9]|1[0-2])')
-             then cast(strptime(trim(month) || '-01', '%Y-%m-%d') as date) end as month_start,
+             then cast(try_strptime_shaped(trim(month) || '-01', '%Y-%m-%d') as date) end as month_start,
         case when not regexp_full_match(trim(month), '(19|20)[0-9]{2}-(0[1-9]|1[0-2])') or month is null
              then month end as month_raw,                                    -- kept only when unreadable
         ---------- the force whose area it is in (Reported by, LSOA name and Last outcome category stay in raw)

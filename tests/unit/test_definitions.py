@@ -104,6 +104,13 @@ def test_mps_category_themes(con, major, minor, expected):
     ("44927", "2023-01-01 00:00:00"),                   # Excel serial day
     ("31/02/2023", None),
     ("soon", None),
+    ("15/03/2023 21:3", "2023-03-15 21:03:00"),        # stops before a format's ':' (the 1.5.5 over-read shape)
+    ("15/03/2023 21:", None),
+    ("15/03/2023   21:30", "2023-03-15 21:30:00"),     # a run of spaces matches the format's space
+    ("\t15.03.2023\t", "2023-03-15 00:00:00"),          # trim() keeps tabs; strptime skips them
+    ("15-03-2023 21:30", "2023-03-15 21:30:00"),
+    ("infinity", None),                                 # DuckDB's special (1.5.5 made it 1900-01-01): unreadable
+    ("\t" * 14, None),
 ])
 def test_parse_timestamp(con, text, expected):
     value = con.execute("select cast(parse_timestamp(?) as varchar)", [text]).fetchone()[0]
