@@ -1,65 +1,157 @@
-"""`make test`: every test file in its own pytest process, so a native crash ends one file, not the suite.
+"""`make test`: every test file in its own pytest process, two at a time (two cores), then one closing line.
 
-DuckDB 1.5.5 (the only version that pairs with its spatial extension here) crashes now and then with
-a segfault while evaluating ordinary SQL: a loop over the `stg_offences` select alone, with no
-Python functions and no spatial extension, on one thread, segfaults within a few hundred runs (see
-docs/performance.md, "Native crashes"). A file whose process dies by a signal is run once more and
-said so; a test that fails is a failure, never retried. Prints pytest's own summaries, then one
-closing line: "N passed, N failed, N skipped".
+A file in its own process means a native crash ends that file, not the suite. DuckDB 1.5.5 (the only
+version that pairs with its spatial extension here) segfaults now and then while evaluating ordinary SQL
+(docs/performance.md, "Native crashes"). A crash is a failure, never re-run: a file whose process dies
+by a signal, or hangs past FILE_TIMEOUT_S, counts as failed and its stderr, where pytest's faulthandler
+writes the Python stack of every thread, is printed. A hung process is sent SIGABRT first (faulthandler
+dumps the stacks), then its whole process group is killed, so no child server outlives it.
+
+Runs that several files only read (the demo run) are built once per suite into the folder named by
+SVNA_TEST_SHARED (tests/conftest.py, `shared_run`), removed at the end. Files start longest first, by
+the wall times of the last suite on this machine (.test-times.json), unknown files first. Prints each
+file's pytest summary with its wall and CPU time, then "N passed, N failed, N skipped".
+SVNA_TEST_JOBS sets how many files run at once (default: 2, or 1 on a one-core machine).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import resource
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILE_TIMEOUT_S = 1500   # the slowest file takes about 80 s; longer is a hang
+FILE_TIMEOUT_S = 1500   # the slowest file takes about 2 min on a busy machine; longer is a hang
+TIMES_FILE = ROOT / ".test-times.json"
 COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
 
-def run_file(path: Path) -> tuple[int, dict[str, int], str]:
+@dataclass
+class FileResult:
+    path: Path
+    exit_code: int                 # negative: killed by that signal
+    hung: bool
+    wall_s: float
+    cpu_s: float                   # user + system of the pytest process and the children it waited for
+    stdout: str
+    stderr: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def crashed(self) -> bool:
+        return self.hung or self.exit_code < 0 or self.exit_code >= 128
+
+    @property
+    def failed(self) -> bool:
+        return self.crashed or self.exit_code not in (0, 5) or bool(self.counts.get("failed"))
+
+
+def _kill_group(pid: int) -> None:
     try:
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
-                                cwd=ROOT, capture_output=True, text=True, timeout=FILE_TIMEOUT_S)
-    except subprocess.TimeoutExpired as exc:   # a hang counts as a crash: run once more
-        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return -9, {}, out + f"\n(timed out after {FILE_TIMEOUT_S} s)"
+        os.killpg(pid, signal.SIGKILL)   # whatever the file started and left behind (a Prefect server)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _wait(pid: int, timeout_s: float) -> tuple[int, resource.struct_rusage, bool]:
+    """(wait status, resource usage, hung) of a child started in its own session."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return status, usage, False
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGABRT)          # faulthandler prints every thread's stack to stderr
+    for _ in range(100):
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return status, usage, True
+        time.sleep(0.1)
+    _kill_group(pid)
+    _, status, usage = os.wait4(pid, 0)
+    return status, usage, True
+
+
+def run_file(path: Path, timeout_s: float = FILE_TIMEOUT_S) -> FileResult:
+    """One pytest process for one file, never re-run."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.monotonic()
+        process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+                                   cwd=ROOT, stdout=out, stderr=err, start_new_session=True)
+        status, usage, hung = _wait(process.pid, timeout_s)
+        process.returncode = os.waitstatus_to_exitcode(status)   # reaped here, by wait4
+        _kill_group(process.pid)
+        wall = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        result = FileResult(path, process.returncode, hung, wall, usage.ru_utime + usage.ru_stime,
+                            out.read(), err.read())
     tail = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    counts = {}
     for n, word in COUNTS.findall(tail):
         key = "failed" if word.startswith("error") else word
-        counts[key] = counts.get(key, 0) + int(n)
-    return result.returncode, counts, result.stdout + result.stderr
+        result.counts[key] = result.counts.get(key, 0) + int(n)
+    if result.failed and not result.counts.get("failed"):
+        result.counts["failed"] = result.counts.get("failed", 0) + 1   # a crash, hang or error outside tests
+    return result
+
+
+def report(result: FileResult) -> str:
+    name = result.path.relative_to(ROOT) if result.path.is_relative_to(ROOT) else result.path
+    tail = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "no output"
+    lines = [f"{name}: {tail}  [wall {result.wall_s:.1f} s, cpu {result.cpu_s:.1f} s]"]
+    if result.crashed:
+        what = (f"hung for more than {result.wall_s:.0f} s and was stopped" if result.hung
+                else f"died by signal {-result.exit_code if result.exit_code < 0 else result.exit_code - 128}")
+        lines += [f"FAILED {name}: the test process {what}; a crash is a failure and is not re-run. "
+                  "Its output, then its stderr (faulthandler's stack):", result.stdout[-6000:], result.stderr[-20000:]]
+    elif result.failed:
+        lines += [result.stdout[-8000:], result.stderr[-4000:]]
+    return "\n".join(lines)
+
+
+def _order(files: list[Path]) -> list[Path]:
+    """Longest first by the last suite's times (unknown files first, integration before unit)."""
+    try:
+        times = json.loads(TIMES_FILE.read_text())
+    except (OSError, ValueError):
+        times = {}
+    return sorted(files, key=lambda p: (-times.get(str(p.relative_to(ROOT)), 1e9), "unit" in p.parts, p))
 
 
 def main() -> int:
     files = sorted((ROOT / "tests" / "unit").glob("test_*.py")) + sorted((ROOT / "tests" / "integration").glob("test_*.py"))
+    jobs = int(os.environ.get("SVNA_TEST_JOBS", min(2, os.cpu_count() or 1)))
+    shared = Path(tempfile.mkdtemp(prefix="svna-test-shared-"))
+    os.environ["SVNA_TEST_SHARED"] = str(shared)
     total: dict[str, int] = {}
-    crashed: list[str] = []
-    for path in files:
-        code, counts, output = run_file(path)
-        if code < 0 or code >= 128:          # killed by a signal (a native crash), not a test failure
-            print(f"{path.relative_to(ROOT)}: the test process died or hung (exit {code}); running the file once more",
-                  flush=True)
-            print(output[-3000:], flush=True)
-            code, counts, output = run_file(path)
-            if code < 0 or code >= 128:
-                crashed.append(str(path.relative_to(ROOT)))
-                counts = {"failed": counts.get("failed", 0) + 1}
-        print(f"{path.relative_to(ROOT)}: " + (output.strip().splitlines()[-1] if output.strip() else "no output"),
-              flush=True)
-        if code not in (0, 5) and not counts.get("failed"):
-            counts["failed"] = 1
-            print(output[-3000:], flush=True)
-        elif counts.get("failed"):
-            print(output[-6000:], flush=True)
-        for key, n in counts.items():
-            total[key] = total.get(key, 0) + n
-    if crashed:
-        print("Crashed twice: " + ", ".join(crashed))
+    times: dict[str, float] = {}
+    start = time.monotonic()
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for done in as_completed([pool.submit(run_file, path) for path in _order(files)]):
+                result = done.result()
+                print(report(result), flush=True)
+                times[str(result.path.relative_to(ROOT))] = round(result.wall_s, 1)
+                for key, n in result.counts.items():
+                    total[key] = total.get(key, 0) + n
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)   # the shared runs hold (synthetic) record-level rows
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"suite: {len(files)} files, {jobs} at a time, wall {time.monotonic() - start:.0f} s, "
+          f"cpu {usage.ru_utime + usage.ru_stime:.0f} s, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    TIMES_FILE.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
     print(f"{total.get('passed', 0)} passed, {total.get('failed', 0)} failed, {total.get('skipped', 0)} skipped")
     return 1 if total.get("failed") or not total.get("passed") else 0
 
