@@ -45,6 +45,6 @@ def test_a_file_that_hangs_is_stopped_with_its_stack_and_fails(tmp_path):
 
 
 def test_a_passing_file_counts_its_tests(tmp_path):
-    path, runs = _test_file(tmp_path, "assert True")
+    path, _ = _test_file(tmp_path, "assert True")
     result = run_isolated.run_file(path)
     assert not result.failed and result.counts == {"passed": 1} and result.cpu_s > 0
