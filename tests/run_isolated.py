@@ -114,9 +114,9 @@ def report(result: FileResult) -> str:
     if result.crashed:
         what = (f"hung for more than {result.wall_s:.0f} s and was stopped" if result.hung
                 else f"died by signal {-result.exit_code if result.exit_code < 0 else result.exit_code - 128}")
-        lines += [f"FAILED {name}: the test process {what}; a crash is a failure and is not re-run. Its output, "
-                  "then its stderr (faulthandler's stack):",
-                  result.stdout[-6000:], result.stderr[-20000:]]
+        headline = (f"FAILED {name}: the test process {what}; a crash is a failure and is not re-run. "
+                    "Its output, then its stderr (faulthandler's stack):")
+        lines += [headline, result.stdout[-6000:], result.stderr[-20000:]]
     elif result.failed:
         lines += [result.stdout[-8000:], result.stderr[-4000:]]
     return "\n".join(lines)
