@@ -11,7 +11,8 @@ Runs that several files only read (the demo run) are built once per suite into t
 SVNA_TEST_SHARED (tests/conftest.py, `shared_run`), removed at the end. Files start longest first, by
 the wall times of the last suite on this machine (.test-times.json), unknown files first. Prints each
 file's pytest summary with its wall and CPU time, then "N passed, N failed, N skipped".
-SVNA_TEST_JOBS sets how many files run at once (default: 2, or 1 on a one-core machine).
+SVNA_TEST_JOBS sets how many files run at once (default: 2, or 1 on a one-core machine); test files
+given as arguments run instead of all.
 """
 
 from __future__ import annotations
@@ -131,8 +132,9 @@ def _order(files: list[Path]) -> list[Path]:
     return sorted(files, key=lambda p: (-times.get(str(p.relative_to(ROOT)), 1e9), "unit" in p.parts, p))
 
 
-def main() -> int:
-    files = sorted((ROOT / "tests" / "unit").glob("test_*.py")) + sorted((ROOT / "tests" / "integration").glob("test_*.py"))
+def main(args: list[str]) -> int:
+    files = ([Path(a).resolve() for a in args] or
+             sorted((ROOT / "tests" / "unit").glob("test_*.py")) + sorted((ROOT / "tests" / "integration").glob("test_*.py")))
     jobs = int(os.environ.get("SVNA_TEST_JOBS", min(2, os.cpu_count() or 1)))
     shared = Path(tempfile.mkdtemp(prefix="svna-test-shared-"))
     os.environ["SVNA_TEST_SHARED"] = str(shared)
@@ -152,10 +154,11 @@ def main() -> int:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"suite: {len(files)} files, {jobs} at a time, wall {time.monotonic() - start:.0f} s, "
           f"cpu {usage.ru_utime + usage.ru_stime:.0f} s, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    TIMES_FILE.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+    if not args:
+        TIMES_FILE.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
     print(f"{total.get('passed', 0)} passed, {total.get('failed', 0)} failed, {total.get('skipped', 0)} skipped")
     return 1 if total.get("failed") or not total.get("passed") else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
