@@ -86,11 +86,14 @@ def _wait(pid: int, timeout_s: float) -> tuple[int, resource.struct_rusage, bool
 
 
 def run_file(path: Path, timeout_s: float = FILE_TIMEOUT_S) -> FileResult:
-    """One pytest process for one file, never re-run."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    """One pytest process for one file, never re-run. Its own PREFECT_HOME: two files run at once, and a
+    test may read every file Prefect keeps (test_no_personal_data)."""
+    with (tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err,
+          tempfile.TemporaryDirectory(prefix="svna-test-prefect-") as prefect_home):
         start = time.monotonic()
         process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
-                                   cwd=ROOT, stdout=out, stderr=err, start_new_session=True)
+                                   cwd=ROOT, stdout=out, stderr=err, start_new_session=True,
+                                   env={**os.environ, "PREFECT_HOME": prefect_home})
         status, usage, hung = _wait(process.pid, timeout_s)
         process.returncode = os.waitstatus_to_exitcode(status)   # reaped here, by wait4
         _kill_group(process.pid)
