@@ -1,18 +1,20 @@
-"""`make test`: every test file in its own pytest process, two at a time (two cores), then one closing line.
+"""`make test`: each integration test file in its own pytest process, unit test files UNIT_FILES_PER_PROCESS
+to a process, two processes at a time (two cores), then one closing line.
 
-A file in its own process means a native crash ends that file, not the suite. DuckDB 1.5.5 (the only
+A file in its own process means a native crash ends that file, not the suite; unit files share a
+process to save its start (about 1.8 s of CPU each: pytest, DuckDB and the pipeline's imports). DuckDB 1.5.5 (the only
 version that pairs with its spatial extension here) segfaults now and then while evaluating ordinary SQL
 (docs/performance.md, "Native crashes"). A crash is a failure, never re-run: a file whose process dies
-by a signal, or hangs past FILE_TIMEOUT_S, counts as failed and its stderr, where pytest's faulthandler
+by a signal, or hangs past FILE_TIMEOUT_S, counts as failed (the files of its process are named) and its stderr, where pytest's faulthandler
 writes the Python stack of every thread, is printed. A hung process is sent SIGABRT first (faulthandler
 dumps the stacks), then its whole process group is killed, so no child server outlives it.
 
 Runs that several files only read (the demo run) are built once per suite into the folder named by
-SVNA_TEST_SHARED (tests/conftest.py, `shared_run`), removed at the end. Files start longest first, by
-the wall times of the last suite on this machine (.test-times.json), unknown files first. Prints each
-file's pytest summary with its wall and CPU time, then "N passed, N failed, N skipped".
-SVNA_TEST_JOBS sets how many files run at once (default: 2, or 1 on a one-core machine); test files
-given as arguments run instead of all.
+SVNA_TEST_SHARED (tests/integration/conftest.py, `shared_demo_run`), removed at the end. Processes
+start longest first, by the wall times of the last suite on this machine (.test-times.json), unknown
+ones first. Prints each process's pytest summary with its wall and CPU time, then
+"N passed, N failed, N skipped". SVNA_TEST_JOBS sets how many processes run at once (default: 2, or 1
+on a one-core machine); test files given as arguments run instead of all, each in its own process.
 """
 
 from __future__ import annotations
@@ -32,14 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILE_TIMEOUT_S = 1500   # the slowest file takes about 2 min on a busy machine; longer is a hang
+FILE_TIMEOUT_S = 1500   # the slowest process takes 1-2 min on a quiet machine; longer is a hang
+UNIT_FILES_PER_PROCESS = 6
 TIMES_FILE = ROOT / ".test-times.json"
 COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
 
 @dataclass
 class FileResult:
-    path: Path
+    paths: list[Path]
     exit_code: int                 # negative: killed by that signal
     hung: bool
     wall_s: float
@@ -55,6 +58,15 @@ class FileResult:
     @property
     def failed(self) -> bool:
         return self.crashed or self.exit_code not in (0, 5) or bool(self.counts.get("failed"))
+
+    @property
+    def name(self) -> str:
+        return process_name(self.paths)
+
+
+def process_name(paths: list[Path]) -> str:
+    first = paths[0].relative_to(ROOT) if paths[0].is_relative_to(ROOT) else paths[0]
+    return str(first) if len(paths) == 1 else f"{first} .. {paths[-1].name} ({len(paths)} files)"
 
 
 def _kill_group(pid: int) -> None:
@@ -85,13 +97,13 @@ def _wait(pid: int, timeout_s: float) -> tuple[int, resource.struct_rusage, bool
     return status, usage, True
 
 
-def run_file(path: Path, timeout_s: float = FILE_TIMEOUT_S) -> FileResult:
-    """One pytest process for one file, never re-run. Its own PREFECT_HOME: two files run at once, and a
+def run_files(paths: list[Path], timeout_s: float = FILE_TIMEOUT_S) -> FileResult:
+    """One pytest process for these files, never re-run. Its own PREFECT_HOME: two files run at once, and a
     test may read every file Prefect keeps (test_no_personal_data)."""
     with (tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err,
           tempfile.TemporaryDirectory(prefix="svna-test-prefect-") as prefect_home):
         start = time.monotonic()
-        process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+        process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *map(str, paths)],
                                    cwd=ROOT, stdout=out, stderr=err, start_new_session=True,
                                    env={**os.environ, "PREFECT_HOME": prefect_home})
         status, usage, hung = _wait(process.pid, timeout_s)
@@ -100,7 +112,7 @@ def run_file(path: Path, timeout_s: float = FILE_TIMEOUT_S) -> FileResult:
         wall = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        result = FileResult(path, process.returncode, hung, wall, usage.ru_utime + usage.ru_stime,
+        result = FileResult(paths, process.returncode, hung, wall, usage.ru_utime + usage.ru_stime,
                             out.read(), err.read())
     tail = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     for n, word in COUNTS.findall(tail):
@@ -112,7 +124,7 @@ def run_file(path: Path, timeout_s: float = FILE_TIMEOUT_S) -> FileResult:
 
 
 def report(result: FileResult) -> str:
-    name = result.path.relative_to(ROOT) if result.path.is_relative_to(ROOT) else result.path
+    name = result.name
     tail = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "no output"
     lines = [f"{name}: {tail}  [wall {result.wall_s:.1f} s, cpu {result.cpu_s:.1f} s]"]
     if result.crashed:
@@ -126,18 +138,22 @@ def report(result: FileResult) -> str:
     return "\n".join(lines)
 
 
-def _order(files: list[Path]) -> list[Path]:
-    """Longest first by the last suite's times (unknown files first, integration before unit)."""
+def _processes(args: list[str]) -> list[list[Path]]:
+    """The files of each pytest process, longest first by the last suite's times (unknown first)."""
+    if args:
+        return [[Path(a).resolve()] for a in args]
+    unit = sorted((ROOT / "tests" / "unit").glob("test_*.py"))
+    groups = [unit[i:i + UNIT_FILES_PER_PROCESS] for i in range(0, len(unit), UNIT_FILES_PER_PROCESS)]
+    groups += [[path] for path in sorted((ROOT / "tests" / "integration").glob("test_*.py"))]
     try:
         times = json.loads(TIMES_FILE.read_text())
     except (OSError, ValueError):
         times = {}
-    return sorted(files, key=lambda p: (-times.get(str(p.relative_to(ROOT)), 1e9), "unit" in p.parts, p))
+    return sorted(groups, key=lambda g: -times.get(process_name(g), 1e9))
 
 
 def main(args: list[str]) -> int:
-    files = ([Path(a).resolve() for a in args] or
-             sorted((ROOT / "tests" / "unit").glob("test_*.py")) + sorted((ROOT / "tests" / "integration").glob("test_*.py")))
+    processes = _processes(args)
     jobs = int(os.environ.get("SVNA_TEST_JOBS", min(2, os.cpu_count() or 1)))
     shared = Path(tempfile.mkdtemp(prefix="svna-test-shared-"))
     os.environ["SVNA_TEST_SHARED"] = str(shared)
@@ -146,16 +162,16 @@ def main(args: list[str]) -> int:
     start = time.monotonic()
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for done in as_completed([pool.submit(run_file, path) for path in _order(files)]):
+            for done in as_completed([pool.submit(run_files, paths) for paths in processes]):
                 result = done.result()
                 print(report(result), flush=True)
-                times[str(result.path.relative_to(ROOT))] = round(result.wall_s, 1)
+                times[result.name] = round(result.wall_s, 1)
                 for key, n in result.counts.items():
                     total[key] = total.get(key, 0) + n
     finally:
         shutil.rmtree(shared, ignore_errors=True)   # the shared runs hold (synthetic) record-level rows
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"suite: {len(files)} files, {jobs} at a time, wall {time.monotonic() - start:.0f} s, "
+    print(f"suite: {sum(map(len, processes))} files in {len(processes)} processes, {jobs} at a time, wall {time.monotonic() - start:.0f} s, "
           f"cpu {usage.ru_utime + usage.ru_stime:.0f} s, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args:
         TIMES_FILE.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")

@@ -26,7 +26,7 @@ def _test_file(tmp_path: Path, body: str) -> tuple[Path, Path]:
 
 def test_a_file_whose_process_segfaults_fails_once_with_its_stack(tmp_path):
     path, runs = _test_file(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)")
-    result = run_isolated.run_file(path)
+    result = run_isolated.run_files([path])
     assert result.crashed and result.exit_code == -11
     assert result.counts == {"failed": 1}
     assert runs.read_text() == "ran\n", "the crashed file was run again"
@@ -37,7 +37,7 @@ def test_a_file_whose_process_segfaults_fails_once_with_its_stack(tmp_path):
 
 def test_a_file_that_hangs_is_stopped_with_its_stack_and_fails(tmp_path):
     path, runs = _test_file(tmp_path, "time.sleep(600)")
-    result = run_isolated.run_file(path, timeout_s=4)
+    result = run_isolated.run_files([path], timeout_s=4)
     assert result.crashed and result.hung and result.counts == {"failed": 1}
     assert result.wall_s < 60 and runs.read_text() == "ran\n"
     shown = run_isolated.report(result)
@@ -46,5 +46,5 @@ def test_a_file_that_hangs_is_stopped_with_its_stack_and_fails(tmp_path):
 
 def test_a_passing_file_counts_its_tests(tmp_path):
     path, _ = _test_file(tmp_path, "assert True")
-    result = run_isolated.run_file(path)
+    result = run_isolated.run_files([path])
     assert not result.failed and result.counts == {"passed": 1} and result.cpu_s > 0
