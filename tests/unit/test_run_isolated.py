@@ -37,9 +37,9 @@ def test_a_file_whose_process_segfaults_fails_once_with_its_stack(tmp_path):
 
 def test_a_file_that_hangs_is_stopped_with_its_stack_and_fails(tmp_path):
     path, runs = _test_file(tmp_path, "time.sleep(600)")
-    result = run_isolated.run_files([path], timeout_s=4)
+    result = run_isolated.run_files([path], timeout_s=20)    # time for pytest to start on a busy machine
     assert result.crashed and result.hung and result.counts == {"failed": 1}
-    assert result.wall_s < 60 and runs.read_text() == "ran\n"
+    assert result.wall_s < 120 and runs.read_text() == "ran\n"
     shown = run_isolated.report(result)
     assert "hung" in shown and "in test_native" in shown
 
