@@ -1,13 +1,14 @@
-"""`make test`: each integration test file in its own pytest process, unit test files UNIT_FILES_PER_PROCESS
-to a process, two processes at a time (two cores), then one closing line.
+"""`make test`: each integration test file in its own pytest process, unit test files
+UNIT_FILES_PER_PROCESS to a process, two processes at a time (two cores), then one closing line.
 
-A file in its own process means a native crash ends that file, not the suite; unit files share a
-process to save its start (about 1.8 s of CPU each: pytest, DuckDB and the pipeline's imports). DuckDB 1.5.5 (the only
-version that pairs with its spatial extension here) segfaults now and then while evaluating ordinary SQL
-(docs/performance.md, "Native crashes"). A crash is a failure, never re-run: a file whose process dies
-by a signal, or hangs past FILE_TIMEOUT_S, counts as failed (the files of its process are named) and its stderr, where pytest's faulthandler
-writes the Python stack of every thread, is printed. A hung process is sent SIGABRT first (faulthandler
-dumps the stacks), then its whole process group is killed, so no child server outlives it.
+An integration file in its own process means a native crash ends that file, not the suite: DuckDB 1.5.5
+(the only version that pairs with its spatial extension here) segfaults now and then while evaluating
+ordinary SQL (docs/performance.md, "Native crashes"). Unit files share a process to save its start
+(pytest, DuckDB, pandas, geopandas: half their CPU time). A crash is a failure, never re-run: a process
+that dies by a signal, or hangs past FILE_TIMEOUT_S, counts as failed, named by its files, and its
+stderr, where pytest's faulthandler writes the Python stack, is printed. A hung process is sent SIGABRT
+first (faulthandler dumps every thread's stack), then its whole process group is killed, so no child
+server outlives it.
 
 Runs that several files only read (the demo run) are built once per suite into the folder named by
 SVNA_TEST_SHARED (tests/integration/conftest.py, `shared_demo_run`), removed at the end. Processes
