@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## generate the synthetic borough (if absent) and run the annual assessment on it
 	$(BIN)/svna demo
 
-test: $(STAMP)  ## the whole test suite (unit + integration), each test file in its own process, two at a time (tests/run_isolated.py)
+test: $(STAMP)  ## the whole test suite: integration files one to a process, unit files six, two processes at a time (tests/run_isolated.py)
 	$(BIN)/python tests/run_isolated.py
 
 test-unit: $(STAMP)
