@@ -28,7 +28,7 @@ lock-check: | $(BIN)/uv  ## fail when pyproject.toml and uv.lock disagree (fix: 
 demo: $(STAMP)  ## generate the synthetic borough (if absent) and run the annual assessment on it
 	$(BIN)/svna demo
 
-test: $(STAMP)  ## the whole test suite (unit + integration), each test file in its own process (tests/run_isolated.py)
+test: $(STAMP)  ## the whole test suite: integration files one to a process, unit files six, two processes at a time (tests/run_isolated.py)
 	$(BIN)/python tests/run_isolated.py
 
 # jemalloc guard pages in DuckDB's allocator: a native read past the end of a heap block is then a SIGSEGV

@@ -3,16 +3,12 @@ recounted from the raw demo files with pandas."""
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.annual import run_annual
-from pipeline.config import CONFIG_DIR, load_config
-from pipeline.demo import BAD_CODE_REF, generate_demo_data
+from pipeline.demo import BAD_CODE_REF
 
 pytestmark = pytest.mark.integration
 ANALYSES = ["temporal_profile", "trend", "victim_rates", "repeat_victimisation", "knife_crime_profile",
@@ -20,11 +16,8 @@ ANALYSES = ["temporal_profile", "trend", "victim_rates", "repeat_victimisation",
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    generate_demo_data(root / "data" / "raw" / "demo")
-    shutil.copytree(CONFIG_DIR, root / "config")
-    out = run_annual(load_config(root / "config" / "demo.yaml", demo=True))
+def demo(shared_demo_run):
+    root, out, _ = shared_demo_run        # the suite's one demo run (tests/integration/conftest.py)
     con = duckdb.connect(str(out / "svna.duckdb"), read_only=True)
     yield root, out, con
     con.close()

@@ -8,30 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 
 import duckdb
 import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.config import CONFIG_DIR
-from pipeline.demo import BAD_CODE_REF, BAD_DATE_REF, generate_demo_data
+from pipeline.demo import BAD_CODE_REF, BAD_DATE_REF
 
 pytestmark = pytest.mark.integration
 VWI_CODES = {"2", "4/3", "4/7", "5D", "5E", "8N", "8P", "8S", "8T"}
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, prefect_harness):
-    from flows.annual_assessment import annual_assessment
-
-    root = tmp_path_factory.mktemp("project")
-    generate_demo_data(root / "data" / "raw" / "demo")
-    shutil.copytree(CONFIG_DIR, root / "config")
-    out = annual_assessment(str(root / "config" / "demo.yaml"), demo=True)
-    con = duckdb.connect(str(root / "data" / "processed" / "demo" / "svna.duckdb"), read_only=True)
-    yield root, out, con
+def demo_run(shared_demo_run):
+    """The suite's one demo run through the flow (tests/integration/conftest.py): what the flow returned."""
+    root, out, returned = shared_demo_run
+    con = duckdb.connect(str(out / "svna.duckdb"), read_only=True)
+    yield root, returned, con
     con.close()
 
 

@@ -5,25 +5,17 @@ the two data packs, read back with openpyxl, as a reader would see them."""
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import openpyxl
 import pandas as pd
 import pytest
 
 from pipeline import db, disclosure, publish
-from pipeline.annual import run_annual
-from pipeline.config import CONFIG_DIR, load_config
-from pipeline.demo import generate_demo_data
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    generate_demo_data(root / "data" / "raw" / "demo")
-    shutil.copytree(CONFIG_DIR, root / "config")
-    out = run_annual(load_config(root / "config" / "demo.yaml", demo=True))
+def demo(shared_demo_run):
+    root, out, _ = shared_demo_run        # the suite's one demo run (tests/integration/conftest.py)
     con = duckdb.connect(str(out / "svna.duckdb"), read_only=True)
     yield root, out, con
     con.close()

@@ -7,14 +7,11 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import shutil
 
 import duckdb
 import pytest
 
-from pipeline.annual import run_annual
-from pipeline.config import CONFIG_DIR, load_config
-from pipeline.demo import generate_demo_data
+from pipeline.config import load_config
 from pipeline.privacy import MARKING
 from pipeline.report import REPORT_NAME
 from tests.browser import chromium_path, open_offline
@@ -23,12 +20,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    generate_demo_data(root / "data" / "raw" / "demo")
-    shutil.copytree(CONFIG_DIR, root / "config")
+def demo(shared_demo_run):
+    root, out, _ = shared_demo_run        # the suite's one demo run (tests/integration/conftest.py)
     cfg = load_config(root / "config" / "demo.yaml", demo=True)
-    out = run_annual(cfg)
     con = duckdb.connect(str(out / "svna.duckdb"), read_only=True)
     yield cfg, out, con
     con.close()
