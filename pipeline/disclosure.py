@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipeline import db
+from pipeline import db, disclosure_audit
 from pipeline.config import DisclosureSettings as Settings
 
 SCHEMA = "public"
@@ -120,7 +120,7 @@ RULES: dict[str, TableRule] = {
     "theme_monthly": TableRule(
         counts=("count",),
         # the months of a trend year add up to the year's count (published in trend and theme_summary)
-        groups=(("count", ("source", "area_role", "theme", "_year")),),
+        groups=(("count", ("source", "area_role", "area_name", "theme", "_year")),),
         prepare="select m.*, (select min(t.period_start) from trend as t where t.source = m.source "
                 "and t.area_role = m.area_role and t.theme = m.theme and m.month_start between t.period_start "
                 "and t.period_end) as _year from theme_monthly as m"),
@@ -296,7 +296,7 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
             if numeric and column not in classified and not column.startswith("_"):
                 mark(name, column, pd.Series(True, index=frame.index), "unclassified_column")
 
-    changed = True
+    changed, audit = True, None
     while changed:
         changed = False
         for name, frame in frames.items():
@@ -332,6 +332,9 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
                                 .groupby(level=0).max().reindex(frames[left].index, fill_value=False), "secondary")
                 changed |= mark(right, right_column, pd.Series(both["_a"].to_numpy(), index=both["_bi"].to_numpy())
                                 .groupby(level=0).max().reindex(frames[right].index, fill_value=False), "secondary")
+        if not changed:   # the heuristic is done: the LP audit adds cells until it proves every small cell protected
+            audit = disclosure_audit.protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys)
+            changed = audit is None
 
     public, log = {}, []
     for name, frame in frames.items():
@@ -351,7 +354,9 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
             log += [pd.DataFrame({"table_name": [name], "row_key": ["*"], "column_name": [column], "rule": ["rounded"]})
                     for column in _rounded_columns(frame, rules[name])]
     columns = ["table_name", "row_key", "column_name", "rule"]
-    return public, (pd.concat(log, ignore_index=True)[columns] if log else pd.DataFrame(columns=columns))
+    log = pd.concat(log, ignore_index=True)[columns] if log else pd.DataFrame(columns=columns)
+    log.attrs["audit"] = audit   # restricted: each small cell's feasible range (pipeline/disclosure_audit.py)
+    return public, log
 
 
 def row_keys(frame: pd.DataFrame, key: list[str]) -> pd.Series:

@@ -1,0 +1,315 @@
+"""The public tier's suppression proved by an audit (issue 17 item 2), as tau-ARGUS audits tables.
+
+After primary and heuristic secondary suppression (pipeline/disclosure.py), every suppressed small count
+(1 to min_count - 1; under sensitive_min_count where the sensitive threshold applies) gets the range of
+values consistent with what the public tier publishes, by linear programming (SciPy's HiGHS linprog:
+minimise and maximise the cell subject to the published equations and non-negativity). The equations:
+
+- every additive group of TableRule.groups: its members add up to its total. The total is taken as
+  published (the attacker knows it: it is in another table, or the area's figure), except a total
+  under the threshold, which is a count suppressed wherever it is published (then a free unknown);
+- MIRRORS: the same figure in two tables is one unknown.
+
+Derived columns (changes, shares, rates, percentages) are suppressed with their counts, so they add no
+equation. Two attackers are audited, and a cell is protected only against both:
+
+- `open`: every suppressed cell is only known to be >= 0. The cell must be feasible from 0 to at
+  least the threshold (a 1-4 cell anywhere in [0, 5]; a sensitive cell under 10 in [0, 10]);
+- `rule known`: a reader of a log that names the rule also knows each primary cell lies in
+  [1, threshold - 1]. The cell must still be feasible over all of that range (nothing learnt beyond
+  the rule: "two wards of 4 and 8 left in the sub-area" pins both to 4).
+
+A cell that fails gets secondary suppression: the smallest published non-zero cell (then a zero) of a
+group it belongs to, and the audit runs again, until every cell passes or none is left to add (then the
+cell is reported as not protected). Ranges are of the LP relaxation (integer ranges can only be as
+wide or narrower by less than one; the equations are sums, so their vertices are whole numbers).
+
+The audit works per independent component (suppressed cells linked by a shared equation): a
+component of one equation is solved by interval arithmetic, vectorised; larger ones by HiGHS on a
+sparse matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
+
+SECONDARY = "secondary"
+COLUMNS = ["table_name", "row_key", "column_name", "rule", "threshold", "lower", "upper", "known_lower",
+           "known_upper", "protected"]
+
+
+@dataclass
+class System:
+    """Suppressed cells as unknowns and the published equations over them: A x = b, lb <= x <= ub."""
+
+    cells: list[tuple[str, str, int]]          # (table, column, row) of each unknown; free totals are ("", "", -1)
+    index: dict[tuple[str, str, int], int]
+    rows: list[int]
+    cols: list[int]
+    coefs: list[float]
+    rhs: list[float]
+    members: list[list[tuple[str, str, int]]]  # per equation from a group: its published cells (candidates)
+    # per unknown: the smallest published non-zero cell of each of its groups that is at least its value (a
+    # partner is its group's smallest such cell: a reader of the method knows it lies under that cell)
+    partner_cap: dict[int, float]
+
+    def variable(self, cell: tuple[str, str, int]) -> int:
+        if cell not in self.index:
+            self.index[cell] = len(self.cells)
+            self.cells.append(cell)
+        return self.index[cell]
+
+    def equation(self, terms: list[tuple[int, float]], rhs: float, published: list) -> None:
+        row = len(self.rhs)
+        for col, coef in terms:
+            self.rows.append(row)
+            self.cols.append(col)
+            self.coefs.append(coef)
+        self.rhs.append(rhs)
+        self.members.append(published)
+
+
+def _limits(frame: pd.DataFrame, rule, column: str, settings) -> pd.Series:
+    """The protection threshold of each cell of a count column (sensitive_min_count where it applies)."""
+    from pipeline.disclosure import SENSITIVE_THEMES
+
+    sensitive = pd.Series(rule.small_area and "u18" in column, index=frame.index)
+    if rule.small_area and "theme" in frame:
+        sensitive |= frame["theme"].isin(SENSITIVE_THEMES)
+    return pd.Series(settings.min_count, index=frame.index).where(~sensitive, settings.sensitive_min_count)
+
+
+def build_system(frames, masks, rules, mirrors, settings) -> System:
+    system = System([], {}, [], [], [], [], [], {})
+    for name, frame in frames.items():
+        rule = rules[name]
+        for column, group in rule.groups:
+            if column not in frame or not set(group) <= set(frame.columns):
+                continue
+            values = pd.to_numeric(frame[column], errors="coerce")
+            hidden = masks[name][column] & values.notna()
+            limit = _limits(frame, rule, column, settings)
+            for rows in frame.groupby(list(group), dropna=False, sort=False).indices.values():
+                secret = [int(r) for r in rows if hidden.iat[r]]
+                if not secret:
+                    continue
+                shown = [int(r) for r in rows if not hidden.iat[r] and pd.notna(values.iat[r])]
+                total = float(values.iloc[rows].sum())
+                terms = [(system.variable((name, column, r)), 1.0) for r in secret]
+                smallest = min((values.iat[r] for r in shown if values.iat[r] > 0), default=math.inf)
+                for (v, _), r in zip(terms, secret):
+                    if smallest >= values.iat[r]:
+                        system.partner_cap[v] = min(system.partner_cap.get(v, math.inf), float(smallest))
+                rhs = total - float(values.iloc[shown].sum())
+                if 0 < total < limit.iat[rows[0]]:
+                    # a total under the threshold is itself suppressed wherever it is published
+                    terms.append((system.variable(("", f"{name}.{column}", len(system.cells))), -1.0))
+                    rhs = -float(values.iloc[shown].sum())
+                system.equation(terms, rhs, [(name, column, r) for r in shown])
+    for left, right, on, columns in mirrors:
+        if left not in frames or right not in frames:
+            continue
+        left_on, right_on = zip(*[(c, c) if isinstance(c, str) else c for c in on])
+        for column in columns:
+            lc, rc = (column, column) if isinstance(column, str) else column
+            if not {*left_on, lc} <= set(frames[left]) or not {*right_on, rc} <= set(frames[right]):
+                continue
+            a = frames[left][list(left_on)].assign(_a=masks[left][lc].to_numpy(), _ai=np.arange(len(frames[left])),
+                                                    _av=pd.to_numeric(frames[left][lc], errors="coerce").to_numpy())
+            b = frames[right][list(right_on)].assign(_b=masks[right][rc].to_numpy(), _bi=np.arange(len(frames[right])),
+                                                     _bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
+            both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
+            for row in both[both["_a"] | both["_b"]].itertuples(index=False):
+                if pd.isna(row._av) or pd.isna(row._bv) or row._av != row._bv:
+                    continue   # not the same figure (a join wider than one cell): no equation
+                terms, rhs = [], 0.0
+                if row._a:
+                    terms.append((system.variable((left, lc, int(row._ai))), 1.0))
+                else:
+                    rhs -= float(row._av)
+                if row._b:
+                    terms.append((system.variable((right, rc, int(row._bi))), -1.0))
+                else:
+                    rhs += float(row._bv)
+                system.equation(terms, rhs, [])
+    return system
+
+
+def _ranges(system: System, n: int, lb: np.ndarray, ub: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """min and max of each target unknown (NaN elsewhere) subject to A x = b, lb <= x <= ub."""
+    low, high = np.full(n, np.nan), np.full(n, np.nan)
+    if not len(system.rhs):
+        low[targets], high[targets] = lb[targets], ub[targets]
+        return low, high
+    a = sparse.csr_matrix((system.coefs, (system.rows, system.cols)), shape=(len(system.rhs), n))
+    b = np.asarray(system.rhs)
+    # components: unknowns linked through a shared equation (bipartite graph unknowns + equations)
+    m = a.shape[0]
+    link = sparse.bmat([[None, a.T != 0], [a != 0, None]], format="csr")
+    _, label = connected_components(link, directed=False)
+    var_label, eq_label = label[:n], label[n:]
+    in_equation = np.asarray((a != 0).sum(axis=0)).ravel() > 0
+    lone = targets & ~in_equation
+    low[lone], high[lone] = lb[lone], ub[lone]
+    eq_per_label = np.bincount(eq_label, minlength=label.max() + 1)
+    coo = a.tocoo()
+    all_ones = np.ones(m, dtype=bool)
+    np.logical_and.at(all_ones, coo.row, coo.data == 1.0)
+    # one equation of +1 terms: x_i = b - sum of the others, each in its bounds (interval arithmetic)
+    simple_eq = (eq_per_label[eq_label] == 1) & all_ones
+    eq_of_var = np.full(n, -1)
+    eq_of_var[coo.col] = coo.row
+    simple_var = targets & in_equation & (eq_of_var >= 0)
+    simple_var &= simple_eq[np.where(eq_of_var >= 0, eq_of_var, 0)]
+    if simple_var.any():
+        sum_lb = np.bincount(coo.row, weights=lb[coo.col], minlength=m)
+        sum_ub = np.bincount(coo.row, weights=np.where(np.isinf(ub), 1e18, ub)[coo.col], minlength=m)
+        e = eq_of_var[simple_var]
+        others_ub = sum_ub[e] - np.where(np.isinf(ub[simple_var]), 1e18, ub[simple_var])
+        others_lb = sum_lb[e] - lb[simple_var]
+        low[simple_var] = np.maximum(lb[simple_var], b[e] - others_ub)
+        high[simple_var] = np.minimum(ub[simple_var], b[e] - others_lb)
+    rest = targets & in_equation & ~simple_var
+    for component in np.unique(var_label[rest]):
+        variables = np.flatnonzero(var_label == component)
+        equations = np.flatnonzero(eq_label == component)
+        sub = a[equations][:, variables]
+        bounds = list(zip(lb[variables], [None if math.isinf(u) else u for u in ub[variables]]))
+        for k, v in enumerate(variables):
+            if not rest[v]:
+                continue
+            c = np.zeros(len(variables))
+            for sign, out in ((1.0, low), (-1.0, high)):
+                c[k] = sign
+                result = linprog(c, A_eq=sub, b_eq=b[equations], bounds=bounds, method="highs")
+                if result.status == 3:       # unbounded above
+                    out[v] = np.inf
+                elif result.status == 0:
+                    out[v] = sign * result.fun
+                else:
+                    raise RuntimeError(f"disclosure audit: LP failed ({result.message})")
+    return low, high
+
+
+def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.ndarray, np.ndarray]:
+    """What a reader of a log naming each cell's rule, who knows the method, can say of each unknown:
+    a primary cell lies in [1, threshold - 1]; a cell of a small total under the threshold; a non-zero
+    secondary cell is not small (>= min_count) and lies under its groups' smallest published non-zero
+    cell (the partner choice). Only true facts: the audit's attacker is at least as strong as the reader."""
+    n = len(system.cells)
+    lb, ub = np.zeros(n), np.full(n, np.inf)
+    values, limits = {}, {}
+    for name, column, _ in system.cells:
+        if name and (name, column) not in values:
+            values[name, column] = pd.to_numeric(frames[name][column], errors="coerce").to_numpy(dtype=float)
+            limits[name, column] = _limits(frames[name], rules[name], column, settings).to_numpy(dtype=float)
+    primary_limit = {"primary_small_count": settings.min_count,
+                     "primary_sensitive_small_count": settings.sensitive_min_count}
+    for v, (name, column, r) in enumerate(system.cells):
+        if not name:
+            continue   # a free total
+        rule = rule_of[name][column].iat[r]
+        value, limit = values[name, column][r], limits[name, column][r]
+        if rule in primary_limit:
+            lb[v], ub[v] = 1.0, primary_limit[rule] - 1.0
+            continue
+        if rule == "small_total":
+            ub[v] = limit - 1.0
+        elif rule == SECONDARY:
+            # a published-size cell: at least its threshold (the sensitive one where that applies)
+            lb[v] = max((t for t in (settings.min_count, limit) if t <= value), default=0.0)
+            ub[v] = system.partner_cap.get(v, math.inf)
+    return lb, ub
+
+
+def audit(frames, masks, rule_of, rules, mirrors, settings) -> tuple[pd.DataFrame, System]:
+    """One row per suppressed small count: its threshold, its range for the open attacker (lower, upper)
+    and for the rule-known attacker (known_lower, known_upper), and whether both cover their interval."""
+    system = build_system(frames, masks, rules, mirrors, settings)
+    checked = []   # (table, column, row, value, threshold, rule)
+    for name, frame in frames.items():
+        rule = rules[name]
+        for column in rule.counts:
+            if column not in frame:
+                continue
+            values = pd.to_numeric(frame[column], errors="coerce")
+            limit = _limits(frame, rule, column, settings)
+            small = masks[name][column] & (values > 0) & (values < limit)
+            for r in np.flatnonzero(small.to_numpy()):
+                checked.append((name, column, int(r), limit.iat[r], rule_of[name][column].iat[r]))
+    for name, column, r, *_ in checked:
+        system.variable((name, column, r))
+    n = len(system.cells)
+    targets = np.zeros(n, dtype=bool)
+    where = np.array([system.index[(c[0], c[1], c[2])] for c in checked], dtype=int)
+    targets[where] = True
+    lb, ub = np.zeros(n), np.full(n, np.inf)
+    low, high = _ranges(system, n, lb, ub, targets)
+    known_lb, known_ub = _known_bounds(system, frames, rule_of, rules, settings)
+    known_low, known_high = _ranges(system, n, known_lb, known_ub, targets)
+    tolerance = 1e-6
+    rows = []
+    for (name, column, r, limit, rule), v in zip(checked, where):
+        open_ok = low[v] <= tolerance and high[v] >= limit - tolerance
+        # the reader must learn nothing beyond the rule: every value it allows stays feasible
+        known_ok = known_low[v] <= known_lb[v] + tolerance and known_high[v] >= known_ub[v] - tolerance
+        rows.append((name, r, column, rule, int(limit), low[v], high[v], known_low[v], known_high[v],
+                     bool(open_ok and known_ok)))
+    result = pd.DataFrame(rows, columns=["table_name", "row", "column_name", "rule", "threshold", "lower", "upper",
+                                         "known_lower", "known_upper", "protected"])
+    return result, system
+
+
+def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.DataFrame | None:
+    """Audit; where a cell is not protected, suppress one more cell of one of its groups (the smallest
+    published non-zero, else a zero) and return None (the caller propagates and calls again). When
+    nothing more can be added, return the audit (COLUMNS), with the cells it could not protect."""
+    result, system = audit(frames, masks, rule_of, rules, mirrors, settings)
+    failing = result[~result["protected"]]
+    added = False
+    if len(failing):
+        a = sparse.csr_matrix((system.coefs, (system.cols, system.rows)), shape=(len(system.cells), len(system.rhs)))
+        chosen: set[tuple[str, str, int]] = set()
+        for row in failing.itertuples(index=False):
+            v = system.index[(row.table_name, row.column_name, row.row)]
+            candidates = [cell for e in a[v].indices for cell in system.members[e]]
+            if not candidates or chosen & set(candidates):
+                continue   # nothing left in its groups, or this round already adds a cell beside it
+            value = {cell: float(frames[cell[0]][cell[1]].iat[cell[2]]) for cell in candidates}
+            best = min(candidates, key=lambda cell: (value[cell] == 0, value[cell], cell))
+            chosen.add(best)
+        for name, column, r in chosen:
+            where = pd.Series(False, index=frames[name].index)
+            where.iloc[r] = True
+            added |= mark(name, column, where, SECONDARY)
+    if added:
+        return None
+    from pipeline.disclosure import row_keys
+
+    out = []
+    for name, part in result.groupby("table_name", sort=False):
+        frame = frames[name]
+        part = part.assign(row_key=row_keys(frame.iloc[part["row"].to_numpy()], list(keys.get(name, ()))).to_numpy())
+        out.append(part)
+    return pd.concat(out, ignore_index=True)[COLUMNS] if out else pd.DataFrame(columns=COLUMNS)
+
+
+def summary(result: pd.DataFrame) -> dict:
+    """What run.json records: cells checked, the narrowest range found, the cells not protected."""
+    if not len(result):
+        return {"cells_checked": 0, "narrowest_range": None, "not_protected": []}
+    width = (result["upper"] - result["lower"]).astype(float)
+    narrow = result.loc[width.idxmin()]
+    return {"cells_checked": int(len(result)),
+            "narrowest_range": {"table_name": narrow["table_name"], "row_key": narrow["row_key"],
+                                "column_name": narrow["column_name"], "lower": float(narrow["lower"]),
+                                "upper": float(narrow["upper"])},
+            "not_protected": [f"{r.table_name} | {r.row_key} | {r.column_name}"
+                              for r in result[~result["protected"]].itertuples(index=False)]}
