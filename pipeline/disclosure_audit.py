@@ -121,23 +121,23 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
             lc, rc = (column, column) if isinstance(column, str) else column
             if not {*left_on, lc} <= set(frames[left]) or not {*right_on, rc} <= set(frames[right]):
                 continue
-            a = frames[left][list(left_on)].assign(_a=masks[left][lc].to_numpy(), _ai=np.arange(len(frames[left])),
-                                                    _av=pd.to_numeric(frames[left][lc], errors="coerce").to_numpy())
-            b = frames[right][list(right_on)].assign(_b=masks[right][rc].to_numpy(), _bi=np.arange(len(frames[right])),
-                                                     _bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
+            a = frames[left][list(left_on)].assign(a=masks[left][lc].to_numpy(), ai=np.arange(len(frames[left])),
+                                                    av=pd.to_numeric(frames[left][lc], errors="coerce").to_numpy())
+            b = frames[right][list(right_on)].assign(b=masks[right][rc].to_numpy(), bi=np.arange(len(frames[right])),
+                                                     bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
             both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
-            for row in both[both["_a"] | both["_b"]].itertuples(index=False):
-                if pd.isna(row._av) or pd.isna(row._bv) or row._av != row._bv:
+            for row in both[both["a"] | both["b"]].itertuples(index=False):
+                if pd.isna(row.av) or pd.isna(row.bv) or row.av != row.bv:
                     continue   # not the same figure (a join wider than one cell): no equation
                 terms, rhs = [], 0.0
-                if row._a:
-                    terms.append((system.variable((left, lc, int(row._ai))), 1.0))
+                if row.a:
+                    terms.append((system.variable((left, lc, int(row.ai))), 1.0))
                 else:
-                    rhs -= float(row._av)
-                if row._b:
-                    terms.append((system.variable((right, rc, int(row._bi))), -1.0))
+                    rhs -= float(row.av)
+                if row.b:
+                    terms.append((system.variable((right, rc, int(row.bi))), -1.0))
                 else:
-                    rhs += float(row._bv)
+                    rhs += float(row.bv)
                 system.equation(terms, rhs, [])
     return system
 
