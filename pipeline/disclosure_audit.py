@@ -41,6 +41,9 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 SECONDARY = "secondary"
+# groups of TableRule.groups whose cells do not add up: temporal_profile's `crimes` is the view's total
+# crimes on every bucket row (only weighted_count splits it)
+NOT_ADDITIVE = {("temporal_profile", "crimes")}
 COLUMNS = ["table_name", "row_key", "column_name", "rule", "threshold", "lower", "upper", "known_lower",
            "known_upper", "protected"]
 
@@ -59,14 +62,23 @@ class System:
     # per unknown: the smallest published non-zero cell of each of its groups that is at least its value (a
     # partner is its group's smallest such cell: a reader of the method knows it lies under that cell)
     partner_cap: dict[int, float]
+    alias: dict[tuple[str, str, int], tuple[str, str, int]]   # a mirror's cell -> the same figure's first cell
+    seen: set
 
     def variable(self, cell: tuple[str, str, int]) -> int:
+        cell = self.alias.get(cell, cell)
         if cell not in self.index:
             self.index[cell] = len(self.cells)
             self.cells.append(cell)
         return self.index[cell]
 
     def equation(self, terms: list[tuple[int, float]], rhs: float, published: list) -> None:
+        signature = (tuple(sorted(terms)), round(rhs, 6))
+        if signature in self.seen:   # the same group in two tables (wards in ward_summary and ward_hotspots)
+            self.members.append(published)
+            self.rhs.append(None)
+            return
+        self.seen.add(signature)
         row = len(self.rhs)
         for col, coef in terms:
             self.rows.append(row)
@@ -87,11 +99,40 @@ def _limits(frame: pd.DataFrame, rule, column: str, settings) -> pd.Series:
 
 
 def build_system(frames, masks, rules, mirrors, settings) -> System:
-    system = System([], {}, [], [], [], [], [], {})
+    system = System([], {}, [], [], [], [], [], {}, {}, set())
+    for left, right, on, columns in mirrors:
+        if left not in frames or right not in frames:
+            continue
+        left_on, right_on = zip(*[(c, c) if isinstance(c, str) else c for c in on])
+        for column in columns:
+            lc, rc = (column, column) if isinstance(column, str) else column
+            if not {*left_on, lc} <= set(frames[left]) or not {*right_on, rc} <= set(frames[right]):
+                continue
+            a = frames[left][list(left_on)].assign(a=masks[left][lc].to_numpy(), ai=np.arange(len(frames[left])),
+                                                    av=pd.to_numeric(frames[left][lc], errors="coerce").to_numpy())
+            b = frames[right][list(right_on)].assign(b=masks[right][rc].to_numpy(), bi=np.arange(len(frames[right])),
+                                                     bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
+            both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
+            for row in both[both["a"] | both["b"]].itertuples(index=False):
+                if pd.isna(row.av) or pd.isna(row.bv) or row.av != row.bv:
+                    continue   # not the same figure (a join wider than one cell): no equation
+                if row.a and row.b:   # one unknown
+                    system.alias[(right, rc, int(row.bi))] = system.alias.get((left, lc, int(row.ai)), (left, lc, int(row.ai)))
+                    continue
+                terms, rhs = [], 0.0
+                if row.a:
+                    terms.append((system.variable((left, lc, int(row.ai))), 1.0))
+                else:
+                    rhs -= float(row.av)
+                if row.b:
+                    terms.append((system.variable((right, rc, int(row.bi))), -1.0))
+                else:
+                    rhs += float(row.bv)
+                system.equation(terms, rhs, [])
     for name, frame in frames.items():
         rule = rules[name]
         for column, group in rule.groups:
-            if column not in frame or not set(group) <= set(frame.columns):
+            if column not in frame or not set(group) <= set(frame.columns) or (name, column) in NOT_ADDITIVE:
                 continue
             values = pd.to_numeric(frame[column], errors="coerce")
             hidden = masks[name][column] & values.notna()
@@ -113,33 +154,28 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                     terms.append((system.variable(("", f"{name}.{column}", len(system.cells))), -1.0))
                     rhs = -float(values.iloc[shown].sum())
                 system.equation(terms, rhs, [(name, column, r) for r in shown])
-    for left, right, on, columns in mirrors:
-        if left not in frames or right not in frames:
-            continue
-        left_on, right_on = zip(*[(c, c) if isinstance(c, str) else c for c in on])
-        for column in columns:
-            lc, rc = (column, column) if isinstance(column, str) else column
-            if not {*left_on, lc} <= set(frames[left]) or not {*right_on, rc} <= set(frames[right]):
-                continue
-            a = frames[left][list(left_on)].assign(a=masks[left][lc].to_numpy(), ai=np.arange(len(frames[left])),
-                                                    av=pd.to_numeric(frames[left][lc], errors="coerce").to_numpy())
-            b = frames[right][list(right_on)].assign(b=masks[right][rc].to_numpy(), bi=np.arange(len(frames[right])),
-                                                     bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
-            both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
-            for row in both[both["a"] | both["b"]].itertuples(index=False):
-                if pd.isna(row.av) or pd.isna(row.bv) or row.av != row.bv:
-                    continue   # not the same figure (a join wider than one cell): no equation
-                terms, rhs = [], 0.0
-                if row.a:
-                    terms.append((system.variable((left, lc, int(row.ai))), 1.0))
-                else:
-                    rhs -= float(row.av)
-                if row.b:
-                    terms.append((system.variable((right, rc, int(row.bi))), -1.0))
-                else:
-                    rhs += float(row.bv)
-                system.equation(terms, rhs, [])
     return system
+
+
+def _implied(a: sparse.csr_matrix, b: np.ndarray) -> np.ndarray:
+    """Equations of +1 terms that are the sum of others over disjoint parts of their cells (an area's
+    wards = the sum of its sub-areas' wards): dropping them leaves independent, simpler components."""
+    ones = np.array([len(a.indices[a.indptr[e]:a.indptr[e + 1]]) > 1 and (a.data[a.indptr[e]:a.indptr[e + 1]] == 1).all()
+                     for e in range(a.shape[0])])
+    by_var = a.tocsc()
+    implied = np.zeros(a.shape[0], dtype=bool)
+    for e in np.flatnonzero(ones):
+        cells = set(a.indices[a.indptr[e]:a.indptr[e + 1]])
+        parts = {f for v in cells for f in by_var.indices[by_var.indptr[v]:by_var.indptr[v + 1]]
+                 if f != e and ones[f] and not implied[f]}
+        covered, total = set(), 0.0
+        for f in sorted(parts, key=lambda f: -(a.indptr[f + 1] - a.indptr[f])):
+            part = set(a.indices[a.indptr[f]:a.indptr[f + 1]])
+            if part < cells and not part & covered:
+                covered |= part
+                total += b[f]
+        implied[e] = covered == cells and abs(total - b[e]) < 1e-6
+    return implied
 
 
 def _ranges(system: System, n: int, lb: np.ndarray, ub: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +185,11 @@ def _ranges(system: System, n: int, lb: np.ndarray, ub: np.ndarray, targets: np.
         low[targets], high[targets] = lb[targets], ub[targets]
         return low, high
     a = sparse.csr_matrix((system.coefs, (system.rows, system.cols)), shape=(len(system.rhs), n))
-    b = np.asarray(system.rhs)
+    b = np.array([0.0 if r is None else r for r in system.rhs])
+    implied = _implied(a, b)
+    a = sparse.diags((~implied).astype(float)) @ a   # an implied equation's row left empty (0 = 0)
+    a.eliminate_zeros()
+    b[implied] = 0.0
     # components: unknowns linked through a shared equation (bipartite graph unknowns + equations)
     m = a.shape[0]
     link = sparse.bmat([[None, a.T != 0], [a != 0, None]], format="csr")
@@ -217,11 +257,11 @@ def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.
             continue   # a free total
         rule = rule_of[name][column].iat[r]
         value, limit = values[name, column][r], limits[name, column][r]
-        if rule in primary_limit:
-            lb[v], ub[v] = 1.0, primary_limit[rule] - 1.0
+        if rule in primary_limit:   # 1 to threshold - 1 (a weighted count may be a fraction under 1)
+            lb[v], ub[v] = min(1.0, value), max(primary_limit[rule] - 1.0, value)
             continue
         if rule == "small_total":
-            ub[v] = limit - 1.0
+            ub[v] = max(limit - 1.0, value)
         elif rule == SECONDARY:
             # a published-size cell: at least its threshold (the sensitive one where that applies)
             lb[v] = max((t for t in (settings.min_count, limit) if t <= value), default=0.0)
@@ -244,11 +284,9 @@ def audit(frames, masks, rule_of, rules, mirrors, settings) -> tuple[pd.DataFram
             small = masks[name][column] & (values > 0) & (values < limit)
             for r in np.flatnonzero(small.to_numpy()):
                 checked.append((name, column, int(r), limit.iat[r], rule_of[name][column].iat[r]))
-    for name, column, r, *_ in checked:
-        system.variable((name, column, r))
+    where = np.array([system.variable((c[0], c[1], c[2])) for c in checked], dtype=int)
     n = len(system.cells)
     targets = np.zeros(n, dtype=bool)
-    where = np.array([system.index[(c[0], c[1], c[2])] for c in checked], dtype=int)
     targets[where] = True
     lb, ub = np.zeros(n), np.full(n, np.inf)
     low, high = _ranges(system, n, lb, ub, targets)
@@ -278,7 +316,7 @@ def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.
         a = sparse.csr_matrix((system.coefs, (system.cols, system.rows)), shape=(len(system.cells), len(system.rhs)))
         chosen: set[tuple[str, str, int]] = set()
         for row in failing.itertuples(index=False):
-            v = system.index[(row.table_name, row.column_name, row.row)]
+            v = system.variable((row.table_name, row.column_name, row.row))
             candidates = [cell for e in a[v].indices for cell in system.members[e]]
             if not candidates or chosen & set(candidates):
                 continue   # nothing left in its groups, or this round already adds a cell beside it
