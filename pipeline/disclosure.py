@@ -460,6 +460,11 @@ def build_public_schema(con: duckdb.DuckDBPyConnection, cfg_settings: Settings) 
                 "cast(row_key as varchar) as row_key, cast(column_name as varchar) as column_name, "
                 "cast(rule as varchar) as rule from _log_frame")
     con.unregister("_log_frame")
+    # the audit's ranges are restricted: they sit in the main schema, never in `public`
+    con.register("_audit_frame", log.attrs.get("audit") if log.attrs.get("audit") is not None
+                 else pd.DataFrame(columns=disclosure_audit.COLUMNS))
+    con.execute(f"create or replace table main.{disclosure_audit.TABLE} as select * from _audit_frame")
+    con.unregister("_audit_frame")
     return dict(log["rule"].value_counts()) if len(log) else {}
 
 

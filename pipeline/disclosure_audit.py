@@ -41,6 +41,9 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 SECONDARY = "secondary"
+TABLE = "disclosure_audit"         # main.disclosure_audit and <output>/disclosure_audit.csv (restricted)
+import os
+FAST = os.environ.get("AUDIT_FAST") == "1"
 # groups of TableRule.groups whose cells do not add up: temporal_profile's `crimes` is the view's total
 # crimes on every bucket row (only weighted_count splits it)
 NOT_ADDITIVE = {("temporal_profile", "crimes")}
@@ -318,7 +321,7 @@ def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.
         for row in failing.itertuples(index=False):
             v = system.variable((row.table_name, row.column_name, row.row))
             candidates = [cell for e in a[v].indices for cell in system.members[e]]
-            if not candidates or chosen & set(candidates):
+            if not candidates or (chosen & set(candidates) and not FAST):
                 continue   # nothing left in its groups, or this round already adds a cell beside it
             value = {cell: float(frames[cell[0]][cell[1]].iat[cell[2]]) for cell in candidates}
             best = min(candidates, key=lambda cell: (value[cell] == 0, value[cell], cell))
@@ -343,6 +346,7 @@ def summary(result: pd.DataFrame) -> dict:
     """What run.json records: cells checked, the narrowest range found, the cells not protected."""
     if not len(result):
         return {"cells_checked": 0, "narrowest_range": None, "not_protected": []}
+    result = result.assign(protected=result["protected"].astype(str).str.lower().eq("true"))
     width = (result["upper"] - result["lower"]).astype(float)
     narrow = result.loc[width.idxmin()]
     return {"cells_checked": int(len(result)),
@@ -351,3 +355,7 @@ def summary(result: pd.DataFrame) -> dict:
                                 "upper": float(narrow["upper"])},
             "not_protected": [f"{r.table_name} | {r.row_key} | {r.column_name}"
                               for r in result[~result["protected"]].itertuples(index=False)]}
+
+
+def summary_of_file(path) -> dict:
+    return summary(pd.read_csv(path, dtype={"row_key": str, "table_name": str, "column_name": str}))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import assessment, db, disclosure, funnel_chart, narrative, output_folders, report, spatial_outputs
+from pipeline import assessment, db, disclosure, disclosure_audit, funnel_chart, narrative, output_folders, report, spatial_outputs
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
 
@@ -414,6 +414,9 @@ def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: d
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "outputs": sorted(str(p.relative_to(out_dir)) for p in outputs),
     }
+    audit = out_dir / f"{disclosure_audit.TABLE}.csv"
+    if audit.exists():   # the public tier's disclosure audit (pipeline/disclosure_audit.py)
+        manifest["disclosure_audit"] = disclosure_audit.summary_of_file(audit)
     path = out_dir / "run.json"
     path.write_text(json.dumps(manifest, indent=2, default=str))
     return path
@@ -459,6 +462,11 @@ def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path
     con.execute(f"copy (select * from {disclosure.SCHEMA}.{disclosure.LOG_TABLE} order by all) to ? "
                 "(format csv, header true)", [str(log)])
     outputs = [log]
+    # the audit's ranges beside the restricted tables (not in public/): run.json carries its summary
+    audit = out_dir / f"{disclosure_audit.TABLE}.csv"
+    con.execute(f"copy (select * from main.{disclosure_audit.TABLE} order by all) to ? (format csv, header true)",
+                [str(audit)])
+    outputs.append(audit)
     with in_schema(con, disclosure.SCHEMA):
         outputs += write_tables(con, public, names=disclosure.public_tables(con))
         headlines = public / "headlines.md"
