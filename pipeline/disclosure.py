@@ -22,7 +22,8 @@ column_name and the rule. The algorithm, kept simple so an analyst can explain i
    whose total is under the threshold is suppressed whole, zeros included (else "4 primary cells of
    a total under 5" says each is a 1).
    The same cell published in two tables (mirrors) is suppressed in both. Steps 2-4 repeat until
-   nothing changes.
+   nothing changes. Then pipeline/disclosure_audit.py audits the result by linear programming and adds
+   secondary cells until every small count is protected (its docstring); steps 2-4 run again after each.
 5. rounded: with disclosure.round_to (e.g. 5), every published count and change is rounded to it.
 
 Numeric columns a rule does not name are withheld (`unclassified_column`): a new mart column is

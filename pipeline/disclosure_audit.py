@@ -42,8 +42,6 @@ from scipy.sparse.csgraph import connected_components
 
 SECONDARY = "secondary"
 TABLE = "disclosure_audit"         # main.disclosure_audit and <output>/disclosure_audit.csv (restricted)
-import os
-FAST = os.environ.get("AUDIT_FAST") == "1"
 # groups of TableRule.groups whose cells do not add up: temporal_profile's `crimes` is the view's total
 # crimes on every bucket row (only weighted_count splits it)
 NOT_ADDITIVE = {("temporal_profile", "crimes")}
@@ -321,7 +319,7 @@ def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.
         for row in failing.itertuples(index=False):
             v = system.variable((row.table_name, row.column_name, row.row))
             candidates = [cell for e in a[v].indices for cell in system.members[e]]
-            if not candidates or (chosen & set(candidates) and not FAST):
+            if not candidates or chosen & set(candidates):
                 continue   # nothing left in its groups, or this round already adds a cell beside it
             value = {cell: float(frames[cell[0]][cell[1]].iat[cell[2]]) for cell in candidates}
             best = min(candidates, key=lambda cell: (value[cell] == 0, value[cell], cell))
