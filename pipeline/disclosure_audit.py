@@ -32,7 +32,7 @@ sparse matrix.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,11 @@ TABLE = "disclosure_audit"         # main.disclosure_audit and <output>/disclosu
 NOT_ADDITIVE = {("temporal_profile", "crimes")}
 COLUMNS = ["table_name", "row_key", "column_name", "rule", "threshold", "lower", "upper", "known_lower",
            "known_upper", "protected"]
+
+
+# ranges of LP components already solved (the rounds of one run re-audit mostly unchanged components);
+# keyed by everything that defines the LP, so a hit is always the same problem
+_SOLVED: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
 
 @dataclass
@@ -65,6 +70,7 @@ class System:
     partner_cap: dict[int, float]
     alias: dict[tuple[str, str, int], tuple[str, str, int]]   # a mirror's cell -> the same figure's first cell
     seen: set
+    mirror_of: dict = field(default_factory=dict)   # cell -> the same figure's cells in other tables
 
     def variable(self, cell: tuple[str, str, int]) -> int:
         cell = self.alias.get(cell, cell)
@@ -114,6 +120,10 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
             b = frames[right][list(right_on)].assign(b=masks[right][rc].to_numpy(), bi=np.arange(len(frames[right])),
                                                      bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
             both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
+            same = both[both["av"] == both["bv"]]
+            for ai, bi in zip(same["ai"].to_numpy(), same["bi"].to_numpy()):
+                system.mirror_of.setdefault((left, lc, int(ai)), []).append((right, rc, int(bi)))
+                system.mirror_of.setdefault((right, rc, int(bi)), []).append((left, lc, int(ai)))
             for row in both[both["a"] | both["b"]].itertuples(index=False):
                 if pd.isna(row.av) or pd.isna(row.bv) or row.av != row.bv:
                     continue   # not the same figure (a join wider than one cell): no equation
@@ -152,7 +162,7 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                 rhs = total - float(values.iloc[shown].sum())
                 if 0 < total < limit.iat[rows[0]]:
                     # a total under the threshold is itself suppressed wherever it is published
-                    terms.append((system.variable(("", f"{name}.{column}", len(system.cells))), -1.0))
+                    terms.append((system.variable(("", f"{name}.{column}.{'.'.join(group)}", int(rows[0]))), -1.0))
                     rhs = -float(values.iloc[shown].sum())
                 system.equation(terms, rhs, [(name, column, r) for r in shown])
     return system
@@ -222,6 +232,12 @@ def _ranges(system: System, n: int, lb: np.ndarray, ub: np.ndarray, targets: np.
         variables = np.flatnonzero(var_label == component)
         equations = np.flatnonzero(eq_label == component)
         sub = a[equations][:, variables]
+        key = (tuple(system.cells[v] for v in variables), sub.data.tobytes(), sub.indices.tobytes(),
+               sub.indptr.tobytes(), b[equations].tobytes(), lb[variables].tobytes(), ub[variables].tobytes(),
+               rest[variables].tobytes())
+        if key in _SOLVED:   # the same component as in an earlier round: the same ranges
+            low[variables], high[variables] = _SOLVED[key]
+            continue
         bounds = list(zip(lb[variables], [None if math.isinf(u) else u for u in ub[variables]]))
         for k, v in enumerate(variables):
             if not rest[v]:
@@ -236,6 +252,9 @@ def _ranges(system: System, n: int, lb: np.ndarray, ub: np.ndarray, targets: np.
                     out[v] = sign * result.fun
                 else:
                     raise RuntimeError(f"disclosure audit: LP failed ({result.message})")
+        if len(_SOLVED) > 100_000:
+            _SOLVED.clear()
+        _SOLVED[key] = (low[variables].copy(), high[variables].copy())
     return low, high
 
 
@@ -308,26 +327,20 @@ def audit(frames, masks, rule_of, rules, mirrors, settings) -> tuple[pd.DataFram
 
 def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.DataFrame | None:
     """Audit; where a cell is not protected, suppress one more cell of one of its groups (the smallest
-    published non-zero, else a zero) and return None (the caller propagates and calls again). When
-    nothing more can be added, return the audit (COLUMNS), with the cells it could not protect."""
-    result, system = audit(frames, masks, rule_of, rules, mirrors, settings)
-    failing = result[~result["protected"]]
+    published non-zero, else a zero) with its mirrors, and audit again, until every cell passes or none
+    can be added. Returns None if cells were added (the caller propagates derived columns and the
+    heuristic, then calls again), else the audit (COLUMNS), with any cell it could not protect."""
     added = False
-    if len(failing):
-        a = sparse.csr_matrix((system.coefs, (system.cols, system.rows)), shape=(len(system.cells), len(system.rhs)))
-        chosen: set[tuple[str, str, int]] = set()
-        for row in failing.itertuples(index=False):
-            v = system.variable((row.table_name, row.column_name, row.row))
-            candidates = [cell for e in a[v].indices for cell in system.members[e]]
-            if not candidates or chosen & set(candidates):
-                continue   # nothing left in its groups, or this round already adds a cell beside it
-            value = {cell: float(frames[cell[0]][cell[1]].iat[cell[2]]) for cell in candidates}
-            best = min(candidates, key=lambda cell: (value[cell] == 0, value[cell], cell))
-            chosen.add(best)
-        for name, column, r in chosen:
-            where = pd.Series(False, index=frames[name].index)
-            where.iloc[r] = True
-            added |= mark(name, column, where, SECONDARY)
+    while True:
+        result, system = audit(frames, masks, rule_of, rules, mirrors, settings)
+        chosen = _choose(frames, result[~result["protected"]], system)
+        if not chosen:
+            break
+        for cell in chosen:
+            for name, column, r in [cell, *system.mirror_of.get(cell, [])]:
+                where = pd.Series(False, index=frames[name].index)
+                where.iloc[r] = True
+                added |= mark(name, column, where, SECONDARY)
     if added:
         return None
     from pipeline.disclosure import row_keys
@@ -338,6 +351,24 @@ def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.
         part = part.assign(row_key=row_keys(frame.iloc[part["row"].to_numpy()], list(keys.get(name, ()))).to_numpy())
         out.append(part)
     return pd.concat(out, ignore_index=True)[COLUMNS] if out else pd.DataFrame(columns=COLUMNS)
+
+
+def _choose(frames, failing: pd.DataFrame, system: System) -> set[tuple[str, str, int]]:
+    """One published cell per failing cell: the smallest non-zero (else a zero) of its groups; none
+    beside a cell already chosen this round (one more cell may be enough for both)."""
+    chosen: set[tuple[str, str, int]] = set()
+    if not len(failing):
+        return chosen
+    a = sparse.csr_matrix(([1.0] * len(system.cols), (system.cols, system.rows)),
+                          shape=(len(system.cells), len(system.rhs)))
+    for row in failing.itertuples(index=False):
+        v = system.variable((row.table_name, row.column_name, row.row))
+        candidates = [cell for e in a[v].indices for cell in system.members[e]] if v < a.shape[0] else []
+        if not candidates or chosen & set(candidates):
+            continue
+        value = {cell: float(frames[cell[0]][cell[1]].iat[cell[2]]) for cell in candidates}
+        chosen.add(min(candidates, key=lambda cell: (value[cell] == 0, value[cell], cell)))
+    return chosen
 
 
 def summary(result: pd.DataFrame) -> dict:
