@@ -145,26 +145,26 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
         for column, group in rule.groups:
             if column not in frame or not set(group) <= set(frame.columns) or (name, column) in NOT_ADDITIVE:
                 continue
-            values = pd.to_numeric(frame[column], errors="coerce")
-            hidden = masks[name][column] & values.notna()
-            limit = _limits(frame, rule, column, settings)
+            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+            hidden = masks[name][column].to_numpy() & ~np.isnan(values)
+            limit = _limits(frame, rule, column, settings).to_numpy()
             for rows in frame.groupby(list(group), dropna=False, sort=False).indices.values():
-                secret = [int(r) for r in rows if hidden.iat[r]]
-                if not secret:
+                secret = rows[hidden[rows]]
+                if not len(secret):
                     continue
-                shown = [int(r) for r in rows if not hidden.iat[r] and pd.notna(values.iat[r])]
-                total = float(values.iloc[rows].sum())
-                terms = [(system.variable((name, column, r)), 1.0) for r in secret]
-                smallest = min((values.iat[r] for r in shown if values.iat[r] > 0), default=math.inf)
+                shown = rows[~hidden[rows] & ~np.isnan(values[rows])]
+                total, shown_sum = float(np.nansum(values[rows])), float(values[shown].sum())
+                terms = [(system.variable((name, column, int(r))), 1.0) for r in secret]
+                smallest = float(values[shown][values[shown] > 0].min(initial=math.inf))
                 for (v, _), r in zip(terms, secret):
-                    if smallest >= values.iat[r]:
-                        system.partner_cap[v] = min(system.partner_cap.get(v, math.inf), float(smallest))
-                rhs = total - float(values.iloc[shown].sum())
-                if 0 < total < limit.iat[rows[0]]:
+                    if smallest >= values[r]:
+                        system.partner_cap[v] = min(system.partner_cap.get(v, math.inf), smallest)
+                rhs = total - shown_sum
+                if 0 < total < limit[rows[0]]:
                     # a total under the threshold is itself suppressed wherever it is published
                     terms.append((system.variable(("", f"{name}.{column}.{'.'.join(group)}", int(rows[0]))), -1.0))
-                    rhs = -float(values.iloc[shown].sum())
-                system.equation(terms, rhs, [(name, column, r) for r in shown])
+                    rhs = -shown_sum
+                system.equation(terms, rhs, [(name, column, int(r)) for r in shown])
     return system
 
 
