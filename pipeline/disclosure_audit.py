@@ -265,27 +265,26 @@ def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.
     cell (the partner choice). Only true facts: the audit's attacker is at least as strong as the reader."""
     n = len(system.cells)
     lb, ub = np.zeros(n), np.full(n, np.inf)
-    values, limits = {}, {}
-    for name, column, _ in system.cells:
-        if name and (name, column) not in values:
-            values[name, column] = pd.to_numeric(frames[name][column], errors="coerce").to_numpy(dtype=float)
-            limits[name, column] = _limits(frames[name], rules[name], column, settings).to_numpy(dtype=float)
     primary_limit = {"primary_small_count": settings.min_count,
                      "primary_sensitive_small_count": settings.sensitive_min_count}
-    for v, (name, column, r) in enumerate(system.cells):
-        if not name:
-            continue   # a free total
-        rule = rule_of[name][column].iat[r]
-        value, limit = values[name, column][r], limits[name, column][r]
-        if rule in primary_limit:   # 1 to threshold - 1 (a weighted count may be a fraction under 1)
-            lb[v], ub[v] = min(1.0, value), max(primary_limit[rule] - 1.0, value)
-            continue
-        if rule == "small_total":
-            ub[v] = max(limit - 1.0, value)
-        elif rule == SECONDARY:
-            # a published-size cell: at least its threshold (the sensitive one where that applies)
-            lb[v] = max((t for t in (settings.min_count, limit) if t <= value), default=0.0)
-            ub[v] = system.partner_cap.get(v, math.inf)
+    cells = pd.DataFrame(system.cells, columns=["name", "column", "row"])
+    for (name, column), part in cells[cells["name"] != ""].groupby(["name", "column"], sort=False):
+        v, r = part.index.to_numpy(), part["row"].to_numpy()
+        value = pd.to_numeric(frames[name][column], errors="coerce").to_numpy(dtype=float)[r]
+        limit = _limits(frames[name], rules[name], column, settings).to_numpy(dtype=float)[r]
+        rule = rule_of[name][column].to_numpy()[r]
+        primary = np.array([primary_limit.get(x, 0) for x in rule], dtype=float)
+        # a primary cell: 1 to threshold - 1 (a weighted count may be a fraction under 1)
+        lb[v] = np.where(primary > 0, np.minimum(1.0, value), lb[v])
+        ub[v] = np.where(primary > 0, np.maximum(primary - 1.0, value), ub[v])
+        small_total = rule == "small_total"
+        ub[v] = np.where(small_total, np.maximum(limit - 1.0, value), ub[v])
+        # a non-zero secondary cell is published-size: at least its threshold (the sensitive one if it applies)
+        secondary = rule == SECONDARY
+        at_least = np.where(value >= limit, limit, np.where(value >= settings.min_count, settings.min_count, 0.0))
+        cap = np.array([system.partner_cap.get(x, math.inf) for x in v])
+        lb[v] = np.where(secondary, at_least, lb[v])
+        ub[v] = np.where(secondary, cap, ub[v])
     return lb, ub
 
 
