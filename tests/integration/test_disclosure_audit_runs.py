@@ -121,6 +121,10 @@ def london_frames(tmp_path_factory):
     assessment.build(con, cfg, "t")
     frames, keys = frames_of(con)
     con.close()
+    # count-only inputs leave NA counts in nullable integer columns, which today's heuristic cannot take
+    # (issue 17 item 1, another change): as floats here, NA stays NA
+    frames = {n: f.astype({c: "float64" for c in f.columns if str(f[c].dtype) in ("Int64", "Int32")})
+              for n, f in frames.items()}
     return frames, keys, cfg.disclosure
 
 
