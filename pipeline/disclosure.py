@@ -220,7 +220,8 @@ MIRRORS = (
     ("ward_summary", "ward_hotspots", ("area_code", "ward_code", "theme", "period_label"), ("count", "previous_count")),
     ("theme_summary", "theme_detail", ("area_code", "theme", "period_label"), ("count",)),
     ("theme_summary", "area_comparison", ("area_name", "theme", "period_label"), ("count", "previous_count")),
-    ("temporal_profile", "theme_monthly", (("source", "source"), ("theme", "theme"), ("_month_start", "month_start")),
+    ("temporal_profile", "theme_monthly", (("source", "source"), ("area_name", "area_name"), ("theme", "theme"),
+                                           ("_month_start", "month_start")),
      (("weighted_count", "count"),)),
 )
 
