@@ -54,12 +54,14 @@ def reader(frames, keys, public, log) -> list[tuple]:
     found = []
     for name in {n for n, _, _ in ADDITIVE} & set(public):
         frame = disclosure._key_order(name, frames[name], keys[name])
+        if not len(frame):
+            continue
         row_key = disclosure.row_keys(frame, list(keys[name]))
         for column in {c for n, c, _ in ADDITIVE if n == name}:
             groups = [g for n, c, g in ADDITIVE if n == name and c == column and set(g) <= set(frame)]
             values = pd.to_numeric(frame[column], errors="coerce")
             hidden = public[name][column].isna().to_numpy() & values.notna().to_numpy()
-            rule = pd.Series([rules.get((name, column, k)) for k in row_key])
+            rule = pd.Series([rules.get((name, column, k)) for k in row_key], index=frame.index, dtype=object)
             sensitive = frame["theme"].isin(disclosure.SENSITIVE_THEMES) & name.startswith("ward")
             lb = pd.Series(0.0, index=frame.index)
             ub = pd.Series(np.inf, index=frame.index)
