@@ -22,7 +22,8 @@ column_name and the rule. The algorithm, kept simple so an analyst can explain i
    whose total is under the threshold is suppressed whole, zeros included (else "4 primary cells of
    a total under 5" says each is a 1).
    The same cell published in two tables (mirrors) is suppressed in both. Steps 2-4 repeat until
-   nothing changes.
+   nothing changes. Then pipeline/disclosure_audit.py audits the result by linear programming and adds
+   secondary cells until every small count is protected (its docstring); steps 2-4 run again after each.
 5. rounded: with disclosure.round_to (e.g. 5), every published count and change is rounded to it.
 
 Numeric columns a rule does not name are withheld (`unclassified_column`): a new mart column is
@@ -37,7 +38,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipeline import db
+from pipeline import db, disclosure_audit
 from pipeline.config import DisclosureSettings as Settings
 
 SCHEMA = "public"
@@ -120,7 +121,7 @@ RULES: dict[str, TableRule] = {
     "theme_monthly": TableRule(
         counts=("count",),
         # the months of a trend year add up to the year's count (published in trend and theme_summary)
-        groups=(("count", ("source", "area_role", "theme", "_year")),),
+        groups=(("count", ("source", "area_role", "area_name", "theme", "_year")),),
         prepare="select m.*, (select min(t.period_start) from trend as t where t.source = m.source "
                 "and t.area_role = m.area_role and t.theme = m.theme and m.month_start between t.period_start "
                 "and t.period_end) as _year from theme_monthly as m"),
@@ -235,7 +236,8 @@ MIRRORS = (
     ("ward_summary", "ward_hotspots", ("area_code", "ward_code", "theme", "period_label"), ("count", "previous_count")),
     ("theme_summary", "theme_detail", ("area_code", "theme", "period_label"), ("count",)),
     ("theme_summary", "area_comparison", ("area_name", "theme", "period_label"), ("count", "previous_count")),
-    ("temporal_profile", "theme_monthly", (("source", "source"), ("theme", "theme"), ("_month_start", "month_start")),
+    ("temporal_profile", "theme_monthly", (("source", "source"), ("area_name", "area_name"), ("theme", "theme"),
+                                           ("_month_start", "month_start")),
      (("weighted_count", "count"),)),
 )
 
@@ -312,7 +314,7 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
             if numeric and column not in classified and not column.startswith("_"):
                 mark(name, column, pd.Series(True, index=frame.index), "unclassified_column")
 
-    changed = True
+    changed, audit = True, None
     while changed:
         changed = False
         for name, frame in frames.items():
@@ -348,6 +350,9 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
                                 .groupby(level=0).max().reindex(frames[left].index, fill_value=False), "secondary")
                 changed |= mark(right, right_column, pd.Series(both["_a"].to_numpy(), index=both["_bi"].to_numpy())
                                 .groupby(level=0).max().reindex(frames[right].index, fill_value=False), "secondary")
+        if not changed:   # the heuristic is done: the LP audit adds cells until it proves every small cell protected
+            audit = disclosure_audit.protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys)
+            changed = audit is None
 
     public, log = {}, []
     for name, frame in frames.items():
@@ -367,7 +372,9 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
             log += [pd.DataFrame({"table_name": [name], "row_key": ["*"], "column_name": [column], "rule": ["rounded"]})
                     for column in _rounded_columns(frame, rules[name])]
     columns = ["table_name", "row_key", "column_name", "rule"]
-    return public, (pd.concat(log, ignore_index=True)[columns] if log else pd.DataFrame(columns=columns))
+    log = pd.concat(log, ignore_index=True)[columns] if log else pd.DataFrame(columns=columns)
+    log.attrs["audit"] = audit   # restricted: each small cell's feasible range (pipeline/disclosure_audit.py)
+    return public, log
 
 
 def row_keys(frame: pd.DataFrame, key: list[str]) -> pd.Series:
@@ -553,6 +560,11 @@ def build_public_schema(con: duckdb.DuckDBPyConnection, cfg_settings: Settings) 
     # rounding applies to whole columns and is stated in the pack, not listed cell by cell
     con.execute(f"create or replace table {SCHEMA}.{LOG_TABLE} as select table_name, row_key, column_name "
                 f"from main.{LOG_TABLE} where rule <> 'rounded' order by all")
+    # the audit's ranges are restricted: they sit in the main schema, never in `public`
+    con.register("_audit_frame", log.attrs.get("audit") if log.attrs.get("audit") is not None
+                 else pd.DataFrame(columns=disclosure_audit.COLUMNS))
+    con.execute(f"create or replace table main.{disclosure_audit.TABLE} as select * from _audit_frame")
+    con.unregister("_audit_frame")
     return dict(log["rule"].value_counts()) if len(log) else {}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import assessment, db, disclosure, funnel_chart, narrative, output_folders, report, spatial_outputs
+from pipeline import assessment, db, disclosure, disclosure_audit, funnel_chart, narrative, output_folders, report, spatial_outputs
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
 
@@ -442,6 +442,9 @@ def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: d
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "outputs": sorted(str(p.relative_to(out_dir)) for p in outputs),
     }
+    audit = out_dir / f"{disclosure_audit.TABLE}.csv"
+    if audit.exists():   # the public tier's disclosure audit (pipeline/disclosure_audit.py)
+        manifest["disclosure_audit"] = disclosure_audit.summary_of_file(audit)
     path = out_dir / "run.json"
     path.write_text(json.dumps(manifest, indent=2, default=str))
     return path
@@ -507,6 +510,8 @@ def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path
     public = out_dir / PUBLIC_DIR
     public.mkdir(parents=True, exist_ok=True)
     outputs = write_disclosure_logs(con, out_dir)
+    # the audit's ranges beside the restricted tables (not in public/): run.json carries its summary
+    outputs.append(write_csv(con, disclosure_audit.TABLE, out_dir / f"{disclosure_audit.TABLE}.csv"))
     suppressed = {tuple(r) for r in con.execute(
         f"select table_name, row_key, column_name from {disclosure.SCHEMA}.{disclosure.LOG_TABLE}").fetchall()}
     with in_schema(con, disclosure.SCHEMA):
