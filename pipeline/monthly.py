@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline import assessment, db, output_folders, reference_tables, report
+from pipeline import assessment, db, output_folders, reference_tables, report, run_record
 from pipeline.config import SQL_DIR, MonthlySettings, RunConfig, load_config
 from pipeline.errors import InputError
 from pipeline.privacy import MARKING
@@ -522,6 +522,7 @@ def publish_refresh(cfg: RunConfig, settings: MonthlySettings, run_id: str, mani
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     output_folders.write_marker(work, run_id)
+    run_record.made(work, run_id)
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as wh:
             outputs = write_tables(wh, run_id, work)
@@ -616,6 +617,7 @@ def run_monthly(config_path: str | Path, month: str | None = None, output: str |
     timings: dict[str, float] = {}
 
     def timed(name: str, *args):
+        run_record.step(name)
         t0 = time.perf_counter()
         result = steps[name](*args)
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
@@ -624,10 +626,12 @@ def run_monthly(config_path: str | Path, month: str | None = None, output: str |
     ensure_own_folder(cfg.output, cfg)
     base = monthly_dir(cfg)
     ensure_own_folder(base, cfg)
+    run_record.output(base)
     with output_folders.output_lock(base):   # <output>/monthly.lock: one refresh at a time; stale locks cleared
         work = base / f".work-{run_id}"
         work.mkdir()
         output_folders.write_marker(work, run_id)
+        run_record.made(work, run_id)
         try:
             work_db = work / WORK_DB
             files = timed("ingest", cfg, work_db, run_id)
