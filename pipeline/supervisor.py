@@ -94,7 +94,7 @@ def run(argv: list[str]) -> int:
         if code < 0 or interrupted:
             signum = -code if code < 0 else interrupted[0]
             report = cleanup(folder / RECORD, child.pid, signum, interrupted=bool(interrupted))
-            stack = (folder / STACK).read_text(errors="replace").strip() if (folder / STACK).exists() else ""
+            stack = crash_stack(folder / STACK)
             if stack:
                 print(stack, file=sys.stderr)
             print(paragraph(argv[0], signum, bool(interrupted), stopped, report, bool(stack)), file=sys.stderr)
@@ -106,6 +106,12 @@ def run(argv: list[str]) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def crash_stack(path: Path) -> str:
+    """The Python stacks faulthandler wrote, without its closing list of every extension module."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return text.split("\nExtension modules:")[0].strip()
 
 
 def _wait(child: subprocess.Popen, interrupted: list[int]) -> int:
@@ -232,6 +238,14 @@ def mark_crashed(flow_run_id: str, signum: int, interrupted: bool) -> str | None
         return None
 
 
+def _cause(signum: int) -> str:
+    if signum in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE):
+        return "a native crash, e.g. in DuckDB"
+    if signum == signal.SIGKILL:
+        return "out of memory, or someone ended it with kill -9"
+    return "someone or something ended it"
+
+
 def _signal_name(signum: int) -> str:
     try:
         return f"{signal.Signals(signum).name} (signal {signum})"
@@ -246,18 +260,20 @@ def paragraph(command: str, signum: int, interrupted: bool, stopped: list[int], 
     if interrupted:
         text = f"svna {command} was interrupted ({_signal_name(signum)}) {where} and stopped."
     else:
-        text = (f"svna {command} crashed {where}: the run was killed by {_signal_name(signum)} (a native crash, "
-                "running out of memory, or someone ended it).")
+        text = f"svna {command} crashed {where}: the run was killed by {_signal_name(signum)} ({_cause(signum)})."
     cleaned = []
     if report["removed"]:
-        cleaned.append(f"its work folder{'s' if len(report['removed']) > 1 else ''} "
+        cleaned.append(f"removed its work folder{'s' if len(report['removed']) > 1 else ''} "
                        + ", ".join(report["removed"]))
     if report["lock"]:
-        cleaned.append(f"its lock {report['lock']}")
+        cleaned.append(f"cleared its lock {report['lock']}")
     if stopped:
-        cleaned.append(f"{len(stopped)} process{'es' if len(stopped) > 1 else ''} it left running "
-                       f"(pid {', '.join(map(str, stopped))}: the temporary Prefect server, helpers)")
-    text += " svna removed " + "; ".join(cleaned) + "." if cleaned else " It had left nothing to remove."
+        cleaned.append(f"stopped {len(stopped)} process{'es' if len(stopped) > 1 else ''} it left running (helpers "
+                       f"such as the temporary Prefect server: pid {', '.join(map(str, stopped))})")
+    if cleaned:
+        text += " svna " + (", ".join(cleaned[:-1]) + " and " if len(cleaned) > 1 else "") + cleaned[-1] + "."
+    else:
+        text += " It had left nothing to remove."
     if report["marked"]:
         text += f" Its flow run {report['flow_run']} is marked Crashed on {report['marked']}."
     elif not os.environ.get("PREFECT_API_URL"):
