@@ -377,6 +377,15 @@ def swap_month_into_place(work: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
+def remove_leftovers(base: Path) -> None:
+    """Work folders of an earlier refresh that never finished (a crash): they hold pseudonymised
+    rows, and holding the lock means no refresh is using them. Only svna's own (marked) ones."""
+    for leftover in sorted([*base.glob(".work-*"), *base.glob(".*.partial-*")]):
+        if leftover.is_dir() and not leftover.is_symlink() and output_folders.is_marked(leftover):
+            shutil.rmtree(leftover)
+            print(f"Removed {leftover}, left by an earlier run that did not finish.")
+
+
 def published_run_id(folder: Path) -> str | None:
     try:
         return json.loads((folder / "run.json").read_text())["run_id"]
@@ -628,6 +637,7 @@ def run_monthly(config_path: str | Path, month: str | None = None, output: str |
     ensure_own_folder(base, cfg)
     run_record.output(base)
     with output_folders.output_lock(base):   # <output>/monthly.lock: one refresh at a time; stale locks cleared
+        remove_leftovers(base)
         work = base / f".work-{run_id}"
         work.mkdir()
         output_folders.write_marker(work, run_id)

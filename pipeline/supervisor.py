@@ -63,7 +63,7 @@ def start_child() -> None:
 
     folder = Path(os.environ[CHILD_ENV])
     os.environ[run_record.RECORD_ENV] = str(folder / RECORD)
-    stack = open(folder / STACK, "w")     # kept open for the life of the process: faulthandler writes to its fd
+    stack = open(folder / STACK, "w")  # noqa: SIM115 - open for the life of the process: faulthandler writes to it
     faulthandler.enable(file=stack, all_threads=True)
     faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)   # a run that seems hung
     logging.getLogger("prefect.flow_runs").addFilter(_FlowRunId())
@@ -86,6 +86,7 @@ def run(argv: list[str]) -> int:
             _signal_group(child.pid, signal.SIGKILL)
         interrupted.append(signum)
         _signal_group(child.pid, signum)
+        _signal_group(child.pid, signal.SIGCONT)    # a stopped child (Ctrl-Z, a debugger) must see it too
 
     previous = {s: signal.signal(s, forward) for s in FORWARDED}
     try:
@@ -98,7 +99,7 @@ def run(argv: list[str]) -> int:
             if stack:
                 print(stack, file=sys.stderr)
             print(paragraph(argv[0], signum, bool(interrupted), stopped, report, bool(stack)), file=sys.stderr)
-            code = code if code > 0 else 128 + signum
+            code = 128 + signum
         else:
             cleanup(folder / RECORD, child.pid, None)     # normally nothing is left: the run tidies up itself
         return code
@@ -240,15 +241,15 @@ def mark_crashed(flow_run_id: str, signum: int, interrupted: bool) -> str | None
 
 def _cause(signum: int) -> str:
     if signum in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE):
-        return "a native crash, e.g. in DuckDB"
+        return "a native crash (in DuckDB or another library)"
     if signum == signal.SIGKILL:
-        return "out of memory, or someone ended it with kill -9"
-    return "someone or something ended it"
+        return "which means it ran out of memory or someone ended it with kill -9"
+    return "sent by someone or something to end it"
 
 
 def _signal_name(signum: int) -> str:
     try:
-        return f"{signal.Signals(signum).name} (signal {signum})"
+        return signal.Signals(signum).name
     except ValueError:
         return f"signal {signum}"
 
@@ -260,7 +261,7 @@ def paragraph(command: str, signum: int, interrupted: bool, stopped: list[int], 
     if interrupted:
         text = f"svna {command} was interrupted ({_signal_name(signum)}) {where} and stopped."
     else:
-        text = f"svna {command} crashed {where}: the run was killed by {_signal_name(signum)} ({_cause(signum)})."
+        text = f"svna {command} crashed {where}: the run was killed by {_signal_name(signum)}, {_cause(signum)}."
     cleaned = []
     if report["removed"]:
         cleaned.append(f"removed its work folder{'s' if len(report['removed']) > 1 else ''} "

@@ -34,7 +34,8 @@ pytestmark = pytest.mark.integration
 TAG = "SVNA_CRASH_TEST_RUN"     # every process of a run inherits it: how the test finds leftovers
 RUN_TIMEOUT_S = 900
 ANNUAL_KILLS = {"ingest": "ingest", "build": "build:SIGSEGV", "validate": "validate", "publish": "publish"}
-MONTHLY_KILLS = {"ingest": "ingest", "report": "report", "record": "record", "publish": "publish"}
+# "report:SIGINT": the run stops itself as the step starts, then the supervisor gets Ctrl-C's SIGINT
+MONTHLY_KILLS = {"ingest": "ingest", "report": "report:SIGINT", "record": "record", "publish": "publish"}
 
 
 def tagged_processes(tag: str) -> list[int]:
@@ -63,18 +64,43 @@ def debris(root: Path) -> list[str]:
                   or p.name.endswith(".previous"))
 
 
-def svna(args: list[str], root: Path, env: dict, fault: str | None = None) -> dict:
-    """One supervised run; what it printed and what it left."""
+def stopped(tag: str) -> bool:
+    """A process of the run has stopped itself (SIGSTOP)."""
+    for pid in tagged_processes(tag):
+        try:
+            if (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] == "T":
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def svna(args: list[str], root: Path, env: dict, fault: str | None = None, interrupt: int | None = None) -> dict:
+    """One supervised run; what it printed and what it left. With `interrupt`, the run stops itself at
+    the fault's step and the supervisor is sent that signal, as Ctrl-C in the terminal does."""
     tag = uuid.uuid4().hex
     run_env = {**env, TAG: tag, "TMPDIR": str(root / "tmp")}
     if fault:
         run_env["SVNA_FAULT_AT"] = fault
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_ROOT, env=run_env,
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    with open(root / "stdout.txt", "w+") as stdout, open(root / "stderr.txt", "w+") as stderr:
+        supervisor = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_ROOT, env=run_env,
+                                      stdout=stdout, stderr=stderr, text=True, start_new_session=True)
+        try:
+            if interrupt:
+                while not stopped(tag):
+                    assert supervisor.poll() is None and time.monotonic() - started < RUN_TIMEOUT_S
+                    time.sleep(0.2)
+                supervisor.send_signal(interrupt)
+            code = supervisor.wait(timeout=RUN_TIMEOUT_S)
+        finally:
+            if supervisor.poll() is None:
+                supervisor.kill()
+        stdout.seek(0)
+        stderr.seek(0)
+        printed = {"stdout": stdout.read(), "stderr": stderr.read()}
     time.sleep(0.5)    # processes killed by the supervisor are gone within moments
-    return {"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
-            "left": tagged_processes(tag), "seconds": round(time.monotonic() - started),
+    return {"code": code, **printed, "left": tagged_processes(tag), "seconds": round(time.monotonic() - started),
             "tmp": sorted(p.name for p in (root / "tmp").iterdir())}
 
 
@@ -86,7 +112,9 @@ def crash_sequence(args: list[str], kill_args: list[str], kills: dict, root: Pat
     before = file_hashes(out)
     killed = {}
     for step, fault in kills.items():
-        killed[step] = svna(kill_args, root, env, fault)
+        name, _, how = fault.partition(":")
+        interrupt = getattr(signal, how) if how in ("SIGINT", "SIGTERM") else None
+        killed[step] = svna(kill_args, root, env, f"{name}:SIGSTOP" if interrupt else fault, interrupt)
         killed[step].update(hashes=file_hashes(out), debris=debris(root))
     return {"command": args[0], "before": before, "killed": killed, "again": svna(kill_args, root, env), "out": out}
 
@@ -114,7 +142,7 @@ def prefect_server(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     api = f"http://127.0.0.1:{port}/api"
-    log = open(root / "server.log", "w")
+    log = open(root / "server.log", "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
                                "--port", str(port)], env=clean_env(root, PREFECT_UI_ENABLED="false"), cwd=root,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -175,11 +203,13 @@ def test_no_process_of_the_run_is_left(sequence):
 
 def test_the_supervisor_exits_non_zero_with_one_paragraph(sequence):
     command = sequence["command"]
+    kills = ANNUAL_KILLS if command == "demo" else MONTHLY_KILLS
     for step, run in sequence["killed"].items():
-        killed_by = "SIGSEGV" if step == "build" and command == "demo" else "SIGKILL"
+        killed_by = kills[step].partition(":")[2] or "SIGKILL"
         assert run["code"] == 128 + getattr(signal, killed_by), (step, run["stderr"][-2000:])
         last = run["stderr"].strip().splitlines()[-1]
-        assert last.startswith(f"svna {command} crashed in the {step} step: the run was killed by {killed_by}")
+        assert last.startswith(f"svna {command} was interrupted ({killed_by}" if killed_by == "SIGINT" else
+                               f"svna {command} crashed in the {step} step: the run was killed by {killed_by}"), last
         assert "Traceback" not in run["stderr"]
         previous = sequence["out"] / "monthly" if command == "monthly" else sequence["out"]
         assert f"The previous outputs are intact in {previous}; nothing of this run was published." in last
