@@ -26,7 +26,14 @@ from typing import Any
 
 import duckdb
 
-from pipeline import assessment, db, output_folders, reference_tables, report, run_record
+from pipeline import (
+    assessment,
+    db,
+    output_folders,
+    reference_tables,
+    report,
+    run_record,
+)
 from pipeline.config import SQL_DIR, MonthlySettings, RunConfig, load_config
 from pipeline.errors import InputError
 from pipeline.privacy import MARKING
