@@ -158,6 +158,7 @@ def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Ru
             output_folders.discard(run.work)
             raise
         output_folders.swap_into_place(run.work, cfg.output)
+        run_record.published(cfg.output)
         if cfg.reports:
             publish.copy_reports(cfg.output, cfg.reports, run.run_id)
 

@@ -550,6 +550,7 @@ def publish_refresh(cfg: RunConfig, settings: MonthlySettings, run_id: str, mani
         manifest = {**manifest, "outputs": sorted(str(p.relative_to(work)) for p in outputs)}
         (work / "run.json").write_text(json.dumps(manifest, indent=2, default=str))
         swap_month_into_place(work, base / month)
+        run_record.published(base / month)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -42,6 +42,11 @@ def output(folder: Path) -> None:
     note(output=str(Path(folder).resolve()))
 
 
+def published(folder: Path) -> None:
+    """The run's new outputs are in place (a crash after this point lost nothing)."""
+    note(published=str(Path(folder).resolve()))
+
+
 def flow_run(flow_run_id: str | None) -> None:
     if flow_run_id and flow_run_id not in _flow_run_noted:
         _flow_run_noted.add(flow_run_id)

@@ -179,10 +179,12 @@ def cleanup(record: Path, child_pid: int, signum: int | None, interrupted: bool 
     from pipeline import output_folders
 
     notes = read_record(record)
-    report = {"step": None, "output": None, "removed": [], "lock": None, "flow_run": None, "marked": None}
+    report = {"step": None, "output": None, "published": None, "removed": [], "lock": None, "flow_run": None,
+              "marked": None}
     for note in notes:
         report["step"] = note.get("step", report["step"])
         report["output"] = note.get("output", report["output"])
+        report["published"] = note.get("published", report["published"])
         report["flow_run"] = report["flow_run"] or note.get("flow_run_id")
         if "made" in note:
             folder = Path(note["made"])
@@ -280,7 +282,9 @@ def paragraph(command: str, signum: int, interrupted: bool, stopped: list[int], 
     elif not os.environ.get("PREFECT_API_URL"):
         text += " Its temporary Prefect server ended with it, so there is no flow run to mark."
     output = report["output"]
-    if output and Path(output).exists():
+    if report["published"]:
+        text += f" It had already published its new outputs to {report['published']}, complete, before it ended."
+    elif output and Path(output).exists():
         text += f" The previous outputs are intact in {output}; nothing of this run was published."
     elif output:
         text += f" There were no previous outputs in {output}; nothing of this run was published."
