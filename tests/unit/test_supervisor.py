@@ -54,7 +54,7 @@ def test_a_crash_between_the_swaps_two_renames_puts_the_previous_outputs_back(tm
 
 def test_the_paragraph_says_what_happened_and_where_the_previous_outputs_are(tmp_path, monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    report = {"step": "validate", "output": str(tmp_path), "removed": [str(tmp_path) + ".partial"],
+    report = {"step": "validate", "output": str(tmp_path), "published": None, "removed": [str(tmp_path) + ".partial"],
               "lock": str(tmp_path) + ".lock", "flow_run": None, "marked": None}
     text = supervisor.paragraph("annual", signal.SIGKILL, False, [123, 456], report)
     assert "\n" not in text
