@@ -218,7 +218,8 @@ def _marker_run_id(folder: Path) -> str | None:
 
 def mark_crashed(flow_run_id: str, signum: int, interrupted: bool) -> str | None:
     """On a persistent Prefect server (PREFECT_API_URL), a flow run still Running becomes Crashed.
-    Returns the server's URL when marked, None otherwise (no server, or a final state already)."""
+    Returns what became of it ("is marked Crashed on <url>", or the final state Prefect gave it
+    itself, as after Ctrl-C); None without a server or when it does not answer."""
     import urllib.request
 
     api = os.environ.get("PREFECT_API_URL", "").rstrip("/")
@@ -228,7 +229,7 @@ def mark_crashed(flow_run_id: str, signum: int, interrupted: bool) -> str | None
         with urllib.request.urlopen(f"{api}/flow_runs/{flow_run_id}", timeout=10) as response:
             state = (json.load(response).get("state") or {}).get("type")
         if state in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
-            return None
+            return f"ended as {state.title()} on {api}"
         message = (f"The run was {'interrupted' if interrupted else 'killed'} by {_signal_name(signum)}; "
                    "svna removed its work folders and kept the previous outputs.")
         body = json.dumps({"state": {"type": "CRASHED", "name": "Crashed", "message": message},
@@ -236,7 +237,7 @@ def mark_crashed(flow_run_id: str, signum: int, interrupted: bool) -> str | None
         request = urllib.request.Request(f"{api}/flow_runs/{flow_run_id}/set_state", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10):
-            return api
+            return f"is marked Crashed on {api}"
     except (OSError, ValueError):
         return None
 
@@ -278,7 +279,7 @@ def paragraph(command: str, signum: int, interrupted: bool, stopped: list[int], 
     else:
         text += " It had left nothing to remove."
     if report["marked"]:
-        text += f" Its flow run {report['flow_run']} is marked Crashed on {report['marked']}."
+        text += f" Its flow run {report['flow_run']} {report['marked']}."
     elif not os.environ.get("PREFECT_API_URL"):
         text += " Its temporary Prefect server ended with it, so there is no flow run to mark."
     output = report["output"]
