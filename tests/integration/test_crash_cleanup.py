@@ -83,7 +83,8 @@ def svna(args: list[str], root: Path, env: dict, fault: str | None = None, inter
     if fault:
         run_env["SVNA_FAULT_AT"] = fault
     started = time.monotonic()
-    with open(root / "stdout.txt", "w+") as stdout, open(root / "stderr.txt", "w+") as stderr:
+    name = (fault or "good").replace(":", "-")
+    with open(root / f"stdout-{name}.txt", "w+") as stdout, open(root / f"stderr-{name}.txt", "w+") as stderr:
         supervisor = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_ROOT, env=run_env,
                                       stdout=stdout, stderr=stderr, text=True, start_new_session=True)
         try:
