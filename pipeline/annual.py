@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import areas, assessment, db, disclosure, output_folders, publish, validation
+from pipeline import areas, assessment, db, disclosure, output_folders, publish, run_record, validation
 from pipeline.config import RunConfig
 from pipeline.sources.files import InputFile
 
@@ -30,6 +30,7 @@ def _timed(step):
     same way from the flow's tasks and from run_annual."""
     @functools.wraps(step)
     def timed(cfg: RunConfig, work: Path, *args):
+        run_record.step(step.__name__.removesuffix("_step"))
         started = time.perf_counter()
         try:
             return step(cfg, work, *args)
@@ -143,6 +144,7 @@ def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Ru
     the last good outputs stay. Refuses, before any work, a folder svna did not write."""
     enable_crash_stacks()
     output_folders.check_targets(cfg)
+    run_record.output(cfg.output)
     with output_folders.output_lock(cfg.output):
         run = Run(cfg, run_id or assessment.new_run_id(), Path())
         run.work = output_folders.staging_dir(cfg.output, run.run_id)
@@ -163,6 +165,7 @@ def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Ru
             output_folders.discard(run.work)
             raise
         output_folders.swap_into_place(run.work, cfg.output)
+        run_record.published(cfg.output)
         if cfg.reports:
             publish.copy_reports(cfg.output, cfg.reports, run.run_id)
         if public_failure is not None:

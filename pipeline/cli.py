@@ -294,8 +294,18 @@ def serve(
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
+    """`svna`: a run command goes to a supervised child process, so a crash leaves nothing behind
+    (pipeline/supervisor.py); that child, and every other command, runs here."""
+    import os
+
+    from pipeline import supervisor
+
+    if supervisor.wanted(sys.argv[1:]):
+        sys.exit(supervisor.run(sys.argv[1:]))
+    if supervisor.CHILD_ENV in os.environ:
+        supervisor.start_child()
+    sys.exit(app(prog_name=os.environ.get(supervisor.PROG_ENV)))
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -28,7 +28,14 @@ from typing import Any
 
 import duckdb
 
-from pipeline import assessment, db, output_folders, reference_tables, report
+from pipeline import (
+    assessment,
+    db,
+    output_folders,
+    reference_tables,
+    report,
+    run_record,
+)
 from pipeline.config import SQL_DIR, MonthlySettings, RunConfig, load_config
 from pipeline.errors import InputError
 from pipeline.privacy import MARKING
@@ -403,6 +410,15 @@ def swap_month_into_place(work: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
+def remove_leftovers(base: Path) -> None:
+    """Work folders of an earlier refresh that never finished (a crash): they hold pseudonymised
+    rows, and holding the lock means no refresh is using them. Only svna's own (marked) ones."""
+    for leftover in sorted([*base.glob(".work-*"), *base.glob(".*.partial-*")]):
+        if leftover.is_dir() and not leftover.is_symlink() and output_folders.is_marked(leftover):
+            shutil.rmtree(leftover)
+            print(f"Removed {leftover}, left by an earlier run that did not finish.")
+
+
 def published_run_id(folder: Path) -> str | None:
     try:
         return json.loads((folder / "run.json").read_text())["run_id"]
@@ -548,6 +564,7 @@ def publish_refresh(cfg: RunConfig, settings: MonthlySettings, run_id: str, mani
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     output_folders.write_marker(work, run_id)
+    run_record.made(work, run_id)
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as wh:
             outputs = write_tables(wh, run_id, work)
@@ -559,6 +576,7 @@ def publish_refresh(cfg: RunConfig, settings: MonthlySettings, run_id: str, mani
         manifest = {**manifest, "outputs": sorted(str(p.relative_to(work)) for p in outputs)}
         (work / "run.json").write_text(json.dumps(manifest, indent=2, default=str))
         swap_month_into_place(work, base / month)
+        run_record.published(base / month)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -647,6 +665,7 @@ def run_monthly(config_path: str | Path, month: str | None = None, output: str |
     timings: dict[str, float] = {}
 
     def timed(name: str, *args):
+        run_record.step(name)
         t0 = time.perf_counter()
         result = steps[name](*args)
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
@@ -655,10 +674,13 @@ def run_monthly(config_path: str | Path, month: str | None = None, output: str |
     ensure_own_folder(cfg.output, cfg)
     base = monthly_dir(cfg)
     ensure_own_folder(base, cfg)
+    run_record.output(base)
     with output_folders.output_lock(base):   # <output>/monthly.lock: one refresh at a time; stale locks cleared
+        remove_leftovers(base)
         work = base / f".work-{run_id}"
         work.mkdir()
         output_folders.write_marker(work, run_id)
+        run_record.made(work, run_id)
         try:
             work_db = work / WORK_DB
             files = timed("ingest", cfg, work_db, run_id)

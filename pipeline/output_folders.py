@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import __version__
+from pipeline import __version__, run_record
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
@@ -166,6 +166,7 @@ def output_lock(output: Path) -> Iterator[None]:
     try:
         os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
         os.close(fd)
+        run_record.locked(lock)
         yield
     finally:
         lock.unlink(missing_ok=True)
@@ -192,6 +193,7 @@ def staging_dir(output: Path, run_id: str | None = None, key: str = "output") ->
         print(f"Removed {work}, left by an earlier run that did not finish.")
     work.mkdir(parents=True)
     write_marker(work, run_id)
+    run_record.made(work, run_id)
     return work
 
 
