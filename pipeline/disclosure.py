@@ -80,6 +80,10 @@ class TableRule:
 
 
 CHANGE = ("change", "pct_change", "poisson_z", "p_value", "change_flag")
+# the start of the period a row's previous_count counts (the same number of months just before): where
+# the disclosure audit finds the months that previous_count totals (disclosure_audit.TOTALS)
+PREVIOUS_START = ("cast(period_start - to_months(datediff('month', period_start, period_end) + 1) as date) "
+                  "as _previous_start")
 WARD_CHANGE = CHANGE + ("q_value", "significant_after_fdr")
 
 RULES: dict[str, TableRule] = {
@@ -100,7 +104,7 @@ RULES: dict[str, TableRule] = {
               "suspects_u25_pct": Pct("theme_detail.suspects_u25", "theme_detail.suspects_known_age"),
               "suspect_age_unknown_pct": Pct("count", "count"),
               "comparator_pct_change": Pct("count", "count")},   # the comparator is large; kept with the row
-        safe=()),
+        safe=(), prepare=f"select *, {PREVIOUS_START} from theme_summary"),
     "theme_detail": TableRule(
         counts=("count", "da_offences", "knife_offences", "victims", "victims_known_age", "victims_u25",
                 "victims_u18", "suspects", "suspects_known_age", "suspects_u25", "offences_no_suspect",
@@ -117,14 +121,21 @@ RULES: dict[str, TableRule] = {
                  "previous_count": CHANGE,
                  "trend_start_count": ("trend_change", "trend_pct_change", "trend_avg_annual_pct", "trend_p_value",
                                        "trend_direction")},
-        safe=("year_offset", "years_in_series", "trend_years")),
+        safe=("year_offset", "years_in_series", "trend_years"), prepare=f"select *, {PREVIOUS_START} from trend"),
     "theme_monthly": TableRule(
         counts=("count",),
-        # the months of a trend year add up to the year's count (published in trend and theme_summary)
+        # the months of a trend year add up to the year's count (published in trend and theme_summary), those
+        # of the year before the first as its previous_count; an area without a trend (areas: all) publishes
+        # its current and previous periods' counts (theme_summary, area_comparison); months in none of these
+        # have a null _year: no total of theirs is published. _year is the start of the months' period.
         groups=(("count", ("source", "area_role", "area_name", "theme", "_year")),),
-        prepare="select m.*, (select min(t.period_start) from trend as t where t.source = m.source "
+        prepare="select m.*, coalesce((select min(t.period_start) from trend as t where t.source = m.source "
                 "and t.area_role = m.area_role and t.theme = m.theme and m.month_start between t.period_start "
-                "and t.period_end) as _year from theme_monthly as m"),
+                "and t.period_end), (select min(t._previous_start) from (select *, " + PREVIOUS_START + " from trend) "
+                "as t where t.source = m.source and t.area_role = m.area_role and t.theme = m.theme and "
+                "m.month_start >= t._previous_start and m.month_start < t.period_start), (select min(p.period_start) "
+                "from periods as p where m.month_start between p.period_start and p.period_end)) as _year "
+                "from theme_monthly as m"),
     "ward_hotspots": TableRule(
         counts=("count", "previous_count", "area_count"),
         derived={"count": WARD_CHANGE + ("rate_per_1000", "rate_ci_lower", "rate_ci_upper", "share_of_area_pct",

@@ -45,6 +45,16 @@ TABLE = "disclosure_audit"         # main.disclosure_audit and <output>/disclosu
 # groups of TableRule.groups whose cells do not add up: temporal_profile's `crimes` is the view's total
 # crimes on every bucket row (only weighted_count splits it)
 NOT_ADDITIVE = {("temporal_profile", "crimes")}
+# where a group's total is published: (table, column) of the group -> (table, column, (group column, its
+# column there)) of each cell holding it. A group with no published cell left to suppress gets its total
+# suppressed there (a secondary cell of that table's own groups and mirrors); a suppressed total is that
+# cell's unknown in the audit
+TOTALS = {("theme_monthly", "count"): (
+    ("theme_summary", "count", (("area_name", "area_name"), ("theme", "theme"), ("_year", "period_start"))),
+    ("theme_summary", "previous_count", (("area_name", "area_name"), ("theme", "theme"), ("_year", "_previous_start"))),
+    ("trend", "count", (("source", "source"), ("area_role", "area_role"), ("theme", "theme"), ("_year", "period_start"))),
+    ("trend", "previous_count", (("source", "source"), ("area_role", "area_role"), ("theme", "theme"),
+                                 ("_year", "_previous_start"))))}
 COLUMNS = ["table_name", "row_key", "column_name", "rule", "threshold", "lower", "upper", "known_lower",
            "known_upper", "protected"]
 
@@ -65,6 +75,7 @@ class System:
     coefs: list[float]
     rhs: list[float]
     members: list[list[tuple[str, str, int]]]  # per equation from a group: its published cells (candidates)
+    totals: list[list[tuple[str, str, int]]]   # per equation: the published cells of its total (last candidates)
     # per unknown: the smallest published non-zero cell of each of its groups that is at least its value (a
     # partner is its group's smallest such cell: a reader of the method knows it lies under that cell)
     partner_cap: dict[int, float]
@@ -79,8 +90,9 @@ class System:
             self.cells.append(cell)
         return self.index[cell]
 
-    def equation(self, terms: list[tuple[int, float]], rhs: float, published: list) -> None:
+    def equation(self, terms: list[tuple[int, float]], rhs: float, published: list, totals: list = ()) -> None:
         signature = (tuple(sorted(terms)), round(rhs, 6))
+        self.totals.append(list(totals))
         if signature in self.seen:   # the same group in two tables (wards in ward_summary and ward_hotspots)
             self.members.append(published)
             self.rhs.append(None)
@@ -105,8 +117,23 @@ def _limits(frame: pd.DataFrame, rule, column: str, settings) -> pd.Series:
     return pd.Series(settings.min_count, index=frame.index).where(~sensitive, settings.sensitive_min_count)
 
 
+def _total_cells(frames, name: str, column: str) -> dict[int, list[tuple[str, str, int]]]:
+    """Row of `name` -> the cells (TOTALS) that publish the total of its group on `column`."""
+    out: dict[int, list[tuple[str, str, int]]] = {}
+    frame = frames[name]
+    for other, other_column, on in TOTALS.get((name, column), ()):
+        here, there = (list(x) for x in zip(*on))
+        if other not in frames or not set(here) <= set(frame) or not {*there, other_column} <= set(frames[other]):
+            continue
+        a = frame[here].assign(_i=np.arange(len(frame))).dropna(subset=here)
+        b = frames[other][there].assign(_j=np.arange(len(frames[other]))).dropna(subset=there)
+        for i, j in a.merge(b, left_on=here, right_on=there)[["_i", "_j"]].itertuples(index=False):
+            out.setdefault(int(i), []).append((other, other_column, int(j)))
+    return out
+
+
 def build_system(frames, masks, rules, mirrors, settings) -> System:
-    system = System([], {}, [], [], [], [], [], {}, {}, set())
+    system = System([], {}, [], [], [], [], [], [], {}, {}, set())
     for left, right, on, columns in mirrors:
         if left not in frames or right not in frames:
             continue
@@ -148,6 +175,10 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
             values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
             hidden = masks[name][column].to_numpy() & ~np.isnan(values)
             limit = _limits(frame, rule, column, settings).to_numpy()
+            # a null in a helper key (theme_monthly's _year): the rows belong to no published total
+            helper = [g for g in group if g.startswith("_")]
+            unpublished = frame[helper].isna().any(axis=1).to_numpy() if helper else np.zeros(len(frame), dtype=bool)
+            total_cells = _total_cells(frames, name, column)
             for rows in frame.groupby(list(group), dropna=False, sort=False).indices.values():
                 secret = rows[hidden[rows]]
                 if not len(secret):
@@ -160,11 +191,21 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                     if smallest >= values[r]:
                         system.partner_cap[v] = min(system.partner_cap.get(v, math.inf), smallest)
                 rhs = total - shown_sum
-                if 0 < total < limit[rows[0]]:
-                    # a total under the threshold is itself suppressed wherever it is published
+                totals = total_cells.get(int(rows[0]), [])
+                withheld = [c for c in totals if masks[c[0]][c[1]].iat[c[2]]]
+                if withheld and len(withheld) == len(totals):
+                    # the total is suppressed wherever published: those cells' one unknown (tied to their groups)
+                    terms.append((system.variable(withheld[0]), -1.0))
+                    rhs = -shown_sum
+                    for other in withheld[1:]:
+                        system.equation([(system.variable(withheld[0]), 1.0), (system.variable(other), -1.0)], 0.0, [])
+                elif not totals and (unpublished[rows[0]] or 0 < total < limit[rows[0]]):
+                    # a total under the threshold is itself suppressed wherever it is published; an unpublished total
+                    # (a null helper key) is unknown too
                     terms.append((system.variable(("", f"{name}.{column}.{'.'.join(group)}", int(rows[0]))), -1.0))
                     rhs = -shown_sum
-                system.equation(terms, rhs, [(name, column, int(r)) for r in shown])
+                system.equation(terms, rhs, [(name, column, int(r)) for r in shown],
+                                [c for c in totals if not masks[c[0]][c[1]].iat[c[2]]])
     return system
 
 
@@ -362,12 +403,34 @@ def _choose(frames, failing: pd.DataFrame, system: System) -> set[tuple[str, str
                           shape=(len(system.cells), len(system.rhs)))
     for row in failing.itertuples(index=False):
         v = system.variable((row.table_name, row.column_name, row.row))
-        candidates = [cell for e in a[v].indices for cell in system.members[e]] if v < a.shape[0] else []
+        candidates, total = _candidates(system, a, v)
         if not candidates or chosen & set(candidates):
+            continue
+        if total:   # a group's total: every cell that publishes it (one figure)
+            chosen.update(candidates)
             continue
         value = {cell: float(frames[cell[0]][cell[1]].iat[cell[2]]) for cell in candidates}
         chosen.add(min(candidates, key=lambda cell: (value[cell] == 0, value[cell], cell)))
     return chosen
+
+
+def _candidates(system: System, a: sparse.csr_matrix, v: int) -> tuple[list[tuple[str, str, int]], bool]:
+    """The published cells of v's groups; none left (every month a small count): the cells publishing one of
+    their totals (True); none left either: the same for the groups of the unknowns linked to v (a suppressed
+    total's own groups, e.g. the areas of area_comparison), nearest first."""
+    seen, unknowns = {v}, [v]
+    while unknowns:
+        equations = sorted({e for u in unknowns if u < a.shape[0] for e in a[u].indices})
+        members = [c for e in equations for c in system.members[e]]
+        if members:
+            return members, False
+        totals = next((system.totals[e] for e in equations if system.totals[e]), [])
+        if totals:
+            return totals, True
+        a_t = a[:, equations] if equations else None
+        unknowns = [] if a_t is None else [u for u in np.unique(a_t.nonzero()[0]) if u not in seen]
+        seen.update(unknowns)
+    return [], False
 
 
 def summary(result: pd.DataFrame) -> dict:

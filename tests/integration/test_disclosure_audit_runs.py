@@ -45,6 +45,26 @@ def frames_of(con) -> tuple[dict, dict]:
             {n: models[n].unique_key for n in names})
 
 
+def published_total(frames, keys, public, name, frame) -> pd.Series:
+    """Whether each row's group total is in the public tier: a theme_monthly month's year (or period) is
+    when trend or theme_summary publishes a count or previous_count for those months; other groups' totals
+    are taken as known."""
+    if name != "theme_monthly":
+        return pd.Series(True, index=frame.index)
+    shown = set()
+    for table, by in (("trend", ["source", "area_role", "theme"]), ("theme_summary", ["area_name", "theme"])):
+        if table not in public:
+            continue
+        rows = disclosure._key_order(table, frames[table], keys[table])
+        for column, start in (("count", "period_start"), ("previous_count", "_previous_start")):
+            published = public[table][column].notna().to_numpy()
+            shown |= {(table, *k) for k in rows.loc[published, by + [start]].itertuples(index=False, name=None)}
+    year = frame["_year"]
+    return pd.Series([("trend", s, r, t, y) in shown or ("theme_summary", a, t, y) in shown
+                      for s, r, a, t, y in zip(frame["source"], frame["area_role"], frame["area_name"], frame["theme"], year)],
+                     index=frame.index)
+
+
 def reader(frames, keys, public, log) -> list[tuple]:
     """Interval reasoning to a fixed point: each group's hidden cells add up to its total minus its
     published cells; a primary cell is in its rule's range, a non-zero secondary cell at least 5 (10 in a
@@ -79,12 +99,13 @@ def reader(frames, keys, public, log) -> list[tuple]:
                 before = (lb.copy(), ub.copy())
                 for group in groups:
                     by = [frame[g] for g in group]
+                    known = published_total(frames, keys, public, name, frame)
                     rest = (values.where(hidden, 0)).groupby(by, dropna=False).transform("sum")  # hidden total
                     sum_lb = lb.where(hidden, 0).groupby(by, dropna=False).transform("sum")
                     sum_ub = ub.where(hidden, 0).groupby(by, dropna=False).transform("sum")
                     new_lb = np.maximum(lb, rest - (sum_ub - ub))
                     new_ub = np.minimum(ub, rest - (sum_lb - lb))
-                    lb, ub = lb.where(~hidden, new_lb), ub.where(~hidden, new_ub)
+                    lb, ub = lb.where(~hidden | ~known, new_lb), ub.where(~hidden | ~known, new_ub)
                 if before[0].equals(lb) and before[1].equals(ub):
                     break
             for i in np.flatnonzero(hidden & rule.isin(list(SMALL)).to_numpy()):
