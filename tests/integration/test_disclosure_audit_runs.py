@@ -102,8 +102,12 @@ def reader(frames, keys, public, log) -> list[tuple]:
                     known = published_total(frames, keys, public, name, frame)
                     rest = (values.where(hidden, 0)).groupby(by, dropna=False).transform("sum")  # hidden total
                     sum_lb = lb.where(hidden, 0).groupby(by, dropna=False).transform("sum")
-                    sum_ub = ub.where(hidden, 0).groupby(by, dropna=False).transform("sum")
-                    new_lb = np.maximum(lb, rest - (sum_ub - ub))
+                    # the others' upper bounds: infinite if any other is (inf - inf would be NaN)
+                    finite = np.isfinite(ub)
+                    sum_ub = ub.where(hidden & finite, 0).groupby(by, dropna=False).transform("sum")
+                    n_inf = (hidden & ~finite).astype(int).groupby(by, dropna=False).transform("sum")
+                    others_ub = (sum_ub - ub.where(finite, 0)).where(n_inf - (~finite).astype(int) == 0, np.inf)
+                    new_lb = np.maximum(lb, rest - others_ub)
                     new_ub = np.minimum(ub, rest - (sum_lb - lb))
                     lb, ub = lb.where(~hidden | ~known, new_lb), ub.where(~hidden | ~known, new_ub)
                 if before[0].equals(lb) and before[1].equals(ub):

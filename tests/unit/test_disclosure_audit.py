@@ -171,3 +171,64 @@ def test_a_cell_the_audit_cannot_protect_is_reported():
     assert audit[["known_lower", "known_upper"]].values.tolist() == [[3, 4], [3, 4]]
     assert disclosure_audit.summary(audit)["not_protected"] == ["ward_hotspots | A | W0 | robbery | count",
                                                                 "ward_hotspots | A | W1 | robbery | count"]
+
+
+def small_series() -> tuple[dict, dict]:
+    """Area B's 12 months of homicide in 2022 are each 1 or 2 (13 in all): the year's 13 is published in
+    theme_summary and area_comparison, whose areas add up to London's 82. With the year known, 12 cells of
+    1-4 summing to 13 are each at most 2; no month is left to suppress."""
+    months = pd.date_range("2022-01-01", periods=12, freq="MS")
+    start, previous = pd.Timestamp("2022-01-01"), pd.Timestamp("2021-01-01")
+    monthly = pd.DataFrame({"source": "mps_counts", "area_role": "other_area", "area_name": "B", "theme": "homicide",
+                            "month_start": months, "count": [2] + [1] * 11, "_year": start})
+    areas = {"B": (13, 9), "C": (7, 8), "D": (12, 15), "E": (20, 22), "F": (30, 25)}
+    summary = pd.DataFrame({"area_name": list(areas), "theme": "homicide", "period_label": "2022",
+                            "period_start": start, "_previous_start": previous,
+                            "count": [c for c, _ in areas.values()], "previous_count": [p for _, p in areas.values()]})
+    frames = {"theme_monthly": monthly, "theme_summary": summary,
+              "area_comparison": summary.drop(columns=["period_start", "_previous_start"])}
+    keys = {"theme_monthly": ("source", "area_role", "area_name", "theme", "month_start"),
+            "theme_summary": ("area_name", "theme", "period_label"), "area_comparison": ("area_name", "theme", "period_label")}
+    return frames, keys
+
+
+def test_a_series_of_small_months_has_its_year_withheld_in_every_table_that_publishes_it():
+    frames, keys = small_series()
+    public, log = suppress_frames(frames, keys, SETTINGS)
+    audit = log.attrs["audit"]
+    assert public["theme_monthly"]["count"].isna().all()
+    # the year is one figure: withheld in both tables, and another area with it (else London's 82 less the rest)
+    assert public["theme_summary"].set_index("area_name")["count"].isna().to_dict() == \
+        public["area_comparison"].set_index("area_name")["count"].isna().to_dict()
+    hidden_years = public["area_comparison"].set_index("area_name")["count"].isna()
+    assert hidden_years["B"] and hidden_years.sum() >= 2
+    assert len(audit) == 12 and audit["protected"].all()
+    # the reader (written here): months >= 1 add up to B's year; the hidden years (each a secondary cell,
+    # so >= 5) add up to London's 82 less the published years; integer ranges of each month
+    values = frames["area_comparison"].set_index("area_name")["count"]
+    n_years = int(hidden_years.sum())
+    a = np.zeros((2, 12 + n_years))
+    a[0, :12], a[0, 12] = 1, -1                       # months - B's year = 0 (B first of the hidden years)
+    a[1, 12:] = 1                                     # hidden years = 82 - published years
+    rhs = [0, values[hidden_years].sum()]
+    lb = np.r_[np.ones(12), np.full(n_years, 5)]
+    ub = np.r_[np.full(12, 4), np.full(n_years, np.inf)]
+    for month in range(12):
+        ends = []
+        for sign in (1, -1):
+            c = np.zeros(12 + n_years)
+            c[month] = sign
+            result = milp(c, constraints=LinearConstraint(a, rhs, rhs), integrality=np.ones(12 + n_years),
+                          bounds=Bounds(lb, ub))
+            assert result.success
+            ends.append(sign * result.fun)
+        assert ends == [1, 4], month
+
+
+def test_without_the_year_to_withhold_the_small_series_is_reported_not_protected(monkeypatch):
+    monkeypatch.setattr(disclosure_audit, "TOTALS", {})
+    frames, keys = small_series()
+    _, log = suppress_frames(frames, keys, SETTINGS)
+    audit = log.attrs["audit"]
+    assert len(audit) == 12 and not audit["protected"].any()
+    assert (audit["known_upper"] == 2).all()
