@@ -72,6 +72,12 @@ def test_both_tiers_are_written(real_run):
     assert len(public) == len(restricted) > 0
 
 
+def test_the_audit_proves_every_small_cell_protected(real_run):
+    _, out = real_run
+    audit = json.loads((out / "run.json").read_text())["disclosure_audit"]
+    assert audit["cells_checked"] > 0 and audit["not_protected"] == []
+
+
 def _texts(path):
     """Every piece of text a reader of this public file could see."""
     if path.suffix == ".parquet":
