@@ -7,7 +7,10 @@ minimise and maximise the cell subject to the published equations and non-negati
 
 - every additive group of TableRule.groups: its members add up to its total. The total is taken as
   published (the attacker knows it: it is in another table, or the area's figure), except a total
-  under the threshold, which is a count suppressed wherever it is published (then a free unknown);
+  under the threshold, which is a count suppressed wherever it is published (then a free unknown), a
+  total of no published period (a null helper key: theme_monthly's months outside any published
+  period; a free unknown) and a total withheld in every cell that publishes it (TOTALS: that cell's
+  unknown, tied to its own groups);
 - MIRRORS: the same figure in two tables is one unknown.
 
 Derived columns (changes, shares, rates, percentages) are suppressed with their counts, so they add no
@@ -20,8 +23,10 @@ equation. Two attackers are audited, and a cell is protected only against both:
   the rule: "two wards of 4 and 8 left in the sub-area" pins both to 4).
 
 A cell that fails gets secondary suppression: the smallest published non-zero cell (then a zero) of a
-group it belongs to, and the audit runs again, until every cell passes or none is left to add (then the
-cell is reported as not protected). Ranges are of the LP relaxation (integer ranges can only be as
+group it belongs to; with none left (every month a small count), every cell publishing one of its groups'
+totals (TOTALS); then the same for the groups of the unknowns linked to it (a withheld total's own group).
+The audit runs again, until every cell passes or none is left to add (then the cell is reported as not
+protected). Ranges are of the LP relaxation (integer ranges can only be as
 wide or narrower by less than one; the equations are sums, so their vertices are whole numbers).
 
 The audit works per independent component (suppressed cells linked by a shared equation): a
