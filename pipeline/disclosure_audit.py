@@ -196,7 +196,9 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                     if smallest >= values[r]:
                         system.partner_cap[v] = min(system.partner_cap.get(v, math.inf), smallest)
                 rhs = total - shown_sum
-                totals = total_cells.get(int(rows[0]), [])
+                # only a cell holding the same figure is the group's total (not a partial year's months)
+                totals = [c for c in total_cells.get(int(rows[0]), [])
+                          if abs(float(pd.to_numeric(frames[c[0]][c[1]].iat[c[2]], errors="coerce")) - total) < 1e-9]
                 withheld = [c for c in totals if masks[c[0]][c[1]].iat[c[2]]]
                 if withheld and len(withheld) == len(totals):
                     # the total is suppressed wherever published: those cells' one unknown (tied to their groups)
