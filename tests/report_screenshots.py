@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import open_offline
+from tests.helpers.browser import open_offline
 
 DOCS = ROOT / "docs"
 THEME = "#theme-vwi"

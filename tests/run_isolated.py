@@ -144,9 +144,9 @@ def _processes(args: list[str]) -> list[list[Path]]:
     """The files of each pytest process, longest first by the last suite's times (unknown first)."""
     if args:
         return [[Path(a).resolve()] for a in args]
-    unit = sorted((ROOT / "tests" / "unit").glob("test_*.py"))
+    unit = sorted((ROOT / "tests" / "unit").rglob("test_*.py"))
     groups = [unit[i:i + UNIT_FILES_PER_PROCESS] for i in range(0, len(unit), UNIT_FILES_PER_PROCESS)]
-    groups += [[path] for path in sorted((ROOT / "tests" / "integration").glob("test_*.py"))]
+    groups += [[path] for path in sorted((ROOT / "tests" / "integration").rglob("test_*.py"))]
     try:
         times = json.loads(TIMES_FILE.read_text())
     except (OSError, ValueError):

@@ -102,7 +102,7 @@ def test_manifest_traces_inputs(demo_run):
 
 
 def test_every_demo_table_is_written_in_its_stated_order(demo_run):
-    from tests.integration.test_idempotence import assert_written_in_stated_order
+    from tests.helpers.outputs import assert_written_in_stated_order
 
     assert_written_in_stated_order(demo_run[0] / "data" / "processed" / "demo")
 

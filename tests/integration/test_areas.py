@@ -10,33 +10,15 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.conftest import SHARED_DATA, needs_shared_data
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
+from tests.helpers.london import BOROUGH_FILES, CENSUS, write_london_config
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
-BOROUGH_FILES = sorted((SHARED_DATA / "mps_counts" / "borough").glob("*extract2023-08.csv"))
-BOUNDARIES = SHARED_DATA / "boundaries" / "london_boroughs" / "London_Borough_Excluding_MHW.shp"
-CENSUS = SHARED_DATA / "population" / "census2021_usual_residents_lsoa21_age6_EW.csv.gz"
-
-
-def write_config(tmp_path, areas: str) -> object:
-    config = tmp_path / "run.yaml"
-    paths = ", ".join(str(p) for p in BOROUGH_FILES)
-    config.write_text(textwrap.dedent(f"""\
-        area: {{name: Merton, code: E09000024}}
-        areas: {areas}
-        comparator: {{name: Metropolitan Police Service}}
-        period: {{calendar_year: 2022}}
-        inputs: [{{kind: mps_counts, paths: [{paths}]}}]
-        reference:
-          areas: {BOUNDARIES}
-          area_population: {CENSUS}
-        """))
-    return load_config(config)
 
 
 @pytest.fixture(scope="module")
 def london(tmp_path_factory):
-    cfg = write_config(tmp_path_factory.mktemp("london"), "neighbours")
+    cfg = write_london_config(tmp_path_factory.mktemp("london"), "neighbours")
     con = db.connect()
     assessment.ingest(con, cfg)
     assessment.build(con, cfg, "t")
@@ -164,7 +146,7 @@ def test_a_listed_area_missing_from_the_inputs_is_refused(tmp_path):
     from pipeline import areas
     from pipeline.errors import InputError
 
-    cfg = write_config(tmp_path, "[Sutton, Suton]")
+    cfg = write_london_config(tmp_path, "[Sutton, Suton]")
     with db.connect() as con:
         assessment.ingest(con, cfg)
         assessment.build(con, cfg, "t", select=["int_areas"])
@@ -177,16 +159,16 @@ def test_areas_value_must_be_a_list_all_or_neighbours(tmp_path):
     from pipeline.config import AreaSelection
     from pipeline.errors import InputError
 
-    assert write_config(tmp_path, "all").areas == AreaSelection("all")
-    assert write_config(tmp_path, "[Sutton, Merton]").areas == AreaSelection("list", ("Sutton", "Merton"))
+    assert write_london_config(tmp_path, "all").areas == AreaSelection("all")
+    assert write_london_config(tmp_path, "[Sutton, Merton]").areas == AreaSelection("list", ("Sutton", "Merton"))
     with pytest.raises(InputError, match="areas"):
-        write_config(tmp_path, "everywhere")
+        write_london_config(tmp_path, "everywhere")
 
 
 def test_build_areas_returns_every_borough_for_areas_all(tmp_path):
     from pipeline import areas
 
-    cfg = write_config(tmp_path, "all")
+    cfg = write_london_config(tmp_path, "all")
     tables = areas.build_areas(cfg, tmp_path / "unit.duckdb", "t")
     summary = tables["theme_summary"]
     vwi = summary[summary.theme == "vwi"].set_index("area_name")["count"].to_dict()

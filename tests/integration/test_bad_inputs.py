@@ -13,53 +13,18 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
 from pipeline import assessment, db, validation
 from pipeline.config import RunConfig, load_config
 from pipeline.errors import InputError
-from tests.conftest import TEST_KEY_FILE
+from tests.helpers.bad_inputs import CORPUS, MANIFEST, build_core, write_corpus_config
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"
-MANIFEST = yaml.safe_load((CORPUS / "manifest.yaml").read_text())
 CASES = MANIFEST["cases"]
 ERROR_CASES = [c for c in CASES if "error" in c["expect"]]
 ROW_CASES = [c for c in CASES if "files" in c["expect"]]
-# models the checks read; geography reference tables are loaded only if one of them needs them
-CORE_MODELS = ("quarantine_summary", "quarantine", "int_offences_current", "int_people_current", "int_mps_counts_current")
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-def _absolute(item: dict) -> dict:
-    out = {}
-    for key, value in item.items():
-        if key in ("offences", "victims", "suspects", "paths", "profile"):
-            value = [str(CORPUS / v) for v in value] if isinstance(value, list) else str(CORPUS / value)
-        out[key] = value
-    return out
-
-
-def write_config(folder: Path, inputs: list[dict], **overrides) -> Path:
-    """A run config over corpus files (absolute paths), written into `folder`."""
-    config = {**MANIFEST["defaults"], "privacy": {"key_file": str(TEST_KEY_FILE)},
-              "inputs": [_absolute(i) for i in inputs], "output": str(folder / "out")}
-    for key, value in overrides.items():
-        if value is None:
-            config.pop(key, None)
-        else:
-            config[key] = value
-    path = folder / "run.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-def build_core(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str = "test-run", reference: bool = True) -> None:
-    """assessment.build restricted to the quarantine and reconciliation models and what they read (fast,
-    and independent of the marts). `reference=False` reuses reference tables already on the connection."""
-    assessment.prepare(con, cfg, run_id, reference=reference)
-    db.run_models(con, select=list(CORE_MODELS), upstream=True)
-
 
 def run_steps(cfg: RunConfig, steps: list[str], out_dir: Path, con: duckdb.DuckDBPyConnection | None = None):
     con = con or db.connect()
@@ -124,7 +89,7 @@ def fresh(tmp_path_factory):
     """A connection with seeds and reference tables loaded once; each use starts from empty raw tables."""
     folder = tmp_path_factory.mktemp("fresh")
     con = db.connect()
-    cfg = load_config(write_config(folder, [{"kind": "record_extract", "profile": "profiles/corpus.yaml",
+    cfg = load_config(write_corpus_config(folder, [{"kind": "record_extract", "profile": "profiles/corpus.yaml",
                                               "offences": "good/offences.csv"}]))
     run_steps(cfg, ["ingest", "build"], folder, con)
 
@@ -146,7 +111,7 @@ def run_case(cfg: RunConfig, steps: list[str], out_dir: Path, con: duckdb.DuckDB
 @pytest.mark.parametrize("case", ERROR_CASES, ids=[c["id"] for c in ERROR_CASES])
 def test_batch_failure_stops_with_a_clear_message(case, tmp_path, monkeypatch, fresh):
     monkeypatch.delenv("SVNA_PSEUDONYMISATION_KEY", raising=False)
-    config = write_config(tmp_path, case["inputs"], **case.get("config", {}))
+    config = write_corpus_config(tmp_path, case["inputs"], **case.get("config", {}))
     steps = case.get("steps", ["ingest", "build", "reconcile"])
     with pytest.raises(InputError) as caught:
         run_case(load_config(config), steps, tmp_path / "work", fresh())
@@ -166,7 +131,7 @@ def test_batch_failure_stops_with_a_clear_message(case, tmp_path, monkeypatch, f
 def combined(tmp_path_factory):
     folder = tmp_path_factory.mktemp("corpus")
     inputs = [item for case in ROW_CASES for item in case["inputs"]]
-    cfg = load_config(write_config(folder, inputs, quarantine_threshold_pct=100))
+    cfg = load_config(write_corpus_config(folder, inputs, quarantine_threshold_pct=100))
     con = run_steps(cfg, ["ingest", "build", "reconcile"], folder)
     summary = validation.validate(con, cfg, folder / "out.partial")
     yield con, cfg, summary, folder

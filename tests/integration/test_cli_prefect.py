@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from pipeline.config import PROJECT_ROOT, configure_runtime
-from tests.conftest import write_tiny_inputs
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 pytestmark = pytest.mark.integration
 

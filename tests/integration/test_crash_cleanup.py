@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import PROJECT_ROOT
-from tests.conftest import write_tiny_inputs
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 pytestmark = pytest.mark.integration
 TAG = "SVNA_CRASH_TEST_RUN"     # every process of a run inherits it: how the test finds leftovers

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pipeline.annual import run_annual
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.conftest import TINY_OFFENCES, write_tiny_inputs
+from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
 
 pytestmark = pytest.mark.integration
 TINY_ROWS = len(TINY_OFFENCES.splitlines()) - 1

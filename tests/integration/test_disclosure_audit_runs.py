@@ -17,8 +17,8 @@ import pytest
 from pipeline import assessment, db, disclosure, disclosure_audit
 from pipeline.config import CONFIG_DIR, load_config
 from pipeline.demo import generate_demo_data
-from tests.integration.test_areas import write_config
-from tests.conftest import needs_shared_data
+from tests.helpers.london import write_london_config
+from tests.helpers.shared_data import needs_shared_data
 
 # rows that add up to a total the reader knows (another table, the area's figure, the year)
 ADDITIVE = [
@@ -142,7 +142,7 @@ def demo_frames(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def london_frames(tmp_path_factory):
-    cfg = write_config(tmp_path_factory.mktemp("london"), "all")
+    cfg = write_london_config(tmp_path_factory.mktemp("london"), "all")
     con = db.connect()
     assessment.ingest(con, cfg)
     assessment.build(con, cfg, "t")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import re
 import zipfile
 from pathlib import Path
 
@@ -16,9 +15,10 @@ import pandas as pd
 import pytest
 
 from pipeline import annual, assessment
-from pipeline.config import SQL_DIR, load_config
+from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.conftest import write_tiny_inputs
+from tests.helpers.tiny_inputs import write_tiny_inputs
+from tests.helpers.outputs import assert_written_in_stated_order
 
 SECRETS = ["Zelda Quartermain", "221B Baker Street", "Yannick Oberholzer", "VICTIM-SECRET-"]
 
@@ -87,33 +87,8 @@ def test_the_same_inputs_twice_give_identical_tables(runs):
         assert first[name] == second[name], name
 
 
-def _declared_key(mart: str) -> list[str]:
-    header = re.search(r"^-- unique_key:(.*)$", (SQL_DIR / "marts" / f"{mart}.sql").read_text(), re.MULTILINE)
-    assert header, f"sql/marts/{mart}.sql declares no '-- unique_key:' header"
-    return [c.strip() for c in header.group(1).split(",")]
-
-
 def test_every_table_is_written_in_its_stated_order(runs):
     assert_written_in_stated_order(runs[0].output)
-
-
-def assert_written_in_stated_order(output: Path) -> None:
-    """Each table is sorted by the unique key its SQL header declares (themes in their seed order),
-    and that key is unique: the order is stated, not whatever the query engine produced."""
-    theme_order = {t: int(n) for t, n in pd.read_csv(SQL_DIR / "seeds" / "themes.csv", dtype=str)
-                   [["theme", "sort_order"]].itertuples(index=False)}
-    marts = sorted(p.stem for p in (SQL_DIR / "marts").glob("*.sql"))
-    assert marts == sorted(p.stem for p in (output / "tables").glob("*.parquet"))
-    for mart in marts:
-        key = _declared_key(mart)
-        frame = pd.read_parquet(output / "tables" / f"{mart}.parquet")
-        assert set(key) <= set(frame.columns), mart
-        assert not frame.duplicated(key).any(), f"{mart}: {key} is not unique"
-        sort_by = frame[key].copy()
-        if "theme" in key:
-            sort_by.insert(key.index("theme"), "theme_order", frame.theme.map(theme_order))
-        expected = sort_by.sort_values(list(sort_by.columns), kind="stable", na_position="last").index
-        assert list(frame.index) == list(expected), f"{mart} is not in {key} order"
 
 
 def test_every_published_row_carries_the_run_id(runs):

@@ -8,7 +8,6 @@ Dundonald 112. The pre-2022 ward file must be re-based through LSOAs or refused,
 
 from __future__ import annotations
 
-import textwrap
 
 import geopandas as gpd
 import numpy as np
@@ -19,48 +18,14 @@ from shapely import contains_xy
 from pipeline import assessment, db
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.conftest import SHARED_DATA, TEST_KEY_FILE, needs_shared_data
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
+from tests.helpers.merton import POPULATION, WARDS, WARD_FILE_2022, WARD_FILE_PRE_2022, build_merton, merton_config
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 
-WARD_FILE_2022 = "mps_counts/ward/MPS_Ward_Level_Crime_most_recent_24_months_202104-202303_extract2023-04.csv"
-WARD_FILE_PRE_2022 = "mps_counts/ward/MPS_Ward_Level_Crime_most_recent_24_months_202009-202208_extract2022-09.csv"
-POPULATION = "population/census2021_usual_residents_lsoa21_age6_Merton.csv"
-WARDS = "boundaries/merton_wards_2022.geojson"
-
-
-def merton_config(root, ward_files: list[str], previous_wards: bool = False, extra_inputs: str = "") -> Path:  # noqa: F821
-    paths = ", ".join(str(SHARED_DATA / f) for f in ward_files)
-    previous = f"  previous_wards: {SHARED_DATA}/boundaries/london_wards_2018/London_Ward_CityMerged.shp\n" \
-        if previous_wards else ""
-    config = root / "merton.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        area: {{name: Merton, code: E09000024}}
-        period: {{calendar_year: 2022}}
-        inputs:
-          - kind: mps_counts
-            paths: [{paths}]
-        """) + extra_inputs + textwrap.dedent(f"""\
-        reference:
-          wards: {SHARED_DATA / WARDS}
-          lsoas: {SHARED_DATA}/boundaries/merton_lsoa_2021/Merton.shp
-          lsoa_to_ward: {SHARED_DATA}/lookups/lsoa21_ward22_best_fit_Merton.csv
-          population: {SHARED_DATA / POPULATION}
-        """) + previous + f"geography: {{gi_permutations: 0}}\nprivacy: {{key_file: {TEST_KEY_FILE}}}\noutput: out\n")
-    return config
-
-
-def build(config):
-    cfg = load_config(config)
-    con = db.connect()
-    assessment.ingest(con, cfg)
-    assessment.build(con, cfg, "test-run")
-    return con
-
-
 @pytest.fixture(scope="module")
 def merton(tmp_path_factory):
-    con = build(merton_config(tmp_path_factory.mktemp("merton-geo"), [WARD_FILE_2022]))
+    con = build_merton(merton_config(tmp_path_factory.mktemp("merton-geo"), [WARD_FILE_2022]))
     yield con
     con.close()
 
@@ -101,14 +66,14 @@ def test_previous_year_partly_covered_is_not_compared(merton):
 def test_pre_2022_ward_file_is_refused_without_a_previous_ward_set(tmp_path):
     config = merton_config(tmp_path, [WARD_FILE_2022, WARD_FILE_PRE_2022])
     with pytest.raises(InputError) as err:
-        build(config)
+        build_merton(config)
     message = str(err.value)
     assert "extract2022-09.csv" in message and "WardCode" in message
     assert "previous_wards" in message and "never mixed" in message
 
 
 def test_pre_2022_ward_file_is_rebased_through_lsoas_never_mixed(tmp_path, merton):
-    con = build(merton_config(tmp_path, [WARD_FILE_2022, WARD_FILE_PRE_2022], previous_wards=True))
+    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022, WARD_FILE_PRE_2022], previous_wards=True))
     try:
         rebased, current = vwi_wards(con).set_index("ward_name"), vwi_wards(merton).set_index("ward_name")
         assert len(rebased) == 20                                              # only the May 2022 wards
@@ -166,7 +131,7 @@ def test_points_generated_inside_each_ward_land_in_it(tmp_path):
     extract.to_csv(tmp_path / "offences.csv", index=False)
     (tmp_path / "points.yaml").write_text(PROFILE)
     inputs = "  - kind: record_extract\n    profile: points.yaml\n    offences: offences.csv\n"
-    con = build(merton_config(tmp_path, [WARD_FILE_2022], extra_inputs=inputs))
+    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022], extra_inputs=inputs))
     try:
         located = con.execute("""select source_row, current_ward_code, location_method from int_offences_located
                                  where source_file like '%offences.csv' order by source_row""").df()

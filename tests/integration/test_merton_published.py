@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from tests.conftest import SHARED_DATA, needs_shared_data
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 

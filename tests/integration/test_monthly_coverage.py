@@ -19,7 +19,8 @@ from pipeline import monthly
 from pipeline.config import CONFIG_DIR
 from pipeline.demo import generate_demo_data
 from pipeline.errors import InputError
-from tests.conftest import SHARED_DATA, TEST_KEY_FILE, needs_shared_data
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
+from tests.helpers.tiny_inputs import TEST_KEY_FILE
 
 pytestmark = pytest.mark.integration
 MAR23 = "MPS_Borough_Level_Crime_most_recent_24_months_202103-202302_extract2023-03.csv"

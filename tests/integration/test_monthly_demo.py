@@ -20,7 +20,7 @@ import pytest
 from pipeline import monthly
 from pipeline.config import CONFIG_DIR
 from pipeline.demo import generate_demo_data
-from tests.conftest import TEST_KEY_FILE
+from tests.helpers.tiny_inputs import TEST_KEY_FILE
 
 pytestmark = pytest.mark.integration
 VWI_CODES = {"2", "4/3", "4/7", "5D", "5E", "8N", "8P", "8S", "8T"}

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from pipeline import monthly
-from tests.conftest import SHARED_DATA, needs_shared_data
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 BOROUGH = SHARED_DATA / "mps_counts" / "borough"

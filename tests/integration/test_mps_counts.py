@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.conftest import SHARED_DATA, needs_shared_data
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 BOROUGH = SHARED_DATA / "mps_counts" / "borough"

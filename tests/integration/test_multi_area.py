@@ -18,7 +18,7 @@ import pytest
 from pipeline import assessment, db, multi_area
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.police_uk_forces import FORCES, write_forces
+from tests.helpers.police_uk_forces import FORCES, write_forces
 
 pytestmark = pytest.mark.integration
 # tables whose rows belong to one force's area (input lineage is compared per file below)

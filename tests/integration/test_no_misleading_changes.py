@@ -13,8 +13,8 @@ import re
 import pytest
 
 from pipeline.config import load_config
-from tests.conftest import needs_shared_data
-from tests.integration.test_merton_geography import WARD_FILE_2022, build, merton_config
+from tests.helpers.shared_data import needs_shared_data
+from tests.helpers.merton import WARD_FILE_2022, build_merton, merton_config
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 
@@ -29,7 +29,7 @@ def partly_covered_config(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def partly_covered(partly_covered_config):
-    con = build(partly_covered_config)
+    con = build_merton(partly_covered_config)
     yield con
     con.close()
 
@@ -66,7 +66,7 @@ def test_ward_hotspots_and_sub_areas_say_why_too(partly_covered):
 
 
 def test_a_fully_covered_previous_year_is_compared(tmp_path):
-    con = build(merton_config(tmp_path, [WARD_FILE_2022, BOROUGH_24_MONTHS, BOROUGH_HISTORICAL]))
+    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022, BOROUGH_24_MONTHS, BOROUGH_HISTORICAL]))
     rows = con.execute("select theme, count, previous_count, change, change_note from theme_summary").fetchall()
     con.close()
     assert rows and {r[0] for r in rows} >= {"vwi", "homicide"}

@@ -29,7 +29,7 @@ from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.errors import InputError
 from pipeline.privacy import KEY_ENV, pseudonymisation_key
 from pipeline.sources.record_extract import pseudonymise
-from tests.conftest import TINY_VICTIMS, write_tiny_inputs
+from tests.helpers.tiny_inputs import TINY_VICTIMS, write_tiny_inputs
 
 pytestmark = pytest.mark.integration
 PERSON_ID = "VICTIM-SECRET-123"

@@ -14,7 +14,7 @@ import pytest
 from pipeline import annual, output_folders
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.conftest import write_tiny_inputs
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 
 def _no_work(*args):

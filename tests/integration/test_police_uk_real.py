@@ -16,7 +16,7 @@ import yaml
 from pipeline import assessment, db
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.conftest import SHARED_DATA, needs_shared_data
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = needs_shared_data
 FOLDER = SHARED_DATA / "police_uk" / "city_of_london_2021-05_2022-05"

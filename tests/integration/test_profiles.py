@@ -11,13 +11,7 @@ import openpyxl
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.conftest import (
-    TEST_KEY_FILE,
-    TINY_OFFENCES,
-    TINY_SUSPECTS,
-    TINY_VICTIMS,
-    write_tiny_inputs,
-)
+from tests.helpers.tiny_inputs import TEST_KEY_FILE, TINY_OFFENCES, TINY_SUSPECTS, TINY_VICTIMS, write_tiny_inputs
 
 SINGLE_PROFILE = """\
 name: other_force_single_sheet

@@ -17,7 +17,8 @@ from pipeline import disclosure, publish
 from pipeline.annual import run_annual
 from pipeline.cli import app
 from pipeline.config import load_config
-from tests.conftest import SHARED_DATA, needs_shared_data, write_tiny_inputs
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 

@@ -14,7 +14,7 @@ import pytest
 from pipeline.config import load_config
 from pipeline.privacy import MARKING
 from pipeline.report import REPORT_NAME
-from tests.browser import chromium_path, open_offline
+from tests.helpers.browser import chromium_path, open_offline
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import annual
 from pipeline.config import load_config
-from tests.conftest import write_tiny_inputs
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 pytestmark = pytest.mark.integration
 IMG = "<img src=x onerror=alert(1)>"

@@ -10,8 +10,8 @@ from scipy import stats
 
 from pipeline import assessment, db
 from pipeline.config import SEEDS_DIR, load_config
-from tests.conftest import needs_shared_data
-from tests.unit.analysis_fixture import write_analysis_inputs
+from tests.helpers.shared_data import needs_shared_data
+from tests.helpers.analysis_inputs import write_analysis_inputs
 
 MARTS = ["temporal_profile", "theme_summary", "victim_rates", "people_profile", "repeat_victimisation"]
 
@@ -179,7 +179,7 @@ def test_without_victim_ids_repeat_victimisation_is_an_intelligence_gap(tmp_path
 # ------------------------------------------------------------------ knives, domestic abuse, deprivation, trend
 @pytest.fixture(scope="module")
 def more(tmp_path_factory):
-    from tests.unit.analysis_fixture import write_deprivation_reference
+    from tests.helpers.analysis_inputs import write_deprivation_reference
 
     root = tmp_path_factory.mktemp("deprivation")
     config = write_analysis_inputs(root)
@@ -229,7 +229,7 @@ def test_trend_never_shows_a_partial_year(more):
 
 
 def test_trend_has_one_row_per_covered_year(tmp_path):
-    from tests.conftest import write_tiny_inputs
+    from tests.helpers.tiny_inputs import write_tiny_inputs
 
     cfg = load_config(write_tiny_inputs(tmp_path))
     con = db.connect()
@@ -246,7 +246,7 @@ def test_trend_has_one_row_per_covered_year(tmp_path):
 
 
 def test_count_only_inputs_say_they_need_a_record_extract(tmp_path):
-    from tests.conftest import write_tiny_inputs
+    from tests.helpers.tiny_inputs import write_tiny_inputs
 
     config = write_tiny_inputs(tmp_path)
     text = config.read_text()
@@ -273,7 +273,7 @@ def test_count_only_inputs_say_they_need_a_record_extract(tmp_path):
 def test_merton_imd_reaches_every_2021_lsoa(tmp_path):
     """The real IMD 2019 file (2011 LSOAs) on Merton's 126 LSOAs of 2021: 122 keep their code; the four
     new codes come from two split 2011 LSOAs, found through the 2011 boundaries."""
-    from tests.conftest import SHARED_DATA
+    from tests.helpers.shared_data import SHARED_DATA
 
     config = write_analysis_inputs(tmp_path)
     config.write_text(config.read_text().replace("  population: population.csv\n", (

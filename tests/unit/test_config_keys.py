@@ -12,14 +12,8 @@ from pipeline import config as config_module
 from pipeline.config import DEMO_CONFIG, PROJECT_ROOT, load_config
 from pipeline.errors import InputError
 from pipeline.sources.profiles import load_profile
-from tests.conftest import write_tiny_inputs
-
-
-def _set(data: dict, dotted: str, value) -> None:
-    *parents, last = dotted.split(".")
-    for part in parents:
-        data = data[int(part)] if part.isdigit() else data.setdefault(part, {})
-    data[last] = value
+from tests.helpers.tiny_inputs import write_tiny_inputs
+from tests.helpers.config_edit import set_dotted
 
 
 RUN_CONFIG_TYPOS = [
@@ -47,7 +41,7 @@ RUN_CONFIG_TYPOS = [
 def test_an_unknown_run_config_key_names_the_key_and_the_allowed_keys(tmp_path, key, value, named, allowed):
     config = write_tiny_inputs(tmp_path)
     data = yaml.safe_load(config.read_text())
-    _set(data, key, value)
+    set_dotted(data, key, value)
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(InputError) as caught:
         load_config(config)
@@ -75,7 +69,7 @@ def test_an_unknown_profile_key_names_the_key_and_the_allowed_keys(tmp_path, key
     write_tiny_inputs(tmp_path)
     profile = tmp_path / "tiny.yaml"
     data = yaml.safe_load(profile.read_text())
-    _set(data, key, value)
+    set_dotted(data, key, value)
     profile.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(InputError) as caught:
         load_profile(profile)

@@ -16,7 +16,7 @@ import pytest
 from pipeline import config
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.conftest import TEST_KEY_FILE, write_tiny_inputs
+from tests.helpers.tiny_inputs import TEST_KEY_FILE, write_tiny_inputs
 
 
 def _config_with(tmp_path: Path, extra: str) -> Path:

@@ -12,8 +12,8 @@ from pipeline.config import DEMO_CONFIG, load_config
 from pipeline.config_types import check_run_config_types, load_yaml
 from pipeline.errors import InputError
 from pipeline.sources.profiles import load_profile
-from tests.conftest import write_tiny_inputs
-from tests.unit.test_config_keys import _set
+from tests.helpers.tiny_inputs import write_tiny_inputs
+from tests.helpers.config_edit import set_dotted
 
 WRONG_TYPES = [  # key set, value, key named, expected, type found
     ("area.name", ["Merton", "Sutton"], "area.name", "expected text", "a list"),
@@ -43,7 +43,7 @@ WRONG_TYPES = [  # key set, value, key named, expected, type found
 def test_a_value_of_the_wrong_type_names_the_file_key_and_type(tmp_path, key, value, named, expected, found):
     config = write_tiny_inputs(tmp_path)
     data = yaml.safe_load(config.read_text())
-    _set(data, key, value)
+    set_dotted(data, key, value)
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(InputError) as caught:
         load_config(config)
@@ -58,7 +58,7 @@ def test_configs_of_the_right_types_still_load(tmp_path):
     for key, value in [("period.calendar_year", "2023"), ("reference.wards", {"path": "w.geojson", "crs": 27700}),
                        ("duckdb.threads", 2), ("tiers", "restricted"), ("monthly.seasonal_themes", True),
                        ("area.code", None)]:
-        _set(data, key, value)
+        set_dotted(data, key, value)
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     assert load_config(config).area_name == "Tinytown"
     shipped = [p for p in sorted(DEMO_CONFIG.parent.rglob("*.yaml")) if "area" in (yaml.safe_load(p.read_text()) or {})]

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import assessment, db
-from pipeline.config import load_config
+from pipeline import assessment
 from pipeline.errors import InputError
-from tests.conftest import TINY_OFFENCES, write_tiny_inputs
+from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
+from tests.helpers.dates import build_to_coverage, quarantined_rules, reconciliation_row, write_offences_with
+from tests.helpers.dates import write_tiny_with_threshold
 
 
 def _rewrite_mps(path: Path, drop_months: tuple[str, ...] = (), drop_boroughs: tuple[str, ...] = (),
@@ -32,22 +33,11 @@ def _rewrite_mps(path: Path, drop_months: tuple[str, ...] = (), drop_boroughs: t
     return target
 
 
-def _run(config: Path, **variables):
-    cfg = load_config(config)
-    con = db.connect()
-    assessment.ingest(con, cfg)
-    assessment.build(con, cfg, "test-run")
-    if variables:  # rebuild with e.g. a fixed run date
-        db.set_variables(con, variables)
-        db.run_models(con)
-    return cfg, con
-
-
 def test_a_comparator_file_missing_a_month_stops_the_run_naming_file_and_month(tmp_path):
     config = write_tiny_inputs(tmp_path)
     # comparator only (no Tinytown rows), and June 2023 missing: today this silently drops a month of the force total
     _rewrite_mps(tmp_path / "mps.csv", drop_months=("202306",), drop_boroughs=("Tinytown",))
-    cfg, con = _run(config)
+    cfg, con = build_to_coverage(config)
     with pytest.raises(InputError) as caught:
         assessment.check_coverage(con, cfg)
     message = caught.value.message
@@ -58,7 +48,7 @@ def test_a_comparator_file_missing_a_month_stops_the_run_naming_file_and_month(t
 def test_a_full_comparator_file_passes(tmp_path):
     config = write_tiny_inputs(tmp_path)
     _rewrite_mps(tmp_path / "mps.csv", drop_boroughs=("Tinytown",))
-    cfg, con = _run(config)
+    cfg, con = build_to_coverage(config)
     assessment.check_coverage(con, cfg)
     # Otherton VWI: 13 in 2023 vs 9 in 2022
     assert con.execute("select comparator_pct_change from theme_summary where theme = 'vwi'").fetchone()[0] == 44.4
@@ -71,42 +61,19 @@ def test_a_month_missing_from_the_newest_file_but_in_an_older_one_is_covered(tmp
     _rewrite_mps(mps, name="mps_extract2024-01.csv")                          # older, complete
     mps.unlink()
     config.write_text(config.read_text().replace("paths: [mps.csv]", "paths: [mps_extract*.csv]"))
-    cfg, con = _run(config)
+    cfg, con = build_to_coverage(config)
     assessment.check_coverage(con, cfg)
     # June 2023 comes from the older file: Tinytown VWI 2 + Otherton 13 in 2023 vs 1 + 9 in 2022
     assert con.execute("select comparator_pct_change from theme_summary where theme = 'vwi'").fetchone()[0] == 50.0
 
 
-def _tiny_with_threshold(tmp_path: Path) -> Path:
-    config = write_tiny_inputs(tmp_path)  # one bad row of 13 is over the default 5% threshold
-    config.write_text(config.read_text() + "quarantine_threshold_pct: 20\n")
-    return config
-
-
-def _offences_with(tmp_path: Path, extra_rows: str) -> Path:
-    config = _tiny_with_threshold(tmp_path)
-    (tmp_path / "extract" / "offences.csv").write_text(TINY_OFFENCES + extra_rows)
-    return config
-
-
-def _quarantined(con, path: Path) -> dict[str, str]:
-    return dict(con.execute("select rule, failing_column || ': ' || failing_value from quarantine "
-                            "where source_file = ? and input_table = 'offences'", [str(path)]).fetchall())
-
-
-def _reconciles(con, path: Path) -> tuple:
-    return con.execute("select rows_in, rows_loaded, rows_superseded, rows_quarantined, reconciled "
-                       "from quarantine_summary where source_file = ? and input_table = 'offences'",
-                       [str(path)]).fetchone()
-
-
 def test_a_recorded_date_after_the_run_date_is_quarantined(tmp_path):
     # no extract date on the row, so recorded_after_extract cannot catch it: only the run date can
-    config = _offences_with(tmp_path, "F1,15/03/2024,8N,N,N,Confirmed,free text,\n")
-    cfg, con = _run(config, run_date="2024-03-01")
+    config = write_offences_with(tmp_path, "F1,15/03/2024,8N,N,N,Confirmed,free text,\n")
+    cfg, con = build_to_coverage(config, run_date="2024-03-01")
     offences = tmp_path / "extract" / "offences.csv"
-    assert _quarantined(con, offences) == {"future_recorded_date": "recorded_date: 2024-03-15 > run date 2024-03-01"}
-    assert _reconciles(con, offences) == (13, 12, 0, 1, True)
+    assert quarantined_rules(con, offences) == {"future_recorded_date": "recorded_date: 2024-03-15 > run date 2024-03-01"}
+    assert reconciliation_row(con, offences) == (13, 12, 0, 1, True)
     assessment.check_reconciliation(con, cfg)
     reason = con.execute("select reason from quarantine where rule = 'future_recorded_date'").fetchone()[0]
     assert "after the day of the run" in reason
@@ -117,8 +84,8 @@ def test_a_recorded_date_of_today_passes_and_build_sets_the_run_date(tmp_path):
 
     tomorrow = date.today() + timedelta(days=1)
     rows = f"F1,{date.today():%d/%m/%Y},8N,N,N,Confirmed,free text,\nF2,{tomorrow:%d/%m/%Y},8N,N,N,Confirmed,free text,\n"
-    config = _offences_with(tmp_path, rows)
-    cfg, con = _run(config)  # assessment.build's own run date: today
+    config = write_offences_with(tmp_path, rows)
+    cfg, con = build_to_coverage(config)  # assessment.build's own run date: today
     quarantined = con.execute("select crime_ref, rule from quarantine where input_table = 'offences'").fetchall()
     assert quarantined == [("F2", "future_recorded_date")]
 
@@ -126,14 +93,14 @@ def test_a_recorded_date_of_today_passes_and_build_sets_the_run_date(tmp_path):
 def test_committed_to_before_committed_from_is_quarantined(tmp_path):
     header = "Crime No,Date Rec,Class,DA,Knife,State,Notes,Extracted,From,To"
     body = "".join(line + ",01/03/2023 10:00,01/03/2023 12:00\n" for line in TINY_OFFENCES.splitlines()[1:])
-    config = _tiny_with_threshold(tmp_path)
+    config = write_tiny_with_threshold(tmp_path)
     offences = tmp_path / "extract" / "offences.csv"
     offences.write_text(header + "\n" + body + "B1,02/03/2023,8N,N,N,Confirmed,x,2024-01-10,02/03/2023 09:00,01/03/2023 23:00\n"
                         "B2,02/03/2023,8N,N,N,Confirmed,x,2024-01-10,02/03/2023 09:00,\n")
     profile = tmp_path / "tiny.yaml"
     profile.write_text(profile.read_text().replace("status: State}", "status: State, committed_from: From, committed_to: To}"))
-    cfg, con = _run(config)
-    assert _quarantined(con, offences) == {
+    cfg, con = build_to_coverage(config)
+    assert quarantined_rules(con, offences) == {
         "committed_to_before_from": "committed_to: 2023-03-01 23:00 < from 2023-03-02 09:00"}
-    assert _reconciles(con, offences) == (14, 13, 0, 1, True)   # B2 (no committed-to) loads
+    assert reconciliation_row(con, offences) == (14, 13, 0, 1, True)   # B2 (no committed-to) loads
     assessment.check_reconciliation(con, cfg)

@@ -214,7 +214,7 @@ def test_the_breakdown_of_a_small_total_is_suppressed_whole_zeros_included():
 def test_tier_on_the_command_line_replaces_the_configs_tiers(tmp_path):
     from pipeline.cli import _tiers
     from pipeline.config import load_config
-    from tests.conftest import write_tiny_inputs
+    from tests.helpers.tiny_inputs import write_tiny_inputs
 
     config = write_tiny_inputs(tmp_path)
     assert load_config(config).tiers == ("restricted",)             # private by default
@@ -231,7 +231,7 @@ def _public_people(root: Path, suspects: str) -> pd.DataFrame:
     """The public people_profile of the tiny extract with these suspects."""
     from pipeline import assessment, db
     from pipeline.config import load_config
-    from tests.conftest import write_tiny_inputs
+    from tests.helpers.tiny_inputs import write_tiny_inputs
 
     config = write_tiny_inputs(root)
     (root / "extract" / "suspects.csv").write_text(suspects)
@@ -245,7 +245,7 @@ def _public_people(root: Path, suspects: str) -> pd.DataFrame:
 
 
 def test_public_people_tables_list_every_category_whatever_the_data_holds(tmp_path):
-    from tests.conftest import TINY_SUSPECTS
+    from tests.helpers.tiny_inputs import TINY_SUSPECTS
 
     assert ",F\n" in TINY_SUSPECTS
     with_a_woman = _public_people(tmp_path / "a", TINY_SUSPECTS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.conftest import write_tiny_inputs
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 SUMMARY = "select theme, count, previous_count, comparator_pct_change from theme_summary order by theme"
 

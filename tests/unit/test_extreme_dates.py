@@ -11,12 +11,7 @@ import duckdb
 
 from pipeline import assessment
 from pipeline.narrative_analyses import trend_sentence
-from tests.unit.test_coverage_and_dates import (
-    _offences_with,
-    _quarantined,
-    _reconciles,
-    _run,
-)
+from tests.helpers.dates import build_to_coverage, quarantined_rules, reconciliation_row, write_offences_with
 
 EXTREMES = {  # crime ref -> (recorded date as written, the rule it must fail)
     "X1": ("0001-01-01", "implausible_recorded_date"),
@@ -31,14 +26,14 @@ EXTREMES = {  # crime ref -> (recorded date as written, the rule it must fail)
 def test_extreme_recorded_dates_are_quarantined_with_their_rule(tmp_path):
     rows = "".join(f"{ref},{written},8N,N,N,Confirmed,free text,2024-01-10\n" for ref, (written, _) in EXTREMES.items())
     rows += "X7,01/01/1900,8N,N,N,Confirmed,free text,2024-01-10\n"   # the first plausible day loads
-    config = _offences_with(tmp_path, rows)
+    config = write_offences_with(tmp_path, rows)
     config.write_text(config.read_text().replace("quarantine_threshold_pct: 20", "quarantine_threshold_pct: 50"))
-    cfg, con = _run(config, run_date="2024-03-01")
+    cfg, con = build_to_coverage(config, run_date="2024-03-01")
     offences = tmp_path / "extract" / "offences.csv"
     got = dict(con.execute("select crime_ref, rule from quarantine where input_table = 'offences'").fetchall())
     assert got == {ref: rule for ref, (_, rule) in EXTREMES.items()}
-    assert _quarantined(con, offences)["implausible_recorded_date"].endswith(" before 1900-01-01")
-    assert _reconciles(con, offences) == (12 + 7, 12 + 1, 0, 6, True)
+    assert quarantined_rules(con, offences)["implausible_recorded_date"].endswith(" before 1900-01-01")
+    assert reconciliation_row(con, offences) == (12 + 7, 12 + 1, 0, 6, True)
     assessment.check_reconciliation(con, cfg)
     assert con.execute("select min(event_date) from int_offences_current").fetchone()[0].year == 1900
 
@@ -56,11 +51,11 @@ def test_a_trend_from_a_first_year_of_none_reads_without_a_percentage():
 def test_an_extreme_extract_date_is_quarantined(tmp_path):
     # an extract "taken" in 9999 would make the monthly refresh count every month to 9999 as covered
     rows = "E1,15/03/2023,8N,N,N,Confirmed,free text,9999-12-31\nE2,15/03/2023,8N,N,N,Confirmed,free text,0001-01-01\n"
-    config = _offences_with(tmp_path, rows)
-    _, con = _run(config, run_date="2024-03-01")
+    config = write_offences_with(tmp_path, rows)
+    _, con = build_to_coverage(config, run_date="2024-03-01")
     offences = tmp_path / "extract" / "offences.csv"
     got = dict(con.execute("select crime_ref, rule from quarantine where input_table = 'offences'").fetchall())
     assert got == {"E1": "implausible_extract_date", "E2": "implausible_extract_date"}
     shown = con.execute("select failing_column || ': ' || failing_value from quarantine where crime_ref = 'E2'").fetchone()[0]
     assert shown == "extract_date: 0001-01-01 not in 1900-01-01..2024-03-01"
-    assert _reconciles(con, offences) == (14, 12, 0, 2, True)
+    assert reconciliation_row(con, offences) == (14, 12, 0, 2, True)

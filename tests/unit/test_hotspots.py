@@ -12,7 +12,7 @@ from shapely.geometry import box
 
 from pipeline import assessment, db, hotspots, maps, spatial_outputs, stats_functions
 from pipeline.config import load_config
-from tests.unit.test_geography import write_borough
+from tests.helpers.borough import write_borough
 
 
 def independent_gi_star(cols, rows, y):
@@ -149,7 +149,7 @@ def test_geopackage_and_maps(grid_run, tmp_path):
 
 
 def test_no_spatial_outputs_without_boundaries(tmp_path):
-    from tests.conftest import write_tiny_inputs
+    from tests.helpers.tiny_inputs import write_tiny_inputs
 
     cfg = load_config(write_tiny_inputs(tmp_path))
     con = db.connect()

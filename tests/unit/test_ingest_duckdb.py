@@ -23,7 +23,7 @@ from pipeline.sources.record_extract import (
     read_table,
     to_canonical,
 )
-from tests.integration.test_bad_inputs import CORPUS
+from tests.helpers.bad_inputs import CORPUS
 
 
 def _read(tmp_path, data: bytes | str, **kwargs):

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.conftest import write_tiny_inputs
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pipeline.config import load_config
 from pipeline.errors import InputError
 from pipeline.privacy import DEMO_KEY, DEMO_MANIFEST, KEY_ENV, key_material, pseudonymisation_key
 from pipeline.sources.files import sha256_of
-from tests.integration.test_bad_inputs import CORPUS, MANIFEST, write_config
+from tests.helpers.bad_inputs import CORPUS, MANIFEST, write_corpus_config
 
 P01 = next(c for c in MANIFEST["cases"] if c["id"] == "p01_personal_data")
 SECRETS = P01["never_stored"]
@@ -31,7 +31,7 @@ def no_key(monkeypatch):
 
 
 def _cfg(tmp_path: Path, **overrides):
-    return load_config(write_config(tmp_path, P01["inputs"], **overrides))
+    return load_config(write_corpus_config(tmp_path, P01["inputs"], **overrides))
 
 
 def test_a_record_extract_needs_a_key(tmp_path):
@@ -130,7 +130,7 @@ def test_a_config_cannot_ask_for_the_demo_key(tmp_path):
 
 
 def test_the_demo_key_only_for_svna_demo_on_its_own_synthetic_files(tmp_path):
-    config = write_config(tmp_path, P01["inputs"], privacy=None)
+    config = write_corpus_config(tmp_path, P01["inputs"], privacy=None)
     with pytest.raises(InputError, match="need a pseudonymisation key"):
         pseudonymisation_key(load_config(config, demo=True))        # real-looking data: demo flag refused
     cfg = load_config(config, demo=True)
@@ -145,7 +145,7 @@ def test_the_demo_key_only_for_svna_demo_on_its_own_synthetic_files(tmp_path):
     manifest.write_text(json.dumps({"sha256": {c.name: sha256_of(c) for c in copies}}))
     inputs = [{**P01["inputs"][0], **{role: str(tmp_path / "demo" / Path(P01["inputs"][0][role]).name)
                                       for role in ("offences", "victims", "suspects") if role in P01["inputs"][0]}}]
-    demo_config = write_config(tmp_path, inputs, privacy=None)
+    demo_config = write_corpus_config(tmp_path, inputs, privacy=None)
     assert pseudonymisation_key(load_config(demo_config, demo=True)) == DEMO_KEY
     with pytest.raises(InputError):
         pseudonymisation_key(load_config(demo_config))              # the same files outside `svna demo`
@@ -155,7 +155,7 @@ def test_the_demo_key_only_for_svna_demo_on_its_own_synthetic_files(tmp_path):
 
 
 def test_count_files_need_no_key(tmp_path):
-    counts = load_config(write_config(tmp_path, [{"kind": "mps_counts", "paths": ["r11_mps_counts/counts.csv"]}],
+    counts = load_config(write_corpus_config(tmp_path, [{"kind": "mps_counts", "paths": ["r11_mps_counts/counts.csv"]}],
                                       privacy=None))
     assert pseudonymisation_key(counts) == DEMO_KEY  # nothing to hash
 
@@ -192,7 +192,7 @@ def test_malformed_lines_keep_a_detail_not_the_raw_text(tmp_path):
     path = tmp_path / "offences.csv"
     path.write_text((CORPUS / "p01_personal_data" / "offences.csv").read_text()
                     + "P01-3,15/03/2023,8N,N,N,Confirmed,528100,168200,9 Secret Lane,Victim Quentin Private, said more,2024-01-15\n")
-    cfg = load_config(write_config(tmp_path, [{"kind": "record_extract", "profile": "profiles/corpus.yaml",
+    cfg = load_config(write_corpus_config(tmp_path, [{"kind": "record_extract", "profile": "profiles/corpus.yaml",
                                                "offences": str(path)}]))
     con = db.connect()
     assessment.ingest(con, cfg)

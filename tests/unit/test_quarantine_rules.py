@@ -16,7 +16,7 @@ import pytest
 from pipeline import assessment, db, rules, validation
 from pipeline.config import SQL_DIR, load_config
 from pipeline.errors import InputError
-from tests.conftest import TINY_OFFENCES, write_tiny_inputs
+from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
 
 NEW_RULE = {
     "rule": "robbery_flagged_with_knife", "model": "int_offences_checked", "stage": "row", "column": "knife",

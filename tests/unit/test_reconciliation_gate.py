@@ -7,8 +7,8 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.conftest import write_tiny_inputs
-from tests.integration.test_bad_inputs import build_core
+from tests.helpers.tiny_inputs import write_tiny_inputs
+from tests.helpers.bad_inputs import build_core
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pipeline import assessment, db
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.integration.test_bad_inputs import CORPUS, build_core, write_config
+from tests.helpers.bad_inputs import CORPUS, build_core, write_corpus_config
 
 OFFENCE_HEADER = ["CrimeRef", "Recorded", "HOClass", "DA", "Knife", "Status", "Easting", "Northing", "Street", "Notes",
                   "Extracted"]
@@ -116,7 +116,7 @@ def workspace(tmp_path_factory):
 
 
 def _config(folder: Path, paths: dict[str, Path]) -> Path:
-    return write_config(folder, [
+    return write_corpus_config(folder, [
         {"kind": "record_extract", "profile": str(CORPUS / "profiles" / "corpus.yaml"),
          "offences": str(paths["offences"]), "victims": str(paths["victims"])},
         {"kind": "mps_counts", "paths": [str(paths["counts"])]},

@@ -20,7 +20,7 @@ from pipeline.sources.files import open_input, read_csv_text, read_xlsx
 from pipeline.sources.mps_counts import read_mps_file
 from pipeline.sources.profiles import load_profile
 from pipeline.sources.record_extract import read_table, to_canonical
-from tests.conftest import TINY_PROFILE
+from tests.helpers.tiny_inputs import TINY_PROFILE
 
 HOSTILE = ['=HYPERLINK("http://evil.example/","click")', "=cmd|' /C calc'!A0", "+1+1", "@SUM(1)", "-2+3",
            "http://evil.example/", "\tTAB", "\rCR"]

@@ -12,7 +12,7 @@ from pipeline.errors import InputError
 from pipeline.sources.files import detect_encoding, open_input, read_csv_text, read_xlsx
 from pipeline.sources.profiles import load_profile, parse_period
 from pipeline.sources.record_extract import pseudonymise, to_canonical
-from tests.integration.test_bad_inputs import CORPUS
+from tests.helpers.bad_inputs import CORPUS
 
 HEADER = "Ref,Date,Code\n"
 

@@ -11,8 +11,8 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.conftest import SHARED_DATA, needs_shared_data
-from tests.integration.test_bad_inputs import build_core, write_config
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
+from tests.helpers.bad_inputs import build_core, write_corpus_config
 
 pytestmark = needs_shared_data
 BOROUGH = SHARED_DATA / "mps_counts" / "borough"
@@ -31,7 +31,7 @@ def _cells(path, months: set[str] | None = None) -> int:
 @pytest.fixture(scope="module")
 def counts(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mps")
-    cfg = load_config(write_config(folder, [{"kind": "mps_counts", "paths": [str(OLDER), str(NEWER)]}],
+    cfg = load_config(write_corpus_config(folder, [{"kind": "mps_counts", "paths": [str(OLDER), str(NEWER)]}],
                                    area={"name": "Merton", "code": "E09000024"}))
     con = db.connect()
     assessment.ingest(con, cfg)

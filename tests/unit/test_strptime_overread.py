@@ -1,6 +1,6 @@
 """No native crash from DuckDB 1.5.5's strptime over-read (docs/performance.md, "Native crashes").
 
-The probe (tests/strptime_probe.py) runs every date parse svna does in SQL on fresh heap strings of every
+The probe (tests/helpers/strptime_probe.py) runs every date parse svna does in SQL on fresh heap strings of every
 length and shape, in a process with jemalloc guard pages, where reading one byte past a string that ends at
 a heap block's end is a SIGSEGV. On main's parse_timestamp (try_strptime on trim(x)) the probe died by
 SIGSEGV at its first query; a signal here is a failure, never retried.
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.strptime_probe import formats
+from tests.helpers.strptime_probe import formats
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD_PAGES = "san_guard_small:1,san_guard_large:1"
@@ -23,7 +23,7 @@ GUARD_PAGES = "san_guard_small:1,san_guard_large:1"
 
 def test_every_parse_path_survives_guard_pages():
     env = {**os.environ, "DUCKDB_JE_MALLOC_CONF": GUARD_PAGES}   # read when duckdb is imported: a new process
-    result = subprocess.run([sys.executable, str(ROOT / "tests" / "strptime_probe.py")], check=False,
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "helpers" / "strptime_probe.py")], check=False,
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     died = f"died by {signal.Signals(-result.returncode).name}" if result.returncode < 0 else ""
     assert result.returncode == 0, f"probe {died or 'exit ' + str(result.returncode)}:\n{result.stdout}{result.stderr[-3000:]}"

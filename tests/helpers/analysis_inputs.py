@@ -18,10 +18,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.conftest import TEST_KEY_FILE
+from tests.helpers.tiny_inputs import TEST_KEY_FILE
 
 BANDS = {"Aged 15 years and under": 100, "Aged 16 to 24 years": 150, "Aged 25 to 34 years": 250,
          "Aged 35 to 49 years": 500, "Aged 50 to 64 years": 350, "Aged 65 years and over": 150}
+
 
 PROFILE = """\
 name: analysis_force
@@ -102,3 +103,4 @@ def write_deprivation_reference(root: Path, config: Path) -> None:
     (root / "lsoa_to_ward.csv").write_text("lsoa21cd,ward22cd,ward22nm\nE01000001,E05000001,North\nE01000002,E05000002,South\n")
     config.write_text(config.read_text().replace("reference:\n", "reference:\n  imd: imd.csv\n  lsoa11_to_lsoa21: lsoa11_to_21.csv\n"
                                                  "  lsoa_to_ward: lsoa_to_ward.csv\n"))
+

@@ -2,7 +2,7 @@
 applied to fresh heap strings of every length and shape, the pattern that made DuckDB 1.5.5's strptime read
 past the end of its input (/work/shared/repro/duckdb_strptime_overread.py, docs/performance.md).
 
-    DUCKDB_JE_MALLOC_CONF=san_guard_small:1,san_guard_large:1 python tests/strptime_probe.py [--macros FILE]
+    DUCKDB_JE_MALLOC_CONF=san_guard_small:1,san_guard_large:1 python tests/helpers/strptime_probe.py [--macros FILE]
 
 With the guard-page setting (it must be in the environment before duckdb is imported) an over-read lands on
 a guard page and the process dies by SIGSEGV. --macros runs another macros.sql (e.g. main's, to show the
@@ -21,7 +21,7 @@ import duckdb
 
 from pipeline.db import load_spatial, sql_literal
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SQL = ROOT / "sql"
 SHAPED = re.compile(r"try_strptime_shaped\((.+?), '([^']+)'\)")
 # Two timestamps that render every specifier at its widest and its narrowest (day 29, month 12, hour 8...)
