@@ -1,7 +1,8 @@
 """Reference data and settings for the assessment's analyses (issue 10): school term dates, the
 population's age bands, IMD 2019 deciles on the current LSOAs, and an optional population projection.
 
-Loaded as ref_* tables beside pipeline.reference_tables' (same pattern: REF_SCHEMAS, `_create`, `_audit`),
+Loaded as ref_* tables beside pipeline.reference_tables' (their shapes in its REF_SCHEMAS, written by
+`create_table`, audited by `audit_reference`),
 after them, so the current LSOAs and the population are known. Config keys (`reference:`):
 
 * ``term_dates``            school terms (CSV: a start and an end date column per term); default: the
@@ -28,14 +29,6 @@ from pipeline import db, reference_files, reference_tables
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
-REF_SCHEMAS = {
-    "ref_term_dates": "term_start date, term_end date, term varchar, source varchar",
-    "ref_population_bands": "age_group varchar, age_from integer, age_to integer, under_25 boolean",
-    "ref_imd": "lsoa_code varchar, imd_decile integer, imd_rank bigint, lsoa11_codes varchar, basis varchar",
-    "ref_population_projection": "age_group varchar, age_from integer, age_to integer, under_25 boolean, "
-                                 "projection_year integer, residents double",
-}
-reference_tables.REF_SCHEMAS.update(REF_SCHEMAS)  # one registry of ref_* table shapes (reference_tables._create reads it)
 
 
 def load_analysis_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
@@ -47,29 +40,29 @@ def load_analysis_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> N
 
     if "term_dates" in ref:
         terms = read_term_dates(ref["term_dates"], opts["term_dates"])
-        reference_tables._audit(con, "term_dates", ref["term_dates"], len(terms))
+        reference_tables.audit_reference(con, "term_dates", ref["term_dates"], len(terms))
     else:
         terms = con.execute("select cast(term_start as date) as term_start, cast(term_end as date) as term_end, "
                             "school_year || ' ' || term as term, 'default: sql/seeds/school_term_dates.csv' as source "
                             "from seed_school_term_dates").df()
-    reference_tables._create(con, "ref_term_dates", terms)
+    reference_tables.create_table(con, "ref_term_dates", terms)
 
     labels = [r[0] for r in con.execute("select distinct age_group from ref_population order by 1").fetchall()]
-    reference_tables._create(con, "ref_population_bands", population_bands(labels))
+    reference_tables.create_table(con, "ref_population_bands", population_bands(labels))
 
     imd = None
     if "imd" in ref:
         imd = imd_on_current_lsoas(con, ref["imd"], opts["imd"], ref.get("lsoa11_to_lsoa21"), opts["lsoa11_to_lsoa21"])
-        reference_tables._audit(con, "imd", ref["imd"], len(imd))
+        reference_tables.audit_reference(con, "imd", ref["imd"], len(imd))
         if "lsoa11_to_lsoa21" in ref:
-            reference_tables._audit(con, "lsoa11_to_lsoa21", ref["lsoa11_to_lsoa21"], int(imd.basis.eq("lsoa11_to_lsoa21").sum()))
-    reference_tables._create(con, "ref_imd", imd)
+            reference_tables.audit_reference(con, "lsoa11_to_lsoa21", ref["lsoa11_to_lsoa21"], int(imd.basis.eq("lsoa11_to_lsoa21").sum()))
+    reference_tables.create_table(con, "ref_imd", imd)
 
     projection = None
     if "population_projection" in ref:
         projection = read_population_projection(ref["population_projection"], opts["population_projection"])
-        reference_tables._audit(con, "population_projection", ref["population_projection"], len(projection))
-    reference_tables._create(con, "ref_population_projection", projection)
+        reference_tables.audit_reference(con, "population_projection", ref["population_projection"], len(projection))
+    reference_tables.create_table(con, "ref_population_projection", projection)
 
     db.set_variables(con, {"temporal_max_window_hours": cfg.temporal.max_window_hours})
 
@@ -234,7 +227,7 @@ def read_population_projection(path: Path, options: dict[str, Any] | None = None
     year_columns = [c for c in frame.columns if re.fullmatch(r"\d{4}", c.strip())]
     year = options.get("year_column") or next((c for c in frame.columns if "year" in c.lower()), None)
     if year:
-        count = options.get("count_column") or reference_files._count_column(
+        count = options.get("count_column") or reference_files.count_column(
             frame, [c for c in frame.columns if c not in (age, year)], path)
         long = pd.DataFrame({"age_group": frame[age], "projection_year": frame[year], "residents": frame[count]})
     elif year_columns:

@@ -127,7 +127,7 @@ def check_targets(cfg: RunConfig) -> None:
                           "nor inside or around it", f"output is {output}")
 
 
-def _lock_owner(lock: Path) -> tuple[int | None, str | None]:
+def lock_owner(lock: Path) -> tuple[int | None, str | None]:
     try:
         text = lock.read_text().split()
         return int(text[0]), (text[1] if len(text) > 1 else None)
@@ -155,7 +155,7 @@ def output_lock(output: Path) -> Iterator[None]:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             break
         except FileExistsError:
-            pid, host = _lock_owner(lock)
+            pid, host = lock_owner(lock)
             stale = pid is not None and host in (None, socket.gethostname()) and not _alive(pid)
             if not stale or attempt == 2:
                 who = f"process {pid} on {host or 'this machine'}" if pid else "an unknown process"

@@ -231,7 +231,7 @@ def read_population(path: Path, options: dict[str, Any] | None = None) -> pd.Dat
     age = options.get("age_column") or next(
         (c for c in others if "age" in c.lower() and pd.to_numeric(frame[c], errors="coerce").isna().any()), None)
     if age:
-        count = options.get("count_column") or _count_column(frame, [c for c in others if c != age], path)
+        count = options.get("count_column") or count_column(frame, [c for c in others if c != age], path)
         long = pd.DataFrame({"lsoa_code": frame[lsoa].str.upper(), "age_group": frame[age], "value": frame[count]})
     else:
         numeric = [c for c in others if pd.to_numeric(frame[c], errors="coerce").notna().all()]
@@ -241,7 +241,7 @@ def read_population(path: Path, options: dict[str, Any] | None = None) -> pd.Dat
             long = long.rename(columns={lsoa: "lsoa_code"})
             long["lsoa_code"] = long.lsoa_code.str.upper()
         else:
-            count = options.get("count_column") or _count_column(frame, others, path)
+            count = options.get("count_column") or count_column(frame, others, path)
             long = pd.DataFrame({"lsoa_code": frame[lsoa].str.upper(), "age_group": "All ages", "value": frame[count]})
     long["residents"] = pd.to_numeric(long.pop("value"), errors="coerce")
     bad = long[long.residents.isna() | (long.residents < 0)]
@@ -268,7 +268,7 @@ def read_population(path: Path, options: dict[str, Any] | None = None) -> pd.Dat
     return long[["lsoa_code", "age_group", "residents", "under_25"]].reset_index(drop=True)
 
 
-def _count_column(frame: pd.DataFrame, columns: list[str], path: Path) -> str:
+def count_column(frame: pd.DataFrame, columns: list[str], path: Path) -> str:
     numeric = [c for c in columns if pd.to_numeric(frame[c], errors="coerce").notna().mean() > 0.99]
     for hint in COUNT_HINTS:
         for column in numeric:
@@ -352,7 +352,7 @@ def previous_ward_weights(previous: pd.DataFrame, lsoa_to_ward: pd.DataFrame, po
     return grouped[["previous_ward_code", "previous_ward_name", "ward_code", "weight", "lsoas", "basis"]]
 
 
-def _previous_ward_weights(path: Path, options: dict[str, Any], lookup, lsoas, population) -> pd.DataFrame:
+def read_previous_ward_weights(path: Path, options: dict[str, Any], lookup, lsoas, population) -> pd.DataFrame:
     if lookup is None or lookup.empty:
         raise InputError(str(path), "-", "re-basing a previous ward set needs the current LSOA -> ward lookup "
                          "(reference.lsoa_to_ward, or reference.lsoas with reference.wards)", "none configured")

@@ -23,11 +23,11 @@ from pipeline.config import REFERENCE_KEYS, RunConfig
 from pipeline.errors import InputError
 from pipeline.reference_files import (
     BNG,
-    _previous_ward_weights,
     best_fit_from_polygons,
     read_boundaries,
     read_lsoa_lookup,
     read_population,
+    read_previous_ward_weights,
     read_severity_weights,
     read_sub_areas,
 )
@@ -57,10 +57,16 @@ REF_SCHEMAS = {
                                  "weight double, lsoas bigint, basis varchar",
     "ref_severity_weights": "ho_code varchar, weight double, source varchar",
     "ref_geography_log": "item varchar, value varchar, note varchar",
+    # the analyses' reference tables (pipeline.analysis_reference)
+    "ref_term_dates": "term_start date, term_end date, term varchar, source varchar",
+    "ref_population_bands": "age_group varchar, age_from integer, age_to integer, under_25 boolean",
+    "ref_imd": "lsoa_code varchar, imd_decile integer, imd_rank bigint, lsoa11_codes varchar, basis varchar",
+    "ref_population_projection": "age_group varchar, age_from integer, age_to integer, under_25 boolean, "
+                                 "projection_year integer, residents double",
 }
 
 
-def _create(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None = None, geo: bool = False) -> None:
+def create_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None = None, geo: bool = False) -> None:
     con.execute(f"create or replace table {table} ({REF_SCHEMAS[table]})")
     if frame is None or frame.empty:
         return
@@ -74,7 +80,7 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | No
     con.unregister("incoming_ref")
 
 
-def _audit(con: duckdb.DuckDBPyConnection, key: str, path: Path, rows: int) -> None:
+def audit_reference(con: duckdb.DuckDBPyConnection, key: str, path: Path, rows: int) -> None:
     """Reference files are inputs too: record path, checksum and rows beside the police files."""
     from pipeline.sources.files import sha256_of
 
@@ -138,7 +144,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
 
     weights = None
     if "previous_wards" in ref:
-        weights = _previous_ward_weights(ref["previous_wards"], opts["previous_wards"], lookup, lsoas, population)
+        weights = read_previous_ward_weights(ref["previous_wards"], opts["previous_wards"], lookup, lsoas, population)
 
     if "severity_weights" in ref:
         severity = read_severity_weights(ref["severity_weights"], opts["severity_weights"])
@@ -151,21 +157,21 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
         severity = severity.assign(ho_code=severity.ho_code.map(_norm_ho_code))
 
     # ---- tables
-    _create(con, "ref_wards", None if wards is None else wards.rename(columns={"code": "ward_code", "name": "ward_name"}),
+    create_table(con, "ref_wards", None if wards is None else wards.rename(columns={"code": "ward_code", "name": "ward_name"}),
             geo=True)
     con.execute("create or replace table ref_area as select st_union_agg(geom) as geom from ref_wards where geom is not null "
                 "having count(geom) > 0")
-    _create(con, "ref_lsoas", None if lsoas is None else lsoas.rename(columns={"code": "lsoa_code", "name": "lsoa_name"}),
+    create_table(con, "ref_lsoas", None if lsoas is None else lsoas.rename(columns={"code": "lsoa_code", "name": "lsoa_name"}),
             geo=True)
-    _create(con, "ref_lsoa_to_ward", lookup)
-    _create(con, "ref_population", population)
-    _create(con, "ref_sub_areas", sub_areas)
-    _create(con, "ref_previous_ward_weights", weights)
-    _create(con, "ref_severity_weights", severity)
+    create_table(con, "ref_lsoa_to_ward", lookup)
+    create_table(con, "ref_population", population)
+    create_table(con, "ref_sub_areas", sub_areas)
+    create_table(con, "ref_previous_ward_weights", weights)
+    create_table(con, "ref_severity_weights", severity)
     for key, frame in (("wards", wards), ("lsoas", lsoas), ("lsoa_to_ward", lookup), ("population", population),
                        ("sub_areas", sub_areas), ("previous_wards", weights), ("severity_weights", severity)):
         if key in ref and frame is not None:
-            _audit(con, key, ref[key], len(frame))
+            audit_reference(con, key, ref[key], len(frame))
 
     # ---- run parameters the models read
     gs = cfg.geography

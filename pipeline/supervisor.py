@@ -193,7 +193,7 @@ def cleanup(record: Path, child_pid: int, signum: int | None, interrupted: bool 
                 report["removed"].append(str(folder))
         if "lock" in note:
             lock = Path(note["lock"])
-            pid, _host = output_folders._lock_owner(lock)
+            pid, _host = output_folders.lock_owner(lock)
             if pid == note["pid"] == child_pid:
                 lock.unlink(missing_ok=True)
                 report["lock"] = str(lock)
