@@ -9,24 +9,9 @@ with counts as (
     select * from stg_mps_counts
 ),
 
-ruled as (
-    select counts.*, {{ row_rules }} as failed_row_rules
-    from counts
-),
-
-first_failed as (
-    select *, failed_row_rules[1] as row_rule from ruled
-),
-
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
 checked as (
-    select
-        * exclude (failed_row_rules, row_rule),
-        failed_row_rules || {{ copy_rules }} as failed_rules
-    from first_failed
-),
-
-final as (
-    select *, failed_rules[1] as quarantine_rule from checked
+    {{ checked_rows('counts') }}
 )
 
-select * from final
+select * from checked

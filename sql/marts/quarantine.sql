@@ -34,12 +34,11 @@ counts as (
 ),
 
 police_uk as (
-    select files.source_file, source_row, cast(null as date) as source_month, 'crimes' as input_table, quarantine_rule as rule, crime_ref,
+    select source_file, source_row, cast(null as date) as source_month, 'crimes' as input_table, quarantine_rule as rule, crime_ref,
            {{ failing_column('int_police_uk_checked') }} as failing_column,
            {{ failing_value('int_police_uk_checked') }} as failing_value,
            'int_police_uk_checked' as checked_model
     from int_police_uk_checked
-    join raw_police_uk_files as files using (file_id)
     where quarantine_rule is not null
 ),
 
