@@ -7,8 +7,9 @@ SQL value the quarantine shows, and the reason. Everything else is generated fro
 - the checked models (`sql/intermediate/int_*_checked.sql`) prepare their rows in a CTE and end with
   ``{{ checked_rows('CTE') }}``: the shared tail that gives each row ``failed_rules`` (every rule it
   fails, in seed order) and ``quarantine_rule`` (the first; null when the row is kept);
-- the quarantine mart (`sql/marts/quarantine.sql`) writes ``{{ failing_column('MODEL') }}`` and
-  ``{{ failing_value('MODEL') }}``;
+- the quarantine mart (`sql/marts/quarantine.sql`) writes ``{{ quarantined_rows }}``: the rows every
+  checked model the seed names holds back, in one shape (each checked model gives its rows'
+  ``input_table``, ``source_month`` and ``crime_ref``), with the failing column and value of the rule;
 - the Great Expectations row specs (pipeline.validation) check one flag per rule.
 
 Stages: ``row`` rules are tried in seed order and the first a row fails is its quarantine rule;
@@ -33,7 +34,7 @@ PERSON_COLUMNS = {"person_ref"}  # never shown in the quarantine or a message, p
 _RULE_ID = re.compile(r"[a-z][a-z0-9_]*")
 # a failing column written as a plain name (letters, digits, spaces, '/', '_') is shown as it is
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ /]*")
-_PLACEHOLDER = re.compile(r"\{\{\s*(checked_rows|failing_column|failing_value)\s*(?:\(\s*'([a-z0-9_]+)'\s*\))?\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*(checked_rows|quarantined_rows)\s*(?:\(\s*'([a-z0-9_]+)'\s*\))?\s*\}\}")
 
 
 class RuleError(ValueError):
@@ -140,6 +141,25 @@ def _by_rule(rules: list[Rule], expression: str) -> str:
     return f"case quarantine_rule\n{whens}\n    end"
 
 
+def quarantined_rows_sql(rules: list[Rule]) -> str:
+    """The rows held back by every checked model the seed names, in seed order, as one union."""
+    models = list(dict.fromkeys(r.model for r in rules if r.stage != "read"))
+    if not models:
+        raise RuleError("the rule seed names no checked model")
+    selects = []
+    for model in models:
+        checked = [r for r in model_rules(rules, model) if r.stage != "read"]
+        if not _RULE_ID.fullmatch(model):
+            raise RuleError(f"rule {checked[0].rule}: the model {model!r} is not a model name")
+        selects.append(f"""select source_file, source_row, source_month, input_table, quarantine_rule as rule, crime_ref,
+        {_by_rule(checked, "column_sql")} as failing_column,
+        {_by_rule(checked, "value_sql")} as failing_value,
+        '{model}' as checked_model
+    from {model}
+    where quarantine_rule is not null""")
+    return "\n    union all\n    ".join(selects)
+
+
 def render(model: str, sql: str, rules: list[Rule] | None = None, sql_dir: Path | None = None) -> str:
     """`sql` with its rule placeholders expanded (unchanged when it has none)."""
     if "{{" not in sql:
@@ -152,8 +172,6 @@ def render(model: str, sql: str, rules: list[Rule] | None = None, sql_dir: Path 
             if target is None:
                 raise RuleError(f"model {model}: checked_rows names the CTE it checks, e.g. checked_rows('prepared')")
             return checked_rows_sql(rules, model, target)
-        target = target or model
-        checked = [r for r in model_rules(rules, target) if r.stage != "read"]
-        return _by_rule(checked, "column_sql" if name == "failing_column" else "value_sql")
+        return quarantined_rows_sql(rules)
 
     return _PLACEHOLDER.sub(expand, sql)

@@ -6,7 +6,12 @@
 -- Rules, their order, conditions and reasons: sql/seeds/quarantine_rules.csv (model int_mps_counts_checked); `failed_rules`
 -- lists every rule a row fails, in order; `quarantine_rule` is the first.
 with counts as (
-    select * from stg_mps_counts
+    select
+        *,
+        'counts' as input_table,
+        month_start as source_month,          -- a wide file's row holds one count per month
+        cast(null as varchar) as crime_ref    -- counts name no crime
+    from stg_mps_counts
 ),
 
 -- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py

@@ -26,6 +26,8 @@ stated_periods as (
 prepared as (
     select
         offences.*,
+        'offences' as input_table,
+        cast(null as date) as source_month,   -- one row per record (no month cells)
         stated_periods.extract_period_start,
         stated_periods.extract_period_end,
         coalesce(cast(offences.extract_date as varchar), offences.source_file) as extract_version,

@@ -12,6 +12,8 @@ with people as (
 prepared as (
     select
         people.*,
+        people.person_role || 's' as input_table,
+        cast(null as date) as source_month,   -- one row per record (no month cells)
         coalesce(cast(people.extract_date as varchar), people.source_file) as extract_version
     from people
 ),
