@@ -4,10 +4,12 @@ A row gives the rule id, the checked model it applies to, its stage, the failing
 an SQL expression such as the month cell of a wide file), the SQL condition a failing row meets, the
 SQL value the quarantine shows, and the reason. Everything else is generated from it:
 
-- the checked models (`sql/intermediate/int_*_checked.sql`) write ``{{ row_rules }}`` and
-  ``{{ copy_rules }}``: the lists of rules a row fails, in seed order;
-- the quarantine mart (`sql/marts/quarantine.sql`) writes ``{{ failing_column('MODEL') }}`` and
-  ``{{ failing_value('MODEL') }}``;
+- the checked models (`sql/intermediate/int_*_checked.sql`) prepare their rows in a CTE and end with
+  ``{{ checked_rows('CTE') }}``: the shared tail that gives each row ``failed_rules`` (every rule it
+  fails, in seed order) and ``quarantine_rule`` (the first; null when the row is kept);
+- the quarantine mart (`sql/marts/quarantine.sql`) writes ``{{ quarantined_rows }}``: the rows every
+  checked model the seed names holds back, in one shape (each checked model gives its rows'
+  ``input_table``, ``source_month`` and ``crime_ref``), with the failing column and value of the rule;
 - the Great Expectations row specs (pipeline.validation) check one flag per rule.
 
 Stages: ``row`` rules are tried in seed order and the first a row fails is its quarantine rule;
@@ -32,7 +34,7 @@ PERSON_COLUMNS = {"person_ref"}  # never shown in the quarantine or a message, p
 _RULE_ID = re.compile(r"[a-z][a-z0-9_]*")
 # a failing column written as a plain name (letters, digits, spaces, '/', '_') is shown as it is
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ /]*")
-_PLACEHOLDER = re.compile(r"\{\{\s*(row_rules|copy_rules|failing_column|failing_value)\s*(?:\(\s*'([a-z0-9_]+)'\s*\))?\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*(checked_rows|quarantined_rows)\s*(?:\(\s*'([a-z0-9_]+)'\s*\))?\s*\}\}")
 
 
 class RuleError(ValueError):
@@ -114,11 +116,48 @@ def failed_rules_sql(rules: list[Rule]) -> str:
     return f"list_filter([\n        {cases}\n    ], lambda failed: failed is not null)"
 
 
+def checked_rows_sql(rules: list[Rule], model: str, relation: str) -> str:
+    """The checked models' shared tail: every row of `relation` with `failed_rules` and `quarantine_rule`.
+
+    Row rules are tried first; copy rules (windows over the rows kept so far) see `row_rule is null`
+    only on rows that passed every row rule, so a copy is never counted against a row already held."""
+    copies = model_rules(rules, model, "copy")
+    copy_rules = (f"case when row_rule is null then {failed_rules_sql(copies)} else cast([] as varchar[]) end"
+                  if copies else "cast([] as varchar[])")
+    return f"""select *, failed_rules[1] as quarantine_rule
+    from (
+        select * exclude (failed_row_rules, row_rule), failed_row_rules || {copy_rules} as failed_rules
+        from (
+            select *, failed_row_rules[1] as row_rule
+            from (select *, {failed_rules_sql(model_rules(rules, model, "row"))} as failed_row_rules from {relation})
+        )
+    )"""
+
+
 def _by_rule(rules: list[Rule], expression: str) -> str:
     if not rules:
         return "cast(null as varchar)"
     whens = "\n".join(f"        when '{r.rule}' then {getattr(r, expression)}" for r in rules)
     return f"case quarantine_rule\n{whens}\n    end"
+
+
+def quarantined_rows_sql(rules: list[Rule]) -> str:
+    """The rows held back by every checked model the seed names, in seed order, as one union."""
+    models = list(dict.fromkeys(r.model for r in rules if r.stage != "read"))
+    if not models:
+        raise RuleError("the rule seed names no checked model")
+    selects = []
+    for model in models:
+        checked = [r for r in model_rules(rules, model) if r.stage != "read"]
+        if not _RULE_ID.fullmatch(model):
+            raise RuleError(f"rule {checked[0].rule}: the model {model!r} is not a model name")
+        selects.append(f"""select source_file, source_row, source_month, input_table, quarantine_rule as rule, crime_ref,
+        {_by_rule(checked, "column_sql")} as failing_column,
+        {_by_rule(checked, "value_sql")} as failing_value,
+        '{model}' as checked_model
+    from {model}
+    where quarantine_rule is not null""")
+    return "\n    union all\n    ".join(selects)
 
 
 def render(model: str, sql: str, rules: list[Rule] | None = None, sql_dir: Path | None = None) -> str:
@@ -128,14 +167,11 @@ def render(model: str, sql: str, rules: list[Rule] | None = None, sql_dir: Path 
     rules = load_rules(seed_path(sql_dir)) if rules is None else rules
 
     def expand(match: re.Match) -> str:
-        name, target = match.group(1), match.group(2) or model
-        if name == "row_rules":
-            return failed_rules_sql(model_rules(rules, target, "row"))
-        if name == "copy_rules":
-            copies = model_rules(rules, target, "copy")
-            return (f"case when row_rule is null then {failed_rules_sql(copies)} else cast([] as varchar[]) end"
-                    if copies else "cast([] as varchar[])")
-        checked = [r for r in model_rules(rules, target) if r.stage != "read"]
-        return _by_rule(checked, "column_sql" if name == "failing_column" else "value_sql")
+        name, target = match.group(1), match.group(2)
+        if name == "checked_rows":
+            if target is None:
+                raise RuleError(f"model {model}: checked_rows names the CTE it checks, e.g. checked_rows('prepared')")
+            return checked_rows_sql(rules, model, target)
+        return quarantined_rows_sql(rules)
 
     return _PLACEHOLDER.sub(expand, sql)

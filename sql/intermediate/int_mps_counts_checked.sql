@@ -6,27 +6,17 @@
 -- Rules, their order, conditions and reasons: sql/seeds/quarantine_rules.csv (model int_mps_counts_checked); `failed_rules`
 -- lists every rule a row fails, in order; `quarantine_rule` is the first.
 with counts as (
-    select * from stg_mps_counts
-),
-
-ruled as (
-    select counts.*, {{ row_rules }} as failed_row_rules
-    from counts
-),
-
-first_failed as (
-    select *, failed_row_rules[1] as row_rule from ruled
-),
-
-checked as (
     select
-        * exclude (failed_row_rules, row_rule),
-        failed_row_rules || {{ copy_rules }} as failed_rules
-    from first_failed
+        *,
+        'counts' as input_table,
+        month_start as source_month,          -- a wide file's row holds one count per month
+        cast(null as varchar) as crime_ref    -- counts name no crime
+    from stg_mps_counts
 ),
 
-final as (
-    select *, failed_rules[1] as quarantine_rule from checked
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
+checked as (
+    {{ checked_rows('counts') }}
 )
 
-select * from final
+select * from checked

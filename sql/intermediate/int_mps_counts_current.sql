@@ -9,7 +9,7 @@ with valid as (
 
 final as (
     select
-        * exclude (quarantine_rule, count_value),
+        * exclude (quarantine_rule, count_value, crime_ref),   -- crime_ref: null on counts, for the quarantine
         cast(count_value as bigint) as count
     from valid
     qualify dense_rank() over (

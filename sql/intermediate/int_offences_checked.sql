@@ -5,7 +5,7 @@
 -- An extract version is the extract date (else the file); a crime reference may appear once per
 -- version: later copies of a reference whose first valid row is kept are `duplicate_crime_ref`.
 -- Rules, their order, conditions and reasons: sql/seeds/quarantine_rules.csv (pipeline/rules.py
--- expands the row_rules and copy_rules placeholders); `failed_rules` lists every rule a row fails, in
+-- renders checked_rows, the tail every checked model shares); `failed_rules` lists every rule a row fails, in
 -- order, and the Great Expectations suite checks each of them. Each row carries its place on the current boundaries
 -- (int_offences_located); coordinates outside the area are `outside_area`.
 -- Parameter: run_date (the day of the run; today when unset): a recorded date after it is impossible.
@@ -26,6 +26,8 @@ stated_periods as (
 prepared as (
     select
         offences.*,
+        'offences' as input_table,
+        cast(null as date) as source_month,   -- one row per record (no month cells)
         stated_periods.extract_period_start,
         stated_periods.extract_period_end,
         coalesce(cast(offences.extract_date as varchar), offences.source_file) as extract_version,
@@ -41,25 +43,9 @@ prepared as (
     left join located on located.source_file = offences.source_file and located.source_row = offences.source_row
 ),
 
--- the rules (sql/seeds/quarantine_rules.csv, model int_offences_checked), in precedence order
-ruled as (
-    select *, {{ row_rules }} as failed_row_rules
-    from prepared
-),
-
-first_failed as (
-    select *, failed_row_rules[1] as row_rule from ruled
-),
-
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
 checked as (
-    select
-        * exclude (failed_row_rules, row_rule),
-        failed_row_rules || {{ copy_rules }} as failed_rules
-    from first_failed
-),
-
-final as (
-    select *, failed_rules[1] as quarantine_rule from checked
+    {{ checked_rows('prepared') }}
 )
 
-select * from final
+select * from checked

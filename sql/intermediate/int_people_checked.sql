@@ -9,27 +9,18 @@ with people as (
     select * from stg_people
 ),
 
-ruled as (
+prepared as (
     select
         people.*,
-        coalesce(cast(people.extract_date as varchar), people.source_file) as extract_version,
-        {{ row_rules }} as failed_row_rules
+        people.person_role || 's' as input_table,
+        cast(null as date) as source_month,   -- one row per record (no month cells)
+        coalesce(cast(people.extract_date as varchar), people.source_file) as extract_version
     from people
 ),
 
-first_failed as (
-    select *, failed_row_rules[1] as row_rule from ruled
-),
-
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
 checked as (
-    select
-        * exclude (failed_row_rules, row_rule),
-        failed_row_rules || {{ copy_rules }} as failed_rules
-    from first_failed
-),
-
-final as (
-    select *, failed_rules[1] as quarantine_rule from checked
+    {{ checked_rows('prepared') }}
 )
 
-select * from final
+select * from checked

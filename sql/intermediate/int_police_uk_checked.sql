@@ -1,6 +1,6 @@
 -- int_police_uk_checked
 -- Grain: one row per data.police.uk row read (stg_police_uk), with the first rule it fails (null = valid).
--- unique_key: file_id, source_row
+-- unique_key: source_file, source_row
 -- Rules, their order, conditions and reasons: sql/seeds/quarantine_rules.csv (model int_police_uk_checked):
 -- invalid_month, missing_crime_type, unknown_crime_type (not one of the 14 types in
 -- seed_police_uk_crime_type_themes), invalid_coordinates (not numbers in Great Britain's ranges, or one
@@ -10,7 +10,7 @@
 -- rule a row fails, in order; `quarantine_rule` is the first.
 with crimes as (
     select
-        file_id, source_row, crime_ref, month_start, month_raw, falls_within,
+        source_file, source_row, 'crimes' as input_table, cast(null as date) as source_month, crime_ref, month_start, month_raw, falls_within,
         longitude, latitude, longitude_raw, latitude_raw, lsoa_code, crime_type,
         longitude is not null or longitude_raw is not null as longitude_given,
         latitude is not null or latitude_raw is not null as latitude_given
@@ -27,24 +27,14 @@ typed as (
     left join crime_types on crime_types.crime_type_key = lower(crimes.crime_type)
 ),
 
-ruled as (
-    select typed.*, {{ row_rules }} as failed_row_rules
-    from typed
-),
-
-first_failed as (
-    select *, failed_row_rules[1] as row_rule from ruled
-),
-
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
 checked as (
-    select
-        * exclude (failed_row_rules, row_rule, longitude_given, latitude_given),
-        failed_row_rules || {{ copy_rules }} as failed_rules
-    from first_failed
+    {{ checked_rows('typed') }}
 ),
 
 final as (
-    select *, failed_rules[1] as quarantine_rule from checked
+    -- longitude_given and latitude_given only serve the invalid_coordinates condition
+    select * exclude (longitude_given, latitude_given) from checked
 )
 
 select * from final

@@ -2,7 +2,7 @@
 -- Grain: one row per loaded data.police.uk row x theme it maps to (seed_police_uk_crime_type_themes:
 -- every notifiable type is in all_crime; Robbery also in personal_robbery and Violence and sexual
 -- offences also in vap, both approximate). Anti-social behaviour maps to no theme.
--- unique_key: file_id, source_row, theme
+-- unique_key: source_file, source_row, theme
 with crimes as (
     select * from int_police_uk_located
 ),
@@ -14,7 +14,7 @@ themes as (
 final as (
     select
         themes.theme,
-        crimes.file_id,
+        crimes.source_file,
         crimes.source_row,
         crimes.month_start,
         crimes.current_ward_code,

@@ -1,7 +1,7 @@
 -- int_police_uk_located
 -- Grain: one row per valid data.police.uk row (the rows loaded): where it lies on the CURRENT wards,
 -- how that was decided, and whether it belongs to the area and the comparator.
--- unique_key: file_id, source_row
+-- unique_key: source_file, source_row
 --   point_in_polygon  the (snapped) point lies in a current ward polygon (ref_wards); on a shared edge,
 --                     the lowest ward code
 --   lsoa_best_fit     otherwise, the row's LSOA code is in the best-fit lookup (ref_lsoa_to_ward)
@@ -13,7 +13,7 @@
 -- the force named by the comparator name, where the inputs hold it.
 -- Points are projected only when there are ward polygons to test them against.
 with valid as (
-    select file_id, source_row, crime_ref, month_start, falls_within, longitude, latitude, lsoa_code,
+    select source_file, source_row, crime_ref, month_start, falls_within, longitude, latitude, lsoa_code,
            crime_type, not_notifiable
     from int_police_uk_checked
     where quarantine_rule is null
@@ -32,7 +32,7 @@ projected as (
 ),
 
 in_polygon as (
-    select projected.file_id, projected.source_row, min(ward_polygons.ward_code) as ward_code
+    select projected.source_file, projected.source_row, min(ward_polygons.ward_code) as ward_code
     from projected
     join ward_polygons on st_intersects(ward_polygons.geom, projected.point)
     where projected.point is not null
@@ -47,7 +47,7 @@ placed as (
         in_polygon.ward_code as polygon_ward_code,
         lookup.ward_code as lsoa_ward_code
     from projected
-    left join in_polygon using (file_id, source_row)
+    left join in_polygon using (source_file, source_row)
     left join ref_lsoa_to_ward as lookup on lookup.lsoa_code = projected.lsoa_code
 ),
 

@@ -5,7 +5,9 @@
 -- unique_key: area_name, theme, period_label
 -- rate_rank: 1 = highest rate per 1,000 residents among the areas with residents (areas_ranked of them);
 -- areas without residents (e.g. the airports) have no rate and no rank. Change flags use the same exact
--- test as theme_summary (change_p_value, change_flag).
+-- test as theme_summary (change_p_value, change_flag). Every change column is null when the count files
+-- do not cover both periods in full for the focus area (int_change_coverage: all areas come from the
+-- same files); the definition then says why.
 with areas as (
     select * from int_areas where in_inputs
 ),
@@ -52,6 +54,18 @@ rated as (
     from area_themes
 ),
 
+coverage as (  -- a change is shown only when both periods are covered in full (int_change_coverage)
+    -- one row always: when the focus area is not in the count files its coverage is unknown, and the
+    -- other areas' changes are shown
+    select
+        coalesce(bool_and(change_comparable(months_covered, months_in_period, previous_months_covered,
+                                            previous_months_in_period)), true) as comparable,
+        any_value(change_note(months_covered, months_in_period, previous_months_covered, previous_months_in_period))
+            as change_note
+    from int_change_coverage
+    where source = 'mps_counts' and area_level = 'borough'
+),
+
 current_period as (
     select * from periods where period_role = 'current'
 ),
@@ -67,8 +81,8 @@ final as (
         current_period.period_label,
         rated.count,
         rated.previous_count,
-        rated.count - rated.previous_count as change,
-        pct_change(rated.count, rated.previous_count) as pct_change,
+        case when coverage.comparable then rated.count - rated.previous_count end as change,
+        case when coverage.comparable then pct_change(rated.count, rated.previous_count) end as pct_change,
         rated.residents,
         rated.rate_per_1000,
         rate_ci_lower(rated.count, rated.residents) as rate_ci_lower,
@@ -78,21 +92,27 @@ final as (
             as rate_rank,
         count(rated.exact_rate) over (partition by rated.theme) as areas_ranked,
         pct(rated.count, comparator.comparator_count) as share_of_comparator_pct,
-        pct_change(comparator.comparator_count, comparator.comparator_previous_count) as comparator_pct_change,
-        round(pct_change(rated.count, rated.previous_count)
-              - pct_change(comparator.comparator_count, comparator.comparator_previous_count), 1) as pct_change_gap,
-        round(change_p_value(rated.count, rated.previous_count), 6) as p_value,
-        change_flag(rated.count, rated.previous_count,
-                    change_p_value(rated.count, rated.previous_count), getvariable('significance_alpha'))
+        case when coverage.comparable
+             then pct_change(comparator.comparator_count, comparator.comparator_previous_count) end
+            as comparator_pct_change,
+        case when coverage.comparable
+             then round(pct_change(rated.count, rated.previous_count)
+                        - pct_change(comparator.comparator_count, comparator.comparator_previous_count), 1) end
+            as pct_change_gap,
+        case when coverage.comparable then round(change_p_value(rated.count, rated.previous_count), 6) end as p_value,
+        case when coverage.comparable
+             then change_flag(rated.count, rated.previous_count,
+                              change_p_value(rated.count, rated.previous_count), getvariable('significance_alpha')) end
             as change_flag,
         'source: mps_counts borough-level files, counted by month of recording; rate per 1,000 residents: '
             || rated.residents_source || ' (exact Poisson 95% interval); comparator: '
             || coalesce(cast(getvariable('comparator_name') as varchar), 'all areas') || ', all areas in the MPS count files'
-            as definition,
+            || coalesce('; ' || coverage.change_note, '') as definition,
         getvariable('run_id') as run_id
     from rated
     join comparator using (theme)
     cross join current_period
+    cross join coverage
     order by rated.theme, rate_rank nulls last, rated.area_name
 )
 

@@ -3,7 +3,8 @@
 -- current period, with the previous one's count): each theme split by the record's domestic abuse flag,
 -- as Bexley's "DA serious violence" and "non-DA serious violence" tables. A record with no flag recorded
 -- counts as not DA (flag_not_recorded says how many). Record extracts only: count-only inputs get one
--- `needs_record_extract` row.
+-- `needs_record_extract` row. change, pct_change, p_value and change_flag are null when the extract
+-- does not cover both periods in full (int_change_coverage); the definition then says why.
 -- unique_key: area_code, theme, da_split, period_label
 with crimes as (
     select classified.theme, classified.domestic_abuse, current.domestic_abuse is null as flag_missing, periods.period_role
@@ -30,6 +31,16 @@ counted as (
     group by all
 ),
 
+coverage as (  -- a change is shown only when both periods are covered in full (int_change_coverage)
+    select
+        change_comparable(months_covered, months_in_period, previous_months_covered, previous_months_in_period)
+            as comparable,
+        change_note(months_covered, months_in_period, previous_months_covered, previous_months_in_period)
+            as change_note
+    from int_change_coverage
+    where source = 'record_extract' and area_level = 'borough'
+),
+
 current_period as (
     select * from periods where period_role = 'current'
 ),
@@ -43,20 +54,26 @@ final as (
         current_period.period_label,
         cast(coalesce(counted.count, 0) as bigint) as count,
         cast(coalesce(counted.previous_count, 0) as bigint) as previous_count,
-        coalesce(counted.count, 0) - coalesce(counted.previous_count, 0) as change,
-        pct_change(coalesce(counted.count, 0), coalesce(counted.previous_count, 0)) as pct_change,
+        case when coverage.comparable then coalesce(counted.count, 0) - coalesce(counted.previous_count, 0) end
+            as change,
+        case when coverage.comparable then pct_change(coalesce(counted.count, 0), coalesce(counted.previous_count, 0)) end
+            as pct_change,
         pct(coalesce(counted.count, 0), sum(coalesce(counted.count, 0)) over (partition by splits.theme)) as share_of_theme_pct,
-        round(change_p_value(coalesce(counted.count, 0), coalesce(counted.previous_count, 0)), 6) as p_value,
-        change_flag(coalesce(counted.count, 0), coalesce(counted.previous_count, 0),
-                    change_p_value(coalesce(counted.count, 0), coalesce(counted.previous_count, 0)),
-                    getvariable('significance_alpha')) as change_flag,
+        case when coverage.comparable
+             then round(change_p_value(coalesce(counted.count, 0), coalesce(counted.previous_count, 0)), 6) end as p_value,
+        case when coverage.comparable
+             then change_flag(coalesce(counted.count, 0), coalesce(counted.previous_count, 0),
+                              change_p_value(coalesce(counted.count, 0), coalesce(counted.previous_count, 0)),
+                              getvariable('significance_alpha')) end as change_flag,
         cast(coalesce(counted.flag_not_recorded, 0) as bigint) as flag_not_recorded,
-        'split by the domestic abuse flag on the record (no flag recorded = not DA); counted by '
-            || getvariable('date_basis') || ' date; DA figures before and after March 2024 are not comparable in MPS data'
-            as definition,
+        concat_ws('; ',
+            'split by the domestic abuse flag on the record (no flag recorded = not DA); counted by '
+                || getvariable('date_basis') || ' date; DA figures before and after March 2024 are not comparable in MPS data',
+            coverage.change_note) as definition,
         getvariable('run_id') as run_id
     from splits
     cross join current_period
+    left join coverage on true
     left join counted using (theme, da_split)
     union all
     select getvariable('area_code'), getvariable('area_name'), 'needs_record_extract', 'needs_record_extract',

@@ -4,7 +4,9 @@
 -- homicide), `knife_crime_with_injury` (those also in VWI or homicide), and one row per other theme
 -- giving the knife crimes that fall in it ("most knife offences were robbery"). Themes overlap, so the
 -- per-theme shares do not add to 100. Victims under 25: victims of the category's knife crimes.
--- Record extracts only: count-only inputs get one `needs_record_extract` row.
+-- Record extracts only: count-only inputs get one `needs_record_extract` row. change and pct_change
+-- are null when the extract does not cover both periods in full (int_change_coverage); the
+-- definition then says why.
 -- unique_key: area_code, category, period_label
 with knife as (
     select classified.crime_ref, periods.period_role
@@ -61,6 +63,16 @@ has_extract as (
     select exists (select 1 from int_offences_current) as yes
 ),
 
+coverage as (  -- a change is shown only when both periods are covered in full (int_change_coverage)
+    select
+        change_comparable(months_covered, months_in_period, previous_months_covered, previous_months_in_period)
+            as comparable,
+        change_note(months_covered, months_in_period, previous_months_covered, previous_months_in_period)
+            as change_note
+    from int_change_coverage
+    where source = 'record_extract' and area_level = 'borough'
+),
+
 current_period as (
     select * from periods where period_role = 'current'
 ),
@@ -74,8 +86,10 @@ final as (
         current_period.period_label,
         cast(coalesce(crime_counts.count, 0) as bigint) as count,
         cast(coalesce(crime_counts.previous_count, 0) as bigint) as previous_count,
-        coalesce(crime_counts.count, 0) - coalesce(crime_counts.previous_count, 0) as change,
-        pct_change(coalesce(crime_counts.count, 0), coalesce(crime_counts.previous_count, 0)) as pct_change,
+        case when coverage.comparable then coalesce(crime_counts.count, 0) - coalesce(crime_counts.previous_count, 0) end
+            as change,
+        case when coverage.comparable then pct_change(coalesce(crime_counts.count, 0), coalesce(crime_counts.previous_count, 0)) end
+            as pct_change,
         pct(coalesce(crime_counts.count, 0), (select count from crime_counts where category = 'knife_crime'))
             as share_of_knife_crime_pct,
         theme_counts.theme_count,
@@ -88,11 +102,13 @@ final as (
             when 'knife_crime' then 'knife or sharp instrument flag on the ONS selected offences, plus homicide'
             when 'knife_crime_with_injury' then 'knife crimes that are also violence with injury or homicide'
             else 'knife crimes that are also in the theme ' || categories.category || ' (themes overlap)'
-        end || '; counted by ' || getvariable('date_basis') || ' date; the knife flag''s quality varies' as definition,
+        end || '; counted by ' || getvariable('date_basis') || ' date; the knife flag''s quality varies'
+            || coalesce('; ' || coverage.change_note, '') as definition,
         getvariable('run_id') as run_id
     from categories
     cross join current_period
     cross join has_extract
+    left join coverage on true
     left join crime_counts on crime_counts.category = categories.category
     left join victim_counts on victim_counts.category = categories.category
     left join theme_counts on theme_counts.theme = case when categories.category = 'knife_crime_with_injury'

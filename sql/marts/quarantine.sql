@@ -4,43 +4,11 @@
 -- declared there, beside its condition, and expanded by pipeline/rules.py). Only the crime reference and the
 -- failing value are kept, never the whole record (it may hold personal data); malformed CSV lines
 -- (wrong field count, undecodable bytes) keep a detail such as "17 fields; the header has 16".
--- (wide MPS files: one row per month cell, `source_month`; null for other inputs).
+-- (wide MPS files: one row per month cell, `source_month`; null for other inputs). Each checked model
+-- gives its rows' input_table, source_month and crime_ref, so a new input kind needs no change here.
 -- unique_key: source_file, source_row, source_month, input_table, failing_column, rule
-with offences as (
-    select source_file, source_row, cast(null as date) as source_month, 'offences' as input_table, quarantine_rule as rule, crime_ref,
-           {{ failing_column('int_offences_checked') }} as failing_column,
-           {{ failing_value('int_offences_checked') }} as failing_value,
-           'int_offences_checked' as checked_model
-    from int_offences_checked
-    where quarantine_rule is not null
-),
-
-people as (
-    select source_file, source_row, cast(null as date) as source_month, person_role || 's' as input_table, quarantine_rule as rule, crime_ref,
-           {{ failing_column('int_people_checked') }} as failing_column,
-           {{ failing_value('int_people_checked') }} as failing_value,
-           'int_people_checked' as checked_model
-    from int_people_checked
-    where quarantine_rule is not null
-),
-
-counts as (
-    select source_file, source_row, month_start as source_month, 'counts' as input_table, quarantine_rule as rule, cast(null as varchar) as crime_ref,
-           {{ failing_column('int_mps_counts_checked') }} as failing_column,
-           {{ failing_value('int_mps_counts_checked') }} as failing_value,
-           'int_mps_counts_checked' as checked_model
-    from int_mps_counts_checked
-    where quarantine_rule is not null
-),
-
-police_uk as (
-    select files.source_file, source_row, cast(null as date) as source_month, 'crimes' as input_table, quarantine_rule as rule, crime_ref,
-           {{ failing_column('int_police_uk_checked') }} as failing_column,
-           {{ failing_value('int_police_uk_checked') }} as failing_value,
-           'int_police_uk_checked' as checked_model
-    from int_police_uk_checked
-    join raw_police_uk_files as files using (file_id)
-    where quarantine_rule is not null
+with checked as (  -- every checked model in sql/seeds/quarantine_rules.csv, rendered by pipeline/rules.py
+    {{ quarantined_rows }}
 ),
 
 malformed as (
@@ -50,11 +18,9 @@ malformed as (
 ),
 
 unioned as (
-    select * from offences
-    union all select * from people
-    union all select * from counts
-    union all select * from police_uk
-    union all select * from malformed
+    select * from checked
+    union all
+    select * from malformed
 ),
 
 final as (

@@ -1,13 +1,14 @@
 -- stg_police_uk
 -- Grain: one row per data.police.uk street-level row as read (input file x line), typed. Location
 -- and Context (free text) were never loaded; Crime ID is a crime reference, not a person id.
--- unique_key: file_id, source_row
--- file_id: the input file (raw_police_uk_files has its path), a number because it is on every row.
+-- unique_key: source_file, source_row
+-- The raw rows carry a file number (file_id), not the path, because it is on every row; the path is
+-- joined here from raw_police_uk_files, so the rows are keyed by source_file like every other input.
 -- The one join: a row's line number. raw_police_uk keeps the read order (rowid); record k of a file is
 -- on line k + 1 (header) + the skipped lines (rejected or blank) before it: with the skipped lines
 -- s_1 < s_2 < ... of a file, record k comes after s_j when k > s_j - 1 - j.
 with source as (
-    select raw_police_uk.rowid - files.first_rowid + 1 as record_number, raw_police_uk.*
+    select raw_police_uk.rowid - files.first_rowid + 1 as record_number, files.source_file, raw_police_uk.*
     from raw_police_uk
     join raw_police_uk_files as files using (file_id)
 ),
@@ -27,7 +28,7 @@ shifts as (
 final as (
     select
         ---------- ids
-        source.file_id,
+        source.source_file,
         source.record_number + 1 + coalesce(shifts.lines_skipped, 0) as source_row,
         nullif(trim(crime_id), '') as crime_ref,
         ---------- when

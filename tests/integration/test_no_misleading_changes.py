@@ -65,14 +65,28 @@ def test_ward_hotspots_and_sub_areas_say_why_too(partly_covered):
     assert partly_covered.execute("select count(*) from ward_hotspots where change is not null").fetchone()[0] == 0
 
 
+def test_area_comparison_shows_no_change_on_ten_months_against_twelve(partly_covered):
+    """Every area comes from the same borough file, so the focus area's coverage holds for all of them."""
+    rows = partly_covered.execute("""select area_name, theme, count, previous_count, change, pct_change,
+                                            comparator_pct_change, pct_change_gap, p_value, change_flag, definition
+                                     from area_comparison""").fetchall()
+    assert rows
+    for area, theme, count, previous_count, *changes, definition in rows:
+        assert count is not None and previous_count is not None, (area, theme)
+        assert changes == [None] * 6, (area, theme)
+        assert definition.endswith("; change not shown: previous period has 10 of 12 months in the inputs")
+
+
 def test_a_fully_covered_previous_year_is_compared(tmp_path):
     con = build_merton(merton_config(tmp_path, [WARD_FILE_2022, BOROUGH_24_MONTHS, BOROUGH_HISTORICAL]))
     rows = con.execute("select theme, count, previous_count, change, change_note from theme_summary").fetchall()
-    con.close()
     assert rows and {r[0] for r in rows} >= {"vwi", "homicide"}
     for theme, count, previous_count, change, note in rows:
         assert change == count - previous_count, theme
         assert note is None, theme
+    compared = con.execute("select count(*), count(change) from area_comparison").fetchone()
+    assert compared[0] > 0 and compared[0] == compared[1]
+    con.close()
 
 
 def test_homicide_ward_map_says_no_offences_and_rape_is_mapped_in_whole_numbers(partly_covered, partly_covered_config,

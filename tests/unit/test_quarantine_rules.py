@@ -119,3 +119,44 @@ def test_a_malformed_rule_row_is_refused_naming_seed_line_and_rule(tmp_path, cha
     with pytest.raises(rules.RuleError) as caught:
         rules.load_rules(seed)
     assert fragment in str(caught.value) and f"line {len(lines)}" in str(caught.value)
+
+
+TEST_MODEL = """-- int_test_checked
+-- Grain: one row per line of a made-up input.
+-- unique_key: source_file, source_row
+with prepared as (
+    select 'made_up.csv' as source_file, line as source_row, 'made_up' as input_table,
+           cast(null as date) as source_month, 'M' || line as crime_ref, value
+    from (values (1, 5), (2, -1), (3, 7)) as lines(line, value)
+),
+
+checked as (
+    {{ checked_rows('prepared') }}
+)
+
+select * from checked
+"""
+TEST_RULE = {"rule": "negative_value", "model": "int_test_checked", "stage": "row", "column": "value",
+             "condition": "value < 0", "value": "value", "reason": "A test rule: the value is negative"}
+
+
+def test_a_new_checked_model_reaches_the_quarantine_by_its_model_and_seed_rows_only(built, tmp_path):
+    """A new input kind's checked model and its rule: the shared tail and the quarantine union are rendered
+    from the seed, so neither quarantine.sql nor rules.py changes."""
+    con = built[0]
+    sql = _sql_with_new_rule(tmp_path)
+    (sql / "intermediate" / "int_test_checked.sql").write_text(TEST_MODEL)
+    with open(sql / "seeds" / rules.SEED_NAME, "a", newline="") as f:
+        csv.DictWriter(f, fieldnames=rules.COLUMNS, lineterminator="\n").writerow(TEST_RULE)
+    db.load_seeds(con, sql / "seeds")
+    try:
+        db.run_models(con, select=["int_test_checked", "quarantine"], sql_dir=sql)
+        assert con.execute("select source_row, failed_rules, quarantine_rule from int_test_checked order by 1"
+                           ).fetchall() == [(1, [], None), (2, ["negative_value"], "negative_value"), (3, [], None)]
+        rows = con.execute("select source_file, source_row, input_table, crime_ref, failing_column, failing_value, "
+                           "reason from quarantine where rule = 'negative_value'").fetchall()
+        assert rows == [("made_up.csv", 2, "made_up", "M2", "value", "-1", TEST_RULE["reason"])]
+        assert con.execute("select count(*) from quarantine where rule = 'robbery_flagged_with_knife'").fetchone()[0] == 1
+    finally:
+        db.load_seeds(con, built[2] / "sql" / "seeds")   # the module's seed again, for the tests after this one
+        db.run_models(con, select=["quarantine"], sql_dir=built[2] / "sql")
