@@ -11,7 +11,16 @@ import duckdb
 
 from pipeline import narrative_analyses as analyses
 from pipeline import seeds
-from pipeline.phrases import MIN_BASE, fmt_count, fmt_pct, has_column, has_table, md_text, offences, records
+from pipeline.phrases import (
+    MIN_BASE,
+    fmt_count,
+    fmt_pct,
+    has_column,
+    has_table,
+    md_text,
+    offences,
+    records,
+)
 
 
 def _base(detail: dict, column: str) -> bool:
