@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from pipeline import db
+from pipeline import db, seeds
 from pipeline.config import SEEDS_DIR
 
 
@@ -128,3 +128,23 @@ def test_formulas(con):
     assert con.execute("select pct_change(5, 0)").fetchone()[0] is None
     assert con.execute("select poisson_z(25, 16)").fetchone()[0] == 2.0        # Wheeler's example: +56% but Z = 2
     assert con.execute("select pct(1, 0)").fetchone()[0] is None
+
+
+TEXT_COLUMNS = {"theme", "label", "short_label", "sort_order", "record_extract_definition", "mps_counts_definition",
+                "none_phrase", "rate_label"}
+
+
+def test_theme_policy_columns_hold_true_or_false():
+    rows = seeds.themes()
+    flags = set(rows[0]) - TEXT_COLUMNS
+    assert {"sensitive", "in_narrative", "in_funnels"} <= flags
+    bad = [(r["theme"], c, r[c]) for r in rows for c in flags if r[c] not in ("true", "false")]
+    assert bad == []
+
+
+def test_theme_policy_is_read_from_the_seed_in_sort_order():
+    assert seeds.themes_where("sensitive") == ("sexual_offences", "rape", "domestic_abuse")
+    assert seeds.themes_where("overall") == ("all_crime",)
+    assert [int(r["sort_order"]) for r in seeds.themes()] == sorted(int(r["sort_order"]) for r in seeds.themes())
+    assert seeds.theme_policy("homicide")["none_phrase"] == "homicides"
+    assert seeds.theme_policy("not_a_theme") == {}
