@@ -140,7 +140,7 @@ def top_wards_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -
 def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | None, marking: str) -> str:
     periods = {r["period_role"]: r["period_label"] for r in records(con, "select * from periods")}
     summary = records(con, "select s.*, t.label, t.short_label from theme_summary s "  # the focus area's story
-                            "join seed_themes t using (theme) where s.is_focus order by cast(t.sort_order as integer)")
+                           "join seed_themes t using (theme) where s.is_focus order by cast(t.sort_order as integer)")
     details = {r["theme"]: r for r in records(con, "select * from theme_detail")}
     # the public tier quotes its own (disclosure-controlled) tables only: no previous-period shares from
     # the restricted intermediate table
@@ -155,7 +155,7 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
              f"compared with {periods.get('previous', '')}. Check every sentence before it is published._", ""]
     police_uk_notes: dict[str, list[str]] = {}
     for r in records(con, "select theme, note from seed_police_uk_crime_type_themes where theme is not null "
-                           "and note is not null order by crime_type"):
+                          "and note is not null order by crime_type"):
         police_uk_notes.setdefault(r["theme"], []).append(r["note"])
     for i, row in enumerate(summary):
         opening = f"In {area} in {periods['current']}, " if i == 0 else ""
@@ -188,7 +188,7 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
     if gaps:
         lines += ["## Intelligence gaps", ""] + [f"- {gap}" for gap in gaps] + [""]
     missing = records(con, "select label, mps_counts_definition from seed_themes where theme not in "
-                            "(select theme from theme_summary) order by cast(sort_order as integer)")
+                           "(select theme from theme_summary) order by cast(sort_order as integer)")
     if missing:
         lines += ["## Not available from these inputs", ""]
         only_police_uk = bool(summary) and all(str(r["definition"]).startswith("source: police_uk") for r in summary)

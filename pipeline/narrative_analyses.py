@@ -74,7 +74,8 @@ def knife_sentence(con: duckdb.DuckDBPyConnection, theme: str) -> str:
     text = f"Of the {base.offences(total['count'], 'knife or sharp instrument')}"
     injury = rows.get("knife_crime_with_injury")
     text += f", {base.fmt_count(injury['count'])} caused injury (knife crime with injury)." if injury else "."
-    parts = sorted((r for c, r in rows.items() if c in seeds.themes_where("in_knife_breakdown")),
+    breakdown = seeds.themes_where("in_knife_breakdown")
+    parts = sorted((r for c, r in rows.items() if c in breakdown),
                    key=lambda r: (-(r["share_of_knife_crime_pct"] or 0), r["sort_order"]))
     if parts and (parts[0]["share_of_knife_crime_pct"] or 0) > 0:
         top = parts[0]
@@ -123,7 +124,7 @@ def temporal_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) ->
     if not _have(con, "temporal_profile"):
         return ""
     rows = base.records(con, "select * from temporal_profile where theme = ? and period_role = 'current' "
-                              "and weighted_count is not null", [theme])
+                             "and weighted_count is not null", [theme])
     hours = [r for r in rows if r["view"] == "day_hour" and r["bucket"] != "time_unknown"]
     known = sum(r["weighted_count"] for r in hours)
     text = []
@@ -153,8 +154,9 @@ def disproportionality_sentence(con: duckdb.DuckDBPyConnection) -> str:
         return ""
     labels = _labels(con)
     rows = base.records(con, "select * from victim_rates where dimension = 'under_25' and population_group = 'under 25' "
-                              "and period_role = 'current' and disproportionality = 'higher' order by rate_ratio desc, theme")
-    rows = [r for r in rows if r["theme"] in seeds.themes_where("in_narrative")]
+                             "and period_role = 'current' and disproportionality = 'higher' order by rate_ratio desc, theme")
+    covered = seeds.themes_where("in_narrative")
+    rows = [r for r in rows if r["theme"] in covered]
     if not rows:
         return ""
     items = [f"{_offences_of(labels[r['theme']])} ({r['rate_ratio']:.1f} times)" for r in rows]
@@ -188,9 +190,9 @@ def outlook_sentence(con: duckdb.DuckDBPyConnection) -> str:
         return ""
     labels = _labels(con)
     rows = base.records(con, "select * from population_outlook where projection_year = "
-                              "(select max(projection_year) from population_outlook) and theme in (select unnest(?)) "
-                              "and base_victims_u25 >= ? order by theme",
-                         [list(seeds.themes_where("in_outlook")), base.MIN_BASE])
+                             "(select max(projection_year) from population_outlook) and theme in (select unnest(?)) "
+                             "and base_victims_u25 >= ? order by theme",
+                        [list(seeds.themes_where("in_outlook")), base.MIN_BASE])
     if not rows:
         return ""
     first = rows[0]
@@ -245,7 +247,7 @@ def area_comparison_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: 
     sentence = (f"{name}'s {rate_label} rate was {focus['rate_per_1000']:.1f} per 1,000 residents, "
                 f"{ordinal(focus['rate_rank'])} highest of the {focus['areas_ranked']} boroughs")
     neighbours = base.records(con, "select area_name, rate_rank from area_comparison where is_neighbour and theme = ? "
-                                    "and rate_rank is not null order by rate_rank", [theme])
+                                   "and rate_rank is not null order by rate_rank", [theme])
     if neighbours:
         higher = [base.md_text(n["area_name"]) for n in neighbours if n["rate_rank"] < focus["rate_rank"]]
         count = len(neighbours)

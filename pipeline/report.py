@@ -95,9 +95,9 @@ def _paragraph(t: Tables, row: dict, periods: dict, comparator: str | None, open
     prev = None
     if str(row.get("definition", "")).startswith("source: record_extract") and t.has("int_theme_people_measures"):
         found = records(t.con, "select theme, victims_known_age, pct(victims_u25, victims_known_age) as "
-                                   "victims_u25_pct, suspects_known_age, pct(suspects_u25, suspects_known_age) as "
-                                   "suspects_u25_pct from int_theme_people_measures "
-                                   "where period_role = 'previous' and theme = ?", [row["theme"]])
+                        "victims_u25_pct, suspects_known_age, pct(suspects_u25, suspects_known_age) as "
+                        "suspects_u25_pct from int_theme_people_measures "
+                        "where period_role = 'previous' and theme = ?", [row["theme"]])
         prev = found[0] if found else None
     return _sentence(narrative.theme_paragraph, clean, prev, detail, periods.get("current", ""),
                      periods.get("previous", ""), comparator, opening)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 
 import pytest
 
 from pipeline import db, seeds
-from pipeline.config import SEEDS_DIR
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +58,15 @@ def test_flag_and_age_conditions(con):
 
 
 def test_seed_consistency():
-    codes = {r["ho_code"]: r for r in csv.DictReader(open(SEEDS_DIR / "ho_offence_codes.csv"))}
-    rules = list(csv.DictReader(open(SEEDS_DIR / "ho_code_themes.csv")))
+    codes = {r["ho_code"]: r for r in seeds.read_seed("ho_offence_codes")}
+    rules = seeds.read_seed("ho_code_themes")
     all_crime = {r["ho_code"] for r in rules if r["theme"] == "all_crime"}
     assert all_crime == set(codes)
     assert {r["condition"] for r in rules} <= {"", "domestic_abuse_flag", "knife_flag", "person_under_25"}
     assert {r["ho_code"] for r in rules} - {"*"} <= set(codes)
     vap = {r["ho_code"] for r in rules if r["theme"] == "vap"}
     assert vap == {c for c, r in codes.items() if r["offence_group"] == "Violence against the person"}
-    themes = {r["theme"] for r in csv.DictReader(open(SEEDS_DIR / "themes.csv"))}
+    themes = {r["theme"] for r in seeds.themes()}
     assert {r["theme"] for r in rules} == themes
 
 
