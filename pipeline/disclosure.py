@@ -38,12 +38,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipeline import db, disclosure_audit
+from pipeline import db, disclosure_audit, seeds
 from pipeline.config import DisclosureSettings as Settings
 
 SCHEMA = "public"
 LOG_TABLE = "disclosure_log"
-SENSITIVE_THEMES = ("sexual_offences", "rape", "domestic_abuse")
+SENSITIVE_THEMES = seeds.themes_where("sensitive")  # sensitive_min_count applies (sql/seeds/themes.csv)
 PCT_BASE_MIN = 10
 # marking on every public-tier output (data pack, report, tables' readme)
 PUBLIC_MARKING = "OFFICIAL: public tier, disclosure-controlled (small numbers suppressed)"

@@ -3,6 +3,7 @@
 One PNG per unit level (areas, wards) and theme, from the funnel_points mart, only where there are at
 least MIN_UNITS units with residents. The limit curves use the mart's own definition
 (pipeline.areas.funnel_limit_counts: exact Poisson, Spiegelhalter 2005) around its pooled rate.
+The themes charted are those whose in_funnels is true in sql/seeds/themes.csv.
 Colours are Okabe-Ito (colour-blind safe) and every group also has its own marker shape.
 """
 
@@ -13,11 +14,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from pipeline import seeds
 from pipeline.areas import funnel_limit_counts
 from pipeline.privacy import MARKING
 
 MIN_UNITS = 3
-THEMES = ("vwi", "personal_robbery", "sexual_offences", "knife_crime", "vap")
 FOCUS, NEIGHBOUR, OTHER = "#D55E00", "#0072B2", "#999999"   # Okabe-Ito vermillion, blue, grey
 LIMIT_95, LIMIT_998 = "#555555", "#000000"
 
@@ -79,7 +80,8 @@ def write_funnel_charts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[P
     """Every funnel chart the run has data for; returns the files written (none without funnel points)."""
     if not _has(con, "funnel_points"):
         return []
-    frame = con.execute("select * from funnel_points where theme in (select unnest(?))", [list(THEMES)]).df()
+    frame = con.execute("select * from funnel_points where theme in (select unnest(?))",
+                        [list(seeds.themes_where("in_funnels"))]).df()
     if frame.empty:
         return []
     import matplotlib

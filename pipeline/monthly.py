@@ -31,6 +31,7 @@ import duckdb
 from pipeline import (
     assessment,
     db,
+    monthly_report,
     output_folders,
     reference_tables,
     report,
@@ -572,7 +573,7 @@ def publish_refresh(cfg: RunConfig, settings: MonthlySettings, run_id: str, mani
             headlines = work / "headlines.md"
             headlines.write_text(headlines_markdown(wh, run_id, cfg.comparator_name))
             outputs.append(headlines)
-            outputs.append(report.write_monthly_report(wh, run_id, cfg, work / report.REPORT_NAME))
+            outputs.append(monthly_report.write_monthly_report(wh, run_id, cfg, work / report.REPORT_NAME))
         manifest = {**manifest, "outputs": sorted(str(p.relative_to(work)) for p in outputs)}
         (work / "run.json").write_text(json.dumps(manifest, indent=2, default=str))
         swap_month_into_place(work, base / month)

@@ -7,35 +7,24 @@ leaves its clause out rather than printing zero).
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 
 from pipeline import narrative_analyses as analyses
-
-MIN_BASE = 10  # no percentage is quoted on a denominator smaller than this
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")
-ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-
-
-def md_text(value: object) -> str:
-    """Input text (area, comparator, ward names) as inert Markdown: one line, HTML tags shown as text,
-    Markdown punctuation backslash-escaped, so a name cannot become a link, an emphasis or markup."""
-    text = " ".join(str(value).split())  # a newline in a name must not start a Markdown block
-    text = ENTITY_LIKE.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+from pipeline import seeds
+from pipeline.phrases import (
+    MIN_BASE,
+    fmt_count,
+    fmt_pct,
+    has_column,
+    has_table,
+    md_text,
+    offences,
+    records,
+)
 
 
 def _base(detail: dict, column: str) -> bool:
     return (detail.get(column) or 0) >= MIN_BASE
-
-
-def fmt_count(n: float | None) -> str:
-    return "–" if n is None else f"{int(n):,}"  # a missing figure never ends the run
-
-
-def fmt_pct(p: float | None) -> str:
-    return "–" if p is None else f"{abs(p):.0f}%"
 
 
 def change_phrase(pct: float | None, previous_label: str, previous: int, current: int | None = None) -> str:
@@ -54,16 +43,11 @@ def change_phrase(pct: float | None, previous_label: str, previous: int, current
     return f"{direction} of {fmt_pct(pct)}{absolute} on {previous_label}'s total of {fmt_count(previous)}"
 
 
-def offences(n: int, label: str = "") -> str:
-    """'1 offence', '19 offences', '1 homicide offence'; `label` goes before the noun."""
-    noun = f"{label} offence" if label else "offence"
-    return f"{fmt_count(n)} {noun}{'' if n == 1 else 's'}"
-
-
 def count_clause(n: int, label: str, theme: str) -> str:
-    """'There were 1,421 VWI offences' / 'There was 1 homicide offence' / 'There were no homicides'."""
+    """'There were 1,421 VWI offences' / 'There was 1 homicide offence' / 'There were no homicides' (the
+    theme's none_phrase in sql/seeds/themes.csv)."""
     if n == 0:
-        return "There were no homicides" if theme == "homicide" else f"There were no {label} offences"
+        return f"There were no {seeds.theme_policy(theme).get('none_phrase') or label + ' offences'}"
     return f"There {'was' if n == 1 else 'were'} {offences(n, label)}"
 
 
@@ -114,10 +98,11 @@ def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_l
             f"{change_phrase(row['pct_change'], previous_label, row['previous_count'], row['count'])}."
             f"{comparator_phrase(comparator_name, row['comparator_pct_change'])}"
             f"{significance_phrase(row['change_flag'])}")
-    if row["theme"] != "all_crime" and row["share_of_all_crime_pct"] is not None and row["count"] >= MIN_BASE:
+    policy = seeds.theme_policy(row["theme"])
+    if policy.get("overall") != "true" and row["share_of_all_crime_pct"] is not None and row["count"] >= MIN_BASE:
         text += f" {label[0].upper() + label[1:]} offences made up {row['share_of_all_crime_pct']:.0f}% of all recorded crime."
-    if detail.get("share_of_vap_pct") is not None and row["theme"] == "vwi":
-        text += f" VWI was {detail['share_of_vap_pct']:.0f}% of Violence Against the Person."
+    if detail.get("share_of_vap_pct") is not None and policy.get("vap_share") == "true":
+        text += f" {label} was {detail['share_of_vap_pct']:.0f}% of Violence Against the Person."
     # no percentage on a base under 10 (DESIGN §8): the clause is left out rather than misleading
     if row["victims_u25_pct"] is not None and _base(detail, "victims_known_age"):
         sentence = f" In {current_label}, {row['victims_u25_pct']:.0f}% of victims of {label} offences were aged under 25"
@@ -131,19 +116,19 @@ def theme_paragraph(row: dict, prev_people: dict | None, detail: dict, current_l
             text += (f"; in {row['suspect_age_unknown_pct']:.0f}% of reports the suspect's age was unknown "
                      f"({detail['suspect_none_recorded_pct']:.0f}% had no suspect recorded)")
         text += "."
-    if detail.get("da_share_pct") is not None and row["theme"] != "domestic_abuse" and row["count"] >= MIN_BASE:
+    if detail.get("da_share_pct") is not None and policy.get("da_share") == "true" and row["count"] >= MIN_BASE:
         text += f" {detail['da_share_pct']:.0f}% were flagged as domestic abuse related."
-    if row["theme"] == "rape" and detail.get("victims_u18_pct") is not None and _base(detail, "victims_known_age"):
-        text += f" {detail['victims_u18_pct']:.0f}% of rape victims with a known age were under 18."
+    if policy.get("u18_victims") == "true" and detail.get("victims_u18_pct") is not None and _base(detail, "victims_known_age"):
+        text += f" {detail['victims_u18_pct']:.0f}% of {label} victims with a known age were under 18."
     return text
 
 
 def top_wards_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -> str:
-    table = "ward_hotspots" if _has_table(con, "ward_hotspots") else "ward_summary"
+    table = "ward_hotspots" if has_table(con, "ward_hotspots") else "ward_summary"
     name = "coalesce(ward_name, ward_code)"
     rows = con.execute(
         f"select {name}, count from {table} where theme = ? and ward_code <> 'UNKNOWN' and count is not null "
-        f"{'and period_role = ' + repr('current') if _has_column(con, table, 'period_role') else ''} "
+        f"{'and period_role = ' + repr('current') if has_column(con, table, 'period_role') else ''} "
         f"order by count desc, {name} limit 3", [theme]).fetchall()
     if len(rows) < 3 or rows[2][1] < MIN_BASE:  # small ward counts are not quoted (disclosure control)
         return ""
@@ -152,30 +137,15 @@ def top_wards_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -
     return f"The wards with the most {label} offences were {listed}."
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchone()[0])
-
-
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.columns where table_name = ? and column_name = ?",
-                            [table, column]).fetchone()[0])
-
-
-def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cursor = con.execute(sql, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
 def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | None, marking: str) -> str:
-    periods = {r["period_role"]: r["period_label"] for r in _records(con, "select * from periods")}
-    summary = _records(con, "select s.*, t.label, t.short_label from theme_summary s "  # the focus area's story
-                            "join seed_themes t using (theme) where s.is_focus order by cast(t.sort_order as integer)")
-    details = {r["theme"]: r for r in _records(con, "select * from theme_detail")}
+    periods = {r["period_role"]: r["period_label"] for r in records(con, "select * from periods")}
+    summary = records(con, "select s.*, t.label, t.short_label from theme_summary s "  # the focus area's story
+                           "join seed_themes t using (theme) where s.is_focus order by cast(t.sort_order as integer)")
+    details = {r["theme"]: r for r in records(con, "select * from theme_detail")}
     # the public tier quotes its own (disclosure-controlled) tables only: no previous-period shares from
     # the restricted intermediate table
     public = con.execute("select current_schema()").fetchone()[0] != "main"
-    prev_people = {} if public else {r["theme"]: r for r in _records(
+    prev_people = {} if public else {r["theme"]: r for r in records(
         con, "select theme, victims_known_age, pct(victims_u25, victims_known_age) as victims_u25_pct, "
              "suspects_known_age, pct(suspects_u25, suspects_known_age) as suspects_u25_pct "
              "from int_theme_people_measures where period_role = 'previous'")}
@@ -184,8 +154,8 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
              f"_Draft headlines generated by svna (run {summary[0]['run_id'] if summary else ''}); "
              f"compared with {periods.get('previous', '')}. Check every sentence before it is published._", ""]
     police_uk_notes: dict[str, list[str]] = {}
-    for r in _records(con, "select theme, note from seed_police_uk_crime_type_themes where theme is not null "
-                           "and note is not null order by crime_type"):
+    for r in records(con, "select theme, note from seed_police_uk_crime_type_themes where theme is not null "
+                          "and note is not null order by crime_type"):
         police_uk_notes.setdefault(r["theme"], []).append(r["note"])
     for i, row in enumerate(summary):
         opening = f"In {area} in {periods['current']}, " if i == 0 else ""
@@ -195,7 +165,7 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
                                   comparator_name, opening=opening)]
         extra = [sentence for sentence in (
             analyses.trend_sentence(con, row["theme"], row["short_label"]),
-            analyses.knife_sentence(con) if row["theme"] == "knife_crime" else "",
+            analyses.knife_sentence(con, row["theme"]),
             analyses.repeat_sentence(con, row["theme"], row["short_label"], periods["current"]),
             analyses.deprivation_sentence(con, row["theme"], row["short_label"]),
             analyses.temporal_sentence(con, row["theme"], row["short_label"]),
@@ -217,15 +187,15 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
     gaps = analyses.intelligence_gaps(con)
     if gaps:
         lines += ["## Intelligence gaps", ""] + [f"- {gap}" for gap in gaps] + [""]
-    missing = _records(con, "select label, mps_counts_definition from seed_themes where theme not in "
-                            "(select theme from theme_summary) order by cast(sort_order as integer)")
+    missing = records(con, "select label, mps_counts_definition from seed_themes where theme not in "
+                           "(select theme from theme_summary) order by cast(sort_order as integer)")
     if missing:
         lines += ["## Not available from these inputs", ""]
         only_police_uk = bool(summary) and all(str(r["definition"]).startswith("source: police_uk") for r in summary)
         lines += [f"- {m['label']}: " + ("not in data.police.uk files (14 broad crime types, no ages or flags)"
                                           if only_police_uk else m['mps_counts_definition']) + "." for m in missing]
         lines.append("")
-    caveats = _records(con, "select topic, caveat from seed_caveats")
+    caveats = records(con, "select topic, caveat from seed_caveats")
     lines += ["## Caveats", ""] + [f"- **{c['topic']}.** {c['caveat']}" for c in caveats] + [""]
     return "\n".join(lines)
 

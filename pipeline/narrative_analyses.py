@@ -2,32 +2,30 @@
 deprivation, time, disproportionality, sub-areas, the population outlook and the intelligence gaps.
 
 Each function returns one or more sentences, or '' when its mart is absent, the inputs cannot give
-the figure or the base is too small to quote (narrative.MIN_BASE). Names from the inputs go through
-narrative.md_text.
+the figure or the base is too small to quote (phrases.MIN_BASE). Names from the inputs go through
+phrases.md_text. Which themes a sentence covers is theme policy (sql/seeds/themes.csv).
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from pipeline import narrative as base
+from pipeline import phrases as base
+from pipeline import seeds
 
 NUMBER_WORDS = {3: "three", 4: "four", 5: "five"}
 DAYS = {1: "Monday", 2: "Tuesday", 3: "Wednesday", 4: "Thursday", 5: "Friday", 6: "Saturday", 7: "Sunday"}
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
-# The themes the plan's sentences are about (overall and by-definition themes left out).
-SNA_THEMES = ("vwi", "homicide", "personal_robbery", "sexual_offences", "rape", "domestic_abuse", "knife_crime")
-SUB_AREA_THEMES = ("vwi", "personal_robbery", "sexual_offences", "domestic_abuse", "knife_crime")
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> dict | None:
-    rows = base._records(con, sql, params)
+    rows = base.records(con, sql, params)
     return rows[0] if rows else None
 
 
 def _have(con: duckdb.DuckDBPyConnection, *tables: str) -> bool:
-    return all(base._has_table(con, t) for t in tables)
+    return all(base.has_table(con, t) for t in tables)
 
 
 def _labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -63,19 +61,21 @@ def trend_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -> st
     return f"{span}, {_offences_of(label)} {verb} from {start} to {end}{pct}, a change unlikely to be chance."
 
 
-def knife_sentence(con: duckdb.DuckDBPyConnection) -> str:
-    """Knife crime with injury, the theme most knife crimes fall in, and victims under 25."""
-    if not _have(con, "knife_crime_profile"):
+def knife_sentence(con: duckdb.DuckDBPyConnection, theme: str) -> str:
+    """Knife crime with injury, the theme most knife crimes fall in, and victims under 25; for the theme
+    whose knife_profile is true (its id is the knife_crime_profile mart's category of all knife crimes)."""
+    if seeds.theme_policy(theme).get("knife_profile") != "true" or not _have(con, "knife_crime_profile"):
         return ""
-    rows = {r["category"]: r for r in base._records(con, "select * from knife_crime_profile")}
-    total = rows.get("knife_crime")
+    rows = {r["category"]: r for r in base.records(con, "select * from knife_crime_profile")}
+    total = rows.get(theme)
     if total is None or (total["count"] or 0) < base.MIN_BASE:
         return ""
     labels = _labels(con)
     text = f"Of the {base.offences(total['count'], 'knife or sharp instrument')}"
     injury = rows.get("knife_crime_with_injury")
     text += f", {base.fmt_count(injury['count'])} caused injury (knife crime with injury)." if injury else "."
-    parts = sorted((r for c, r in rows.items() if c in ("vwi", "homicide", "personal_robbery", "sexual_offences")),
+    breakdown = seeds.themes_where("in_knife_breakdown")
+    parts = sorted((r for c, r in rows.items() if c in breakdown),
                    key=lambda r: (-(r["share_of_knife_crime_pct"] or 0), r["sort_order"]))
     if parts and (parts[0]["share_of_knife_crime_pct"] or 0) > 0:
         top = parts[0]
@@ -91,8 +91,9 @@ def knife_sentence(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def repeat_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str, period: str) -> str:
-    """Repeat victims of domestic abuse and sexual offences (the plan's first intelligence gap)."""
-    if theme not in ("domestic_abuse", "sexual_offences") or not _have(con, "repeat_victimisation"):
+    """Repeat victims of domestic abuse and sexual offences (the plan's first intelligence gap; the
+    themes whose repeat_victims is true)."""
+    if theme not in seeds.themes_where("repeat_victims") or not _have(con, "repeat_victimisation"):
         return ""
     row = _one(con, "select * from repeat_victimisation where theme = ? and period_role = 'current' "
                     "and status = 'computed'", [theme])
@@ -122,8 +123,8 @@ def temporal_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) ->
     """The busiest hour of the week (aoristic) and month, and school days for under-18 victims."""
     if not _have(con, "temporal_profile"):
         return ""
-    rows = base._records(con, "select * from temporal_profile where theme = ? and period_role = 'current' "
-                              "and weighted_count is not null", [theme])
+    rows = base.records(con, "select * from temporal_profile where theme = ? and period_role = 'current' "
+                             "and weighted_count is not null", [theme])
     hours = [r for r in rows if r["view"] == "day_hour" and r["bucket"] != "time_unknown"]
     known = sum(r["weighted_count"] for r in hours)
     text = []
@@ -139,7 +140,7 @@ def temporal_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) ->
         text.append(f"The busiest month was {MONTHS[peak['month_of_year'] - 1]}.")
     school = {r["bucket"]: r for r in rows if r["view"] == "school_period"}
     known_school = sum(r["weighted_count"] for b, r in school.items() if b in ("term_weekday", "term_weekend", "holiday"))
-    if theme in SUB_AREA_THEMES and known_school >= 20 and "term_weekday" in school:
+    if theme in seeds.themes_where("in_sub_areas") and known_school >= 20 and "term_weekday" in school:
         r = school["term_weekday"]
         text.append(f"Of those against victims under 18, {100 * r['weighted_count'] / known_school:.0f}% were on school "
                     f"days (term-time weekdays, {r['expected_share_pct']:.0f}% of the days).")
@@ -152,9 +153,10 @@ def disproportionality_sentence(con: duckdb.DuckDBPyConnection) -> str:
     if not _have(con, "victim_rates"):
         return ""
     labels = _labels(con)
-    rows = base._records(con, "select * from victim_rates where dimension = 'under_25' and population_group = 'under 25' "
-                              "and period_role = 'current' and disproportionality = 'higher' order by rate_ratio desc, theme")
-    rows = [r for r in rows if r["theme"] in SNA_THEMES]
+    rows = base.records(con, "select * from victim_rates where dimension = 'under_25' and population_group = 'under 25' "
+                             "and period_role = 'current' and disproportionality = 'higher' order by rate_ratio desc, theme")
+    covered = seeds.themes_where("in_narrative")
+    rows = [r for r in rows if r["theme"] in covered]
     if not rows:
         return ""
     items = [f"{_offences_of(labels[r['theme']])} ({r['rate_ratio']:.1f} times)" for r in rows]
@@ -166,11 +168,11 @@ def disproportionality_sentence(con: duckdb.DuckDBPyConnection) -> str:
 def sub_area_sentence(con: duckdb.DuckDBPyConnection) -> str:
     """'Wards with the highest levels of personal robbery and sexual offences are in the East': a
     sub-area holding at least four of a theme's five wards with the most offences."""
-    if not _have(con, "ward_hotspots") or not base._has_column(con, "ward_hotspots", "sub_area"):
+    if not _have(con, "ward_hotspots") or not base.has_column(con, "ward_hotspots", "sub_area"):
         return ""
     labels = _labels(con)
     found: dict[str, list[str]] = {}
-    for theme in SUB_AREA_THEMES:
+    for theme in seeds.themes_where("in_sub_areas"):
         top = con.execute("select sub_area, count from ward_hotspots where theme = ? and count is not null "
                           "order by count desc, ward_code limit 5", [theme]).fetchall()
         if len(top) < 5 or top[-1][1] < base.MIN_BASE or any(s is None for s, _ in top):
@@ -187,9 +189,10 @@ def outlook_sentence(con: duckdb.DuckDBPyConnection) -> str:
     if not _have(con, "population_outlook"):
         return ""
     labels = _labels(con)
-    rows = base._records(con, "select * from population_outlook where projection_year = "
-                              "(select max(projection_year) from population_outlook) and theme in ('vwi', "
-                              "'personal_robbery', 'sexual_offences') and base_victims_u25 >= ? order by theme", [base.MIN_BASE])
+    rows = base.records(con, "select * from population_outlook where projection_year = "
+                             "(select max(projection_year) from population_outlook) and theme in (select unnest(?)) "
+                             "and base_victims_u25 >= ? order by theme",
+                        [list(seeds.themes_where("in_outlook")), base.MIN_BASE])
     if not rows:
         return ""
     first = rows[0]
@@ -235,15 +238,16 @@ def area_comparison_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: 
     neighbours, four had a higher rate (...)". Empty when the run compares no other area with residents."""
     if not _have(con, "area_comparison"):
         return ""
+    policy = seeds.theme_policy(theme)
     focus = _one(con, "select * from area_comparison where is_focus and theme = ? and rate_rank is not null", [theme])
-    if focus is None or focus["areas_ranked"] < 2 or theme == "all_crime" or focus["count"] < base.MIN_BASE:
+    if focus is None or focus["areas_ranked"] < 2 or policy.get("overall") == "true" or focus["count"] < base.MIN_BASE:
         return ""  # a rate on a handful of crimes (homicide) is not worth a ranking
     name = base.md_text(focus["area_name"])
-    rate_label = "sexual offences" if theme == "sexual_offences" else label
+    rate_label = policy.get("rate_label") or label
     sentence = (f"{name}'s {rate_label} rate was {focus['rate_per_1000']:.1f} per 1,000 residents, "
                 f"{ordinal(focus['rate_rank'])} highest of the {focus['areas_ranked']} boroughs")
-    neighbours = base._records(con, "select area_name, rate_rank from area_comparison where is_neighbour and theme = ? "
-                                    "and rate_rank is not null order by rate_rank", [theme])
+    neighbours = base.records(con, "select area_name, rate_rank from area_comparison where is_neighbour and theme = ? "
+                                   "and rate_rank is not null order by rate_rank", [theme])
     if neighbours:
         higher = [base.md_text(n["area_name"]) for n in neighbours if n["rate_rank"] < focus["rate_rank"]]
         count = len(neighbours)

@@ -13,6 +13,7 @@ import duckdb
 from pipeline import assessment, db, disclosure, disclosure_audit, funnel_chart, narrative, output_folders, report, spatial_outputs
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
+from pipeline.seeds import themes_where
 
 EXCEL_NAME = "svna_data_pack.xlsx"
 PUBLIC_DIR = "public"   # <output>/public/: the public tier (disclosure-controlled)
@@ -407,8 +408,9 @@ def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False)
         return 0
     chart = book.add_chart({"type": "line" if sheet == "year_by_theme" else "bar"})
     last = len(row_labels) + 1
+    charted = themes_where("in_excel_chart")  # all crime and VAP left out (sql/seeds/themes.csv)
     for c, theme in enumerate(themes, start=1):
-        if theme in ("all_crime", "vap"):
+        if theme not in charted:
             continue
         chart.add_series({"name": [ws.name, 1, c], "categories": [ws.name, 2, 0, last, 0],
                           "values": [ws.name, 2, c, last, c]})

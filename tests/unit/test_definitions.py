@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 
-from pipeline import db
-from pipeline.config import SEEDS_DIR
+from pipeline import db, seeds
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +57,15 @@ def test_flag_and_age_conditions(con):
 
 
 def test_seed_consistency():
-    codes = {r["ho_code"]: r for r in csv.DictReader(open(SEEDS_DIR / "ho_offence_codes.csv"))}
-    rules = list(csv.DictReader(open(SEEDS_DIR / "ho_code_themes.csv")))
+    codes = {r["ho_code"]: r for r in seeds.read_seed("ho_offence_codes")}
+    rules = seeds.read_seed("ho_code_themes")
     all_crime = {r["ho_code"] for r in rules if r["theme"] == "all_crime"}
     assert all_crime == set(codes)
     assert {r["condition"] for r in rules} <= {"", "domestic_abuse_flag", "knife_flag", "person_under_25"}
     assert {r["ho_code"] for r in rules} - {"*"} <= set(codes)
     vap = {r["ho_code"] for r in rules if r["theme"] == "vap"}
     assert vap == {c for c, r in codes.items() if r["offence_group"] == "Violence against the person"}
-    themes = {r["theme"] for r in csv.DictReader(open(SEEDS_DIR / "themes.csv"))}
+    themes = {r["theme"] for r in seeds.themes()}
     assert {r["theme"] for r in rules} == themes
 
 
@@ -128,3 +125,23 @@ def test_formulas(con):
     assert con.execute("select pct_change(5, 0)").fetchone()[0] is None
     assert con.execute("select poisson_z(25, 16)").fetchone()[0] == 2.0        # Wheeler's example: +56% but Z = 2
     assert con.execute("select pct(1, 0)").fetchone()[0] is None
+
+
+TEXT_COLUMNS = {"theme", "label", "short_label", "sort_order", "record_extract_definition", "mps_counts_definition",
+                "none_phrase", "rate_label"}
+
+
+def test_theme_policy_columns_hold_true_or_false():
+    rows = seeds.themes()
+    flags = set(rows[0]) - TEXT_COLUMNS
+    assert {"sensitive", "in_narrative", "in_funnels"} <= flags
+    bad = [(r["theme"], c, r[c]) for r in rows for c in flags if r[c] not in ("true", "false")]
+    assert bad == []
+
+
+def test_theme_policy_is_read_from_the_seed_in_sort_order():
+    assert seeds.themes_where("sensitive") == ("sexual_offences", "rape", "domestic_abuse")
+    assert seeds.themes_where("overall") == ("all_crime",)
+    assert [int(r["sort_order"]) for r in seeds.themes()] == sorted(int(r["sort_order"]) for r in seeds.themes())
+    assert seeds.theme_policy("homicide")["none_phrase"] == "homicides"
+    assert seeds.theme_policy("not_a_theme") == {}

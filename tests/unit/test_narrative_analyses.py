@@ -52,3 +52,17 @@ def test_sub_area_sentence_needs_four_of_the_top_five_wards():
     sentence = narrative_analyses.sub_area_sentence(con)
     # robbery: top five W1-W5 (4 East); sexual: W5, W1, W2, W3, W4 (4 East); VWI: W3 W5 W6 W1 W2 (3 East): not said
     assert sentence == "Wards with the highest levels of personal robbery offences and sexual offences are in the East."
+
+
+def test_theme_wording_comes_from_the_theme_seed():
+    """The under-18 clause, the share of VAP and the DA share follow the seed's flags, not a theme id."""
+    base = {"count": 40, "previous_count": 40, "pct_change": 0.0, "comparator_pct_change": None, "change_flag": None,
+            "share_of_all_crime_pct": 2.0, "victims_u25_pct": None, "suspects_u25_pct": None}
+    detail = {"victims_u18_pct": 40.0, "victims_known_age": 20, "share_of_vap_pct": 30.0, "da_share_pct": 25.0}
+    rape = narrative.theme_paragraph({**base, "theme": "rape", "short_label": "rape"}, None, detail, "2022", "2021", None)
+    vwi = narrative.theme_paragraph({**base, "theme": "vwi", "short_label": "VWI"}, None, detail, "2022", "2021", None)
+    da = narrative.theme_paragraph({**base, "theme": "domestic_abuse", "short_label": "domestic abuse flagged"}, None,
+                                   detail, "2022", "2021", None)
+    assert "40% of rape victims with a known age were under 18." in rape and "under 18" not in vwi
+    assert "VWI was 30% of Violence Against the Person." in vwi and "Violence Against the Person" not in rape
+    assert "25% were flagged as domestic abuse related." in vwi and "flagged as domestic abuse" not in da

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline import db, report
+from pipeline import db, report, report_tables, svg_charts
 from pipeline.privacy import MARKING
 
 HOSTILE_AREA = '<script>alert("x")</script> & Borough'
@@ -113,10 +113,10 @@ def test_theme_with_no_offences_gets_no_shaded_map(con, tmp_path):
 
 
 def test_small_counts_get_whole_count_classes():
-    assert report._classes([0, 1, 2, 2]) == [(1, 1), (2, 2)]
-    assert report._classes([0, 0]) == []
-    assert len(report._classes(list(range(100)))) == 5
-    legend = "".join(report._legend(report._classes([0, 1, 2]), 0, 0))
+    assert svg_charts._classes([0, 1, 2, 2]) == [(1, 1), (2, 2)]
+    assert svg_charts._classes([0, 0]) == []
+    assert len(svg_charts._classes(list(range(100)))) == 5
+    legend = "".join(svg_charts._legend(svg_charts._classes([0, 1, 2]), 0, 0))
     assert ">1<" in legend and ">2<" in legend and "0.0" not in legend
 
 
@@ -161,4 +161,4 @@ def test_no_percentage_change_on_a_base_under_ten(con, tmp_path):
     homicide = re.search(r'<tr data-theme="homicide">(.*?)</tr>', page, re.DOTALL).group(1)   # 3 against 1
     vwi = re.search(r'<tr data-theme="vwi">(.*?)</tr>', page, re.DOTALL).group(1)             # 120 against 100
     assert "%" not in homicide.split("</td>")[3] and "+20.0%" in vwi
-    assert report.fmt_change_pct(200.0, 9) == "–" and report.fmt_change_pct(-5.0, 10) == "-5.0%"
+    assert report_tables.fmt_change_pct(200.0, 9) == "–" and report_tables.fmt_change_pct(-5.0, 10) == "-5.0%"
