@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import InputError
+from pipeline.sources.csv_reader import read_csv_text
 from pipeline.sources.files import (
     InputFile,
     Table,
@@ -19,7 +20,6 @@ from pipeline.sources.files import (
     is_header_row,
     no_header_row,
     open_input,
-    read_csv_text,
     repeat_of,
 )
 

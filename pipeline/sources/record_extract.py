@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.errors import InputError
+from pipeline.sources.csv_reader import read_csv_text
 from pipeline.sources.files import (
     WHITESPACE,
     InputFile,
@@ -26,12 +27,11 @@ from pipeline.sources.files import (
     is_header_row,
     no_header_row,
     open_input,
-    read_csv_text,
-    read_xlsx,
     repeat_of,
     trimmed_sql,
 )
 from pipeline.sources.profiles import CANONICAL, Profile
+from pipeline.sources.xlsx_reader import read_xlsx
 
 LINEAGE = ("source_file", "source_row", "extract_date")
 RAW_TABLES = {"offences": "raw_offences", "victims": "raw_victims", "suspects": "raw_suspects"}

@@ -16,10 +16,12 @@ import pytest
 
 from pipeline import db, narrative, publish, validation
 from pipeline.errors import InputError
-from pipeline.sources.files import open_input, read_csv_text, read_xlsx
+from pipeline.sources.csv_reader import read_csv_text
+from pipeline.sources.files import open_input
 from pipeline.sources.mps_counts import read_mps_file
 from pipeline.sources.profiles import load_profile
 from pipeline.sources.record_extract import read_table, to_canonical
+from pipeline.sources.xlsx_reader import read_xlsx
 from tests.conftest import TINY_PROFILE
 
 HOSTILE = ['=HYPERLINK("http://evil.example/","click")', "=cmd|' /C calc'!A0", "+1+1", "@SUM(1)", "-2+3",
