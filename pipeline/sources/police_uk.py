@@ -24,6 +24,7 @@ import duckdb
 
 from pipeline.errors import InputError
 from pipeline.sources.files import InputFile, header_key
+from pipeline.sources.registry import Coverage, SourceKind
 
 KIND = "police_uk"
 ROLE = "crimes"
@@ -165,3 +166,27 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
     if skipped:
         con.executemany("insert into raw_police_uk_skipped values (?, ?)", [(file_ids[f], n) for f, n in skipped])
     return files
+
+
+def ingest_input(con: duckdb.DuckDBPyConnection, spec, cfg, seen: dict) -> list[InputFile]:
+    """One `inputs:` entry of kind police_uk (pipeline.sources.registry)."""
+    return ingest_police_uk(con, spec.paths[ROLE], seen=seen)
+
+
+SOURCE = SourceKind(
+    name=KIND,
+    display_name="data.police.uk street-level crime (limited mode)",
+    rank=2,
+    config_keys=("kind", "paths"),
+    file_keys={"paths": ROLE},
+    main_role=ROLE,
+    create_raw_tables=create_raw_tables,
+    ingest=ingest_input,
+    raw_tables=("raw_police_uk", "raw_police_uk_files", "raw_police_uk_skipped"),
+    staging_models=("stg_police_uk",),
+    checked_models=("int_police_uk_checked",),
+    coverage=Coverage("select distinct strftime(month_start, '%Y-%m') from int_police_uk_located where in_area",
+                      "Month"),
+    monthly_files="data.police.uk files",
+    limited=True,
+)
