@@ -1,7 +1,8 @@
 """The validation gate: Great Expectations suites over the staged tables, run before publishing.
 
 One suite per canonical table and input kind (`offences`, `victims`, `suspects`, `mps_counts`)
-plus `reconciliation` (per input file), built here in code and versioned by SUITE_VERSION. They
+plus `reconciliation` (per input file), built in code (pipeline.validation_suites, each input kind
+naming its own) and versioned by SUITE_VERSION. They
 validate the staged DuckDB tables with their row-level verdicts (the `*_checked` models) after the
 models are built and before anything is published.
 
