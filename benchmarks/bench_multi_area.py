@@ -127,7 +127,7 @@ def measure(name: str, args: list[str]) -> dict:
 
 
 def london(results: dict) -> None:
-    from pipeline import config as config_module
+    from pipeline import config_sections as config_module
 
     if "areas" not in config_module.RUN_CONFIG_KEYS:
         print("(b) all-London: skipped: this svna has no `areas:` config key yet (issue 11 item 1)")

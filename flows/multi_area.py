@@ -15,7 +15,7 @@ from pathlib import Path
 from prefect import flow, task, unmapped
 
 from pipeline import annual, multi_area
-from pipeline.config import EngineSettings
+from pipeline.config_sections import EngineSettings
 from pipeline.multi_area import Unit
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import duckdb
 
@@ -16,13 +15,8 @@ from pipeline import __version__, analysis_reference, areas, db, reference_table
 from pipeline.config import PROJECT_ROOT, RunConfig
 from pipeline.errors import InputError
 from pipeline.output_folders import output_lock, staging_dir, swap_into_place  # noqa: F401  (moved there)
-from pipeline.privacy import pseudonymisation_key
+from pipeline.sources import registry
 from pipeline.sources.files import InputFile
-from pipeline.sources.mps_counts import create_raw_table, ingest_mps_counts
-from pipeline.sources.police_uk import create_raw_tables as create_police_uk_tables
-from pipeline.sources.police_uk import ingest_police_uk
-from pipeline.sources.profiles import load_profile
-from pipeline.sources.record_extract import create_raw_tables, ingest_record_extract
 
 DB_NAME = "svna.duckdb"
 
@@ -47,21 +41,15 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
     byte-identical copy under another name is listed in audit_inputs (duplicate_of) but never loaded. Malformed lines keep their line number, rule and a detail such as a field count,
     never the raw text (it may hold personal data).
     """
-    create_raw_tables(con)
-    create_raw_table(con)
-    create_police_uk_tables(con)
+    kinds = registry.kinds()
+    for kind in kinds.values():  # every kind's, so that every SQL model runs whichever inputs a run has
+        kind.create_raw_tables(con)
     con.execute("create table if not exists raw_rejects (source_file varchar, source_row integer, "
                 "input_table varchar, rule varchar, detail varchar)")
     files: list[InputFile] = []
     seen: dict[tuple[str, str], InputFile] = {}
-    for i, spec in enumerate(cfg.inputs):
-        if spec.kind == "mps_counts":
-            files += ingest_mps_counts(con, spec.paths["counts"], seen=seen, times_listed=spec.times_listed)
-        elif spec.kind == "police_uk":
-            files += ingest_police_uk(con, spec.paths["crimes"], seen=seen)
-        else:
-            files += ingest_record_extract(con, spec.paths, load_profile(spec.profile), pseudonymisation_key(cfg),
-                                           extract_period=spec.extract_period, seen=seen, times_listed=spec.times_listed)
+    for spec in cfg.inputs:
+        files += kinds[spec.kind].ingest(con, spec, cfg, seen)
     con.execute("create or replace table audit_inputs (path varchar, kind varchar, role varchar, size bigint, "
                 "sha256 varchar, encoding varchar, rows_read bigint, rows_malformed bigint, duplicate_of varchar, "
                 "times_listed integer)")
@@ -125,62 +113,34 @@ def check_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, start: date |
     needed = _months(start, cfg.current.end)
     span = (f"{cfg.previous.label} and {cfg.current.label} ({start} to {cfg.current.end})" if start == cfg.previous.start
             else f"{start:%B %Y} to {cfg.current.end:%B %Y} (the months the {cfg.current.end:%B %Y} refresh reads)")
-    sources = {
-        "record_extract": ("select distinct strftime(event_date, '%Y-%m') from int_offences_current", "recorded_date"),
-        "mps_counts": ("select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current "
-                       "where area_level = 'borough' and lower(borough_name) = lower($area)",
-                       "YYYYMM columns"),
-        "police_uk": ("select distinct strftime(month_start, '%Y-%m') from int_police_uk_located where in_area", "Month"),
-    }
-    kinds = {i.kind for i in cfg.inputs}
     area_sources = 0
-    for kind, (sql, column) in sources.items():
-        if kind not in kinds:
+    for kind in registry.in_run(cfg):
+        coverage = kind.coverage
+        if coverage is None:
             continue
-        params = {"area": cfg.area_name} if "$area" in sql else {}
-        present = {row[0] for row in con.execute(sql, params).fetchall()}
-        if kind == "mps_counts" and not present:
-            continue  # count files for the comparator only
+        params = {"area": cfg.area_name} if "$area" in coverage.months_sql else {}
+        present = {row[0] for row in con.execute(coverage.months_sql, params).fetchall()}
+        if coverage.comparator_only and not present:
+            continue  # files for the comparator only
         area_sources += 1
         missing = sorted(needed - present)
-        if kind == "record_extract" and missing:
-            # a small extract can have quiet months; it must still span both periods end to end
-            volume = con.execute("select count(*) from int_offences_current").fetchone()[0]
-            if volume < 500:
-                missing = [m for m in missing if m in (min(needed), max(needed))]
+        # a small input can have quiet months; it must still span both periods end to end
+        if coverage.volume_sql and missing and con.execute(coverage.volume_sql).fetchone()[0] < registry.QUIET_BELOW:
+            missing = [m for m in missing if m in (min(needed), max(needed))]
         if missing:
-            files = ", ".join(sorted({str(p.name) for i in cfg.inputs if i.kind == kind for role, ps in i.paths.items() if role in ("offences", "counts", "crimes") for p in ps}))
-            raise InputError(files, column,
-                             f"the {kind} inputs must cover every month of {span}",
+            files = ", ".join(sorted({str(p.name) for i in cfg.inputs if i.kind == kind.name
+                                      for p in i.paths.get(kind.main_role, [])}))
+            raise InputError(files, coverage.column,
+                             f"the {kind.name} inputs must cover every month of {span}",
                              f"{len(missing)} month(s) with no data for {cfg.area_name}", examples=missing)
-    if "mps_counts" in kinds and cfg.comparator_name:
-        _check_comparator_coverage(con, cfg, needed, span)
+    for kind in registry.in_run(cfg):
+        if kind.coverage and kind.coverage.extra:
+            kind.coverage.extra(con, cfg, needed, span)
     if not area_sources:
-        ward_rows = con.execute("select count(*) from int_mps_counts_current where area_level = 'ward' "
-                                "and lower(borough_name) = lower(?)", [cfg.area_name]).fetchone()[0] \
-            if "mps_counts" in kinds else 0
-        found = (f"only ward-level rows ({ward_rows:,}): the area's totals come from a borough-level file "
-                 "(MPS_Borough_Level_Crime_*.csv); add one") if ward_rows else "no rows for that area"
+        found = next((text for kind in registry.in_run(cfg) if kind.coverage and kind.coverage.found_without_area
+                      for text in [kind.coverage.found_without_area(con, cfg)] if text), "no rows for that area")
         raise InputError("inputs", "LookUp_BoroughName", f"the inputs must include data for the area '{cfg.area_name}'",
                          found)
-
-
-def _check_comparator_coverage(con: duckdb.DuckDBPyConnection, cfg: RunConfig, needed: set[str], span: str) -> None:
-    """The comparator is the sum over every area of the borough-level count files: a month no file
-    covers would silently drop a month from the force total. Superseding is per area and month
-    (int_mps_counts_current), so a month missing from the newest file but in an older one is covered."""
-    files = [row[0] for row in con.execute(
-        "select distinct source_file from int_mps_counts_checked where area_level = 'borough' order by 1").fetchall()]
-    if not files:
-        return  # ward-level files only: no comparator total is computed
-    present = {row[0] for row in con.execute(
-        "select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current where area_level = 'borough'").fetchall()}
-    missing = sorted(needed - present)
-    if missing:
-        raise InputError(", ".join(Path(f).name for f in files), "YYYYMM columns",
-                         f"the MPS count files give the comparator ({cfg.comparator_name}) and must cover every month "
-                         f"of {span}",
-                         f"{len(missing)} month(s) with no valid counts in any borough-level file", examples=missing)
 
 
 def check_reconciliation(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:

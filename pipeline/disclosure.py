@@ -39,7 +39,7 @@ import duckdb
 import pandas as pd
 
 from pipeline import db, disclosure_audit, seeds
-from pipeline.config import DisclosureSettings as Settings
+from pipeline.config_sections import DisclosureSettings as Settings
 
 SCHEMA = "public"
 LOG_TABLE = "disclosure_log"

@@ -24,6 +24,7 @@ import numpy as np
 
 from pipeline.config import RunConfig
 from pipeline.privacy import MARKING
+from pipeline.sources import registry
 
 FORMATS = ("png", "svg")
 CLASS_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
@@ -35,10 +36,6 @@ CHANGE_STYLES = {"persistent_hot": ("#D55E00", None, "persistent hot spot (hot i
                  "former_hot": ("#56B4E9", "....", "former hot spot (hot before, not now)")}
 # a ward rate on a handful of crimes is noise: below this ward maximum the map shows counts
 SMALL_COUNT_MAX = 20
-
-
-SOURCE_NAMES = {"record_extract": "police recorded crime, record-level extract",
-                "mps_counts": "MPS recorded crime by ward (London Datastore)"}
 
 
 def source_line(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> str:
@@ -55,7 +52,9 @@ def source_line(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> str:
 
 def _source(data, tail: str) -> str:
     kinds = sorted({k for k in data["source"] if isinstance(k, str)}) if "source" in data else []
-    return "Source: " + ("; ".join(SOURCE_NAMES.get(k, k) for k in kinds) or "police recorded crime") + "; " + tail
+    names = registry.kinds()
+    return "Source: " + ("; ".join(names[k].display_name if k in names else k for k in kinds)
+                         or "police recorded crime") + "; " + tail
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -37,7 +37,8 @@ from pipeline import (
     report,
     run_record,
 )
-from pipeline.config import SQL_DIR, MonthlySettings, RunConfig, load_config
+from pipeline.config import SQL_DIR, RunConfig, load_config
+from pipeline.config_sections import MonthlySettings
 from pipeline.errors import InputError
 from pipeline.privacy import MARKING
 

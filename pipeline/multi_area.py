@@ -29,7 +29,8 @@ from pathlib import Path
 
 
 from pipeline import annual, assessment, db, publish
-from pipeline.config import FAN_OUT_UNITS, SQL_DIR, EngineSettings, InputSpec, RunConfig, load_config, resolve_periods
+from pipeline.config import SQL_DIR, RunConfig, load_config, resolve_periods
+from pipeline.config_sections import FAN_OUT_UNITS, EngineSettings, InputSpec
 from pipeline.errors import InputError
 
 STREET_FILE = re.compile(r"^(?P<month>\d{4})-(?P<mm>\d{2})-(?P<force>.+)-street\.csv$", re.IGNORECASE)

@@ -19,7 +19,8 @@ import duckdb
 import pandas as pd
 
 from pipeline import db
-from pipeline.config import REFERENCE_KEYS, RunConfig
+from pipeline.config import RunConfig
+from pipeline.config_sections import REFERENCE_KEYS
 from pipeline.errors import InputError
 from pipeline.reference_files import (
     BNG,

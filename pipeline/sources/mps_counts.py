@@ -11,7 +11,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline import validation_suites
 from pipeline.errors import InputError
+from pipeline.sources.csv_reader import read_csv_text
 from pipeline.sources.files import (
     InputFile,
     Table,
@@ -19,9 +21,9 @@ from pipeline.sources.files import (
     is_header_row,
     no_header_row,
     open_input,
-    read_csv_text,
     repeat_of,
 )
+from pipeline.sources.registry import Coverage, SourceKind
 
 MONTH_COLUMN = re.compile(r"^\d{6}$")
 BOROUGH_COLUMNS = ("LookUp_BoroughName", "BoroughName")
@@ -147,3 +149,57 @@ def ingest_mps_counts(con: duckdb.DuckDBPyConnection, paths: list[Path],
             table.close()
         files.append(source)
     return files
+
+
+def ingest_input(con: duckdb.DuckDBPyConnection, spec, cfg, seen: dict) -> list[InputFile]:
+    """One `inputs:` entry of kind mps_counts (pipeline.sources.registry)."""
+    return ingest_mps_counts(con, spec.paths["counts"], seen=seen, times_listed=spec.times_listed)
+
+
+def check_comparator_coverage(con: duckdb.DuckDBPyConnection, cfg, needed: set[str], span: str) -> None:
+    """The comparator is the sum over every area of the borough-level count files: a month no file
+    covers would silently drop a month from the force total. Superseding is per area and month
+    (int_mps_counts_current), so a month missing from the newest file but in an older one is covered."""
+    if not cfg.comparator_name:
+        return
+    files = [row[0] for row in con.execute(
+        "select distinct source_file from int_mps_counts_checked where area_level = 'borough' order by 1").fetchall()]
+    if not files:
+        return  # ward-level files only: no comparator total is computed
+    present = {row[0] for row in con.execute(
+        "select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current where area_level = 'borough'").fetchall()}
+    missing = sorted(needed - present)
+    if missing:
+        raise InputError(", ".join(Path(f).name for f in files), "YYYYMM columns",
+                         f"the MPS count files give the comparator ({cfg.comparator_name}) and must cover every month "
+                         f"of {span}",
+                         f"{len(missing)} month(s) with no valid counts in any borough-level file", examples=missing)
+
+
+def ward_rows_found(con: duckdb.DuckDBPyConnection, cfg) -> str | None:
+    """When no input has rows for the area: ward-level rows alone cannot give the area's totals."""
+    ward_rows = con.execute("select count(*) from int_mps_counts_current where area_level = 'ward' "
+                            "and lower(borough_name) = lower(?)", [cfg.area_name]).fetchone()[0]
+    return (f"only ward-level rows ({ward_rows:,}): the area's totals come from a borough-level file "
+            "(MPS_Borough_Level_Crime_*.csv); add one") if ward_rows else None
+
+
+SOURCE = SourceKind(
+    name="mps_counts",
+    display_name="MPS recorded crime by ward (London Datastore)",
+    rank=1,
+    config_keys=("kind", "paths"),
+    file_keys={"paths": "counts"},
+    main_role="counts",
+    create_raw_tables=create_raw_table,
+    ingest=ingest_input,
+    raw_tables=("raw_mps_counts",),
+    staging_models=("stg_mps_counts",),
+    checked_models=("int_mps_counts_checked",),
+    coverage=Coverage("select distinct strftime(month_start, '%Y-%m') from int_mps_counts_current "
+                      "where area_level = 'borough' and lower(borough_name) = lower($area)",
+                      "YYYYMM columns", comparator_only=True, extra=check_comparator_coverage,
+                      found_without_area=ward_rows_found),
+    monthly_files="MPS count files",
+    suites=validation_suites.mps_counts_suites,
+)

@@ -24,6 +24,7 @@ import duckdb
 
 from pipeline.errors import InputError
 from pipeline.sources.files import InputFile, header_key
+from pipeline.sources.registry import Coverage, SourceKind
 
 KIND = "police_uk"
 ROLE = "crimes"
@@ -39,15 +40,14 @@ BLANK_LINE = re.compile(rb"\n(?=\r?\n|\r?$)")  # a line break followed by an emp
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """raw_police_uk holds the rows in read order (its rowid); raw_police_uk_files where each file's rows
-    start, raw_police_uk_skipped the lines DuckDB did not return as rows (rejected or blank), so that
-    stg_police_uk can give every row its line number without another copy of the rows."""
+    """raw_police_uk holds the rows in read order (its rowid), keyed by source_file like every source's;
+    raw_police_uk_files where each file's rows start, raw_police_uk_skipped the lines DuckDB did not
+    return as rows (rejected or blank), so that stg_police_uk can give every row its line number
+    without another copy of the rows."""
     columns = ", ".join(f"{c} varchar" for c in RAW_COLUMNS)
-    # rows carry a file number, not the path: a path on each of millions of rows costs more than the row
-    con.execute(f"create table if not exists raw_police_uk (file_id integer, {columns})")
-    con.execute("create table if not exists raw_police_uk_files (file_id integer, source_file varchar, "
-                "first_rowid bigint, rows bigint)")
-    con.execute("create table if not exists raw_police_uk_skipped (file_id integer, line bigint)")
+    con.execute(f"create table if not exists raw_police_uk (source_file varchar, {columns})")
+    con.execute("create table if not exists raw_police_uk_files (source_file varchar, first_rowid bigint, rows bigint)")
+    con.execute("create table if not exists raw_police_uk_skipped (source_file varchar, line bigint)")
 
 
 def _quote(name: str) -> str:
@@ -106,8 +106,7 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
         return files
 
     names = [str(f.path) for f in to_read]
-    offset = con.execute("select count(*) from raw_police_uk_files").fetchone()[0]
-    file_ids = {name: offset + i for i, name in enumerate(names)}  # read_csv's file_index follows the list
+    first_new = con.execute("select count(*) from raw_police_uk").fetchone()[0]  # the rowid of the first row read now
     columns = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'varchar'" for c in LAYOUT) + "}"
     select = ", ".join(f"{_quote(col)} as {raw}" for raw, col in RAW_COLUMNS.items())
     for table in ("police_uk_rejects", "police_uk_reject_scans"):
@@ -115,11 +114,11 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
     try:
         con.execute(f"""
             insert into raw_police_uk
-            select cast(file_index as integer) + ? as file_id, {select}
+            select filename as source_file, {select}
             from read_csv(?, columns = {columns}, header = true, auto_detect = false, delim = ',', quote = '"',
                           escape = '"', encoding = 'utf-8', filename = true, null_padding = false,
                           store_rejects = true, rejects_table = 'police_uk_rejects',
-                          rejects_scan = 'police_uk_reject_scans')""", [offset, names])
+                          rejects_scan = 'police_uk_reject_scans')""", [names])
         # one row per rejected line (DuckDB writes one per missing column): file, line, error - never the text
         rejected = con.execute("""
             select scans.file_path, rejects.line, min(rejects.error_type) as error_type,
@@ -147,10 +146,10 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
     # line(s) into one field, which would lose rows (files.py stops on the same case). Rows of one file
     # must also be contiguous in read order (DuckDB keeps it: preserve_insertion_order).
     spans = {f: (first, last, n) for f, first, last, n in con.execute(
-        "select file_id, min(rowid), max(rowid), count(*) from raw_police_uk where file_id >= ? group by all",
-        [offset]).fetchall()}
+        "select source_file, min(rowid), max(rowid), count(*) from raw_police_uk where rowid >= ? group by all",
+        [first_new]).fetchall()}
     for f in to_read:
-        first, last, accepted = spans.get(file_ids[str(f.path)], (None, None, 0))
+        first, last, accepted = spans.get(str(f.path), (None, None, 0))
         got = accepted + len(f.malformed)
         if got != f.rows_read:
             lines = sorted(line for line, _, _ in f.malformed)
@@ -159,9 +158,32 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
                              f"{f.rows_read} data lines but {got} records read", examples=[f"line {n}" for n in lines[:5]])
         if accepted and last - first + 1 != accepted:
             raise RuntimeError(f"DuckDB did not keep the read order of {f.path}: line numbers cannot be given")
-    con.executemany("insert into raw_police_uk_files values (?, ?, ?, ?)",
-                    [(file_ids[name], name, *(spans[file_ids[name]][0::2] if file_ids[name] in spans else (None, 0)))
-                     for name in names])
+    con.executemany("insert into raw_police_uk_files values (?, ?, ?)",
+                    [(name, *(spans[name][0::2] if name in spans else (None, 0))) for name in names])
     if skipped:
-        con.executemany("insert into raw_police_uk_skipped values (?, ?)", [(file_ids[f], n) for f, n in skipped])
+        con.executemany("insert into raw_police_uk_skipped values (?, ?)", skipped)
     return files
+
+
+def ingest_input(con: duckdb.DuckDBPyConnection, spec, cfg, seen: dict) -> list[InputFile]:
+    """One `inputs:` entry of kind police_uk (pipeline.sources.registry)."""
+    return ingest_police_uk(con, spec.paths[ROLE], seen=seen)
+
+
+SOURCE = SourceKind(
+    name=KIND,
+    display_name="data.police.uk street-level crime (limited mode)",
+    rank=2,
+    config_keys=("kind", "paths"),
+    file_keys={"paths": ROLE},
+    main_role=ROLE,
+    create_raw_tables=create_raw_tables,
+    ingest=ingest_input,
+    raw_tables=("raw_police_uk", "raw_police_uk_files", "raw_police_uk_skipped"),
+    staging_models=("stg_police_uk",),
+    checked_models=("int_police_uk_checked",),
+    coverage=Coverage("select distinct strftime(month_start, '%Y-%m') from int_police_uk_located where in_area",
+                      "Month"),
+    monthly_files="data.police.uk files",
+    limited=True,
+)

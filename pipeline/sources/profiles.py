@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import check_keys, parse_period
+from pipeline.config_sections import check_keys, parse_period
 from pipeline.config_types import load_yaml
 from pipeline.errors import InputError
 

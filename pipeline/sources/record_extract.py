@@ -16,7 +16,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipeline import validation_suites
+from pipeline.config_sections import parse_period
 from pipeline.errors import InputError
+from pipeline.privacy import pseudonymisation_key
+from pipeline.sources.csv_reader import read_csv_text
 from pipeline.sources.files import (
     WHITESPACE,
     InputFile,
@@ -26,12 +30,12 @@ from pipeline.sources.files import (
     is_header_row,
     no_header_row,
     open_input,
-    read_csv_text,
-    read_xlsx,
     repeat_of,
     trimmed_sql,
 )
-from pipeline.sources.profiles import CANONICAL, Profile
+from pipeline.sources.profiles import CANONICAL, Profile, load_profile
+from pipeline.sources.registry import Coverage, SourceKind
+from pipeline.sources.xlsx_reader import read_xlsx
 
 LINEAGE = ("source_file", "source_row", "extract_date")
 RAW_TABLES = {"offences": "raw_offences", "victims": "raw_victims", "suspects": "raw_suspects"}
@@ -232,3 +236,36 @@ def ingest_record_extract(con: duckdb.DuckDBPyConnection, paths: dict[str, list[
             if table is not None:
                 table.close()
     return files
+
+
+def ingest_input(con: duckdb.DuckDBPyConnection, spec, cfg, seen: dict) -> list[InputFile]:
+    """One `inputs:` entry of kind record_extract (pipeline.sources.registry): its profile says how to read it."""
+    return ingest_record_extract(con, spec.paths, load_profile(spec.profile), pseudonymisation_key(cfg),
+                                 extract_period=spec.extract_period, seen=seen, times_listed=spec.times_listed)
+
+
+def parse_options(path: Path, index: int, item: dict, base: Path) -> dict:
+    """The entry's source profile (required) and the period the extract states it covers (optional)."""
+    if not item.get("profile"):
+        raise InputError(str(path), f"inputs[{index}].profile", "a record_extract needs a source profile", "missing")
+    return {"profile": (base / item["profile"]).resolve(), "extract_period": parse_period(path, item.get("extract_period"))}
+
+
+SOURCE = SourceKind(
+    name="record_extract",
+    display_name="police recorded crime, record-level extract",
+    rank=0,
+    config_keys=("kind", "profile", "offences", "victims", "suspects", "extract_period"),
+    file_keys={role: role for role in RAW_TABLES},
+    main_role="offences",
+    create_raw_tables=create_raw_tables,
+    ingest=ingest_input,
+    raw_tables=(*RAW_TABLES.values(), "extract_periods"),
+    staging_models=("stg_offences", "stg_people"),
+    checked_models=("int_offences_checked", "int_people_checked"),
+    coverage=Coverage("select distinct strftime(event_date, '%Y-%m') from int_offences_current", "recorded_date",
+                      volume_sql="select count(*) from int_offences_current"),
+    nested_keys={"extract_period": ("start", "end")},
+    parse_options=parse_options,
+    suites=validation_suites.record_extract_suites,
+)

@@ -156,7 +156,7 @@ def test_a_listed_area_missing_from_the_inputs_is_refused(tmp_path):
 
 
 def test_areas_value_must_be_a_list_all_or_neighbours(tmp_path):
-    from pipeline.config import AreaSelection
+    from pipeline.config_sections import AreaSelection
     from pipeline.errors import InputError
 
     assert write_london_config(tmp_path, "all").areas == AreaSelection("all")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import config as config_module
+from pipeline import config_sections as config_module
 from pipeline.config import DEMO_CONFIG, PROJECT_ROOT, load_config
 from pipeline.errors import InputError
 from pipeline.sources.profiles import load_profile

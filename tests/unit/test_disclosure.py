@@ -168,9 +168,9 @@ def test_the_log_has_one_row_per_suppressed_cell_keyed_by_the_unique_key():
 
 
 def _settings(raw: dict):
-    from pipeline.config import _disclosure, _tiers
+    from pipeline.config_sections import parse_disclosure, parse_tiers
 
-    return _disclosure(Path("run.yaml"), raw), _tiers(Path("run.yaml"), raw)
+    return parse_disclosure(Path("run.yaml"), raw), parse_tiers(Path("run.yaml"), raw)
 
 
 def test_settings_and_tiers_come_from_the_config_with_defaults_and_are_checked():

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.sources import files
-from pipeline.sources.files import open_input, read_csv_text
+from pipeline.sources import csv_reader, files
+from pipeline.sources.csv_reader import read_csv_text
+from pipeline.sources.files import open_input
 from pipeline.sources.mps_counts import read_mps_file
 from pipeline.sources.profiles import load_profile
 from pipeline.sources.record_extract import (
@@ -53,7 +54,7 @@ TRICKY = ('Police extract\n\nRef,Date,Note\nA,01/01/2023,"two\nlines"\n\nB,02/01
 
 @pytest.mark.parametrize("chunk", [3, 7, 1 << 24])
 def test_line_numbers_are_true_across_scan_chunk_edges(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(files, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(csv_reader, "SCAN_CHUNK_BYTES", chunk)
     source, table = _read(tmp_path, TRICKY, header_hint="Ref")
     assert table.header_line == 3
     assert [r[0] for r in table.rows] == ["A", "B", "E", "F", "G"] and table.lines == [4, 7, 10, 12, 15]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import assessment, db, rules, validation
+from pipeline import assessment, db, rules, validation, validation_suites
 from pipeline.config import SQL_DIR, load_config
 from pipeline.errors import InputError
 from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
@@ -77,7 +77,7 @@ def test_the_new_rule_appears_in_the_quarantine_marts(built):
 
 def test_the_new_rule_is_checked_by_great_expectations(built):
     con, cfg, tmp_path = built
-    suites = {s.name: s for s in validation.build_suites(con, cfg)}
+    suites = {s.name: s for s in validation_suites.build_suites(con, cfg)}
     specs = [s for s in suites["offences"].specs if s.quarantine_rule == "robbery_flagged_with_knife"]
     assert len(specs) == 1 and specs[0].gate == "row" and specs[0].label == "knife"
     assert validation.validate(con, cfg, tmp_path / "docs")["suites"]["offences"]["success"] is True
@@ -100,7 +100,7 @@ def test_no_rule_is_written_outside_the_seed():
     for path in [*SQL_DIR.glob("intermediate/int_*_checked.sql"), SQL_DIR / "marts" / "quarantine.sql"]:
         text = path.read_text()
         assert not [rule for rule in seeded if f"'{rule}'" in text], path.name
-    assert validation.NOT_MIRRORED == {r.rule for r in rules.load_rules()
+    assert validation_suites.not_mirrored() == {r.rule for r in rules.load_rules()
                                        if r.stage == "read" or r.model == "int_police_uk_checked"} - {"missing_crime_ref"}
 
 

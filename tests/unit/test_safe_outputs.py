@@ -14,12 +14,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import db, narrative, publish, validation
+from pipeline import db, narrative, publish, validation, validation_suites
 from pipeline.errors import InputError
-from pipeline.sources.files import open_input, read_csv_text, read_xlsx
+from pipeline.sources.csv_reader import read_csv_text
+from pipeline.sources.files import open_input
 from pipeline.sources.mps_counts import read_mps_file
 from pipeline.sources.profiles import load_profile
 from pipeline.sources.record_extract import read_table, to_canonical
+from pipeline.sources.xlsx_reader import read_xlsx
 from tests.helpers.tiny_inputs import TINY_PROFILE
 
 HOSTILE = ['=HYPERLINK("http://evil.example/","click")', "=cmd|' /C calc'!A0", "+1+1", "@SUM(1)", "-2+3",
@@ -203,16 +205,16 @@ def test_a_header_found_by_its_hint_is_marked(tmp_path):
 
 
 def test_validation_errors_never_quote_a_person_reference():
-    spec = validation.Spec("ExpectCompoundColumnsToBeUnique", {"column_list": ["extract_version", "crime_ref", "person_ref"]},
-                           "published", "a person must be listed once per crime", "duplicate_person")
-    suite = validation.Suite("victims", "int_people_checked", "", [spec])
+    spec = validation_suites.Spec("ExpectCompoundColumnsToBeUnique", {"column_list": ["extract_version", "crime_ref", "person_ref"]},
+                                  "published", "a person must be listed once per crime", "duplicate_person")
+    suite = validation_suites.Suite("victims", "int_people_checked", "", [spec])
     rows = pd.DataFrame({"row_id": [1, 2], "source_file": ["v.csv", "v.csv"], "crime_ref": ["C1", "C1"],
                          "extract_version": ["2024-01-10", "2024-01-10"],
                          "person_ref": ["9f86d081884c7d659a2f", "9f86d081884c7d659a2f"]})
     message = validation.Failure(suite, spec, "2 rows fail it", rows).error().message
     assert "C1: 2024-01-10" in message and "9f86d081884c7d659a2f" not in message
-    age = validation.Spec("ExpectColumnValuesToBeBetween", {"column": "age", "min_value": 0, "max_value": 120},
-                          "row", "ages must be between 0 and 120", "age_out_of_range")
+    age = validation_suites.Spec("ExpectColumnValuesToBeBetween", {"column": "age", "min_value": 0, "max_value": 120},
+                                 "row", "ages must be between 0 and 120", "age_out_of_range")
     rows = pd.DataFrame({"row_id": [1], "source_file": ["v.csv"], "crime_ref": ["C1"], "age": [150.0]})
     assert "'C1: 150'" in validation.Failure(suite, age, "1 row", rows).error().message   # the checked value
 

@@ -9,9 +9,11 @@ import openpyxl
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.sources.files import detect_encoding, open_input, read_csv_text, read_xlsx
+from pipeline.sources.csv_reader import read_csv_text
+from pipeline.sources.files import detect_encoding, open_input
 from pipeline.sources.profiles import load_profile, parse_period
 from pipeline.sources.record_extract import pseudonymise, to_canonical
+from pipeline.sources.xlsx_reader import read_xlsx
 from tests.helpers.bad_inputs import CORPUS
 
 HEADER = "Ref,Date,Code\n"
