@@ -78,7 +78,7 @@ def test_a_new_mart_with_a_change_and_no_guard_is_caught(tmp_path):
 def test_record_extract_marts_show_no_change_when_a_period_is_short(tmp_path):
     from pipeline import assessment
     from pipeline.config import load_config
-    from tests.unit.analysis_fixture import write_analysis_inputs
+    from tests.helpers.analysis_inputs import write_analysis_inputs
 
     marts = ["knife_crime_profile", "domestic_abuse_split"]
     cfg = load_config(write_analysis_inputs(tmp_path))
