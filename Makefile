@@ -70,8 +70,9 @@ screenshots: $(STAMP)  ## run the demo, then rewrite docs/report_*.png from its 
 	$(BIN)/svna demo
 	$(BIN)/python tests/report_screenshots.py data/processed/demo/report.html
 
-lint: $(STAMP)
-	$(BIN)/ruff check pipeline flows tests
+lint: $(STAMP)  ## ruff (rules in pyproject.toml) and sqlfluff (rules in .sqlfluff); not part of `make test`
+	$(BIN)/ruff check pipeline flows tests benchmarks
+	$(BIN)/sqlfluff lint sql/ --processes 2
 
 clean:
 	rm -rf data/processed/demo data/processed/demo.* .prefect .pytest_cache .build-check
