@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 
 .PHONY: demo test test-guard test-unit test-integration check-install lock-check bench lint clean screenshots
 
-# uv installs every package at the version in uv.lock (README "Upgrading a dependency"); this is the
+# uv installs every package at the version in uv.lock (CONTRIBUTING.md "A dependency"); this is the
 # one package pip installs, at the version the lock holds too (pyproject's dev extra)
 UV_VERSION := 0.13.10
 
