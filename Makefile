@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 
 .PHONY: demo test test-guard test-unit test-integration check-install lock-check bench lint clean screenshots
 
-# uv installs every package at the version in uv.lock (README "Upgrading a dependency"); this is the
+# uv installs every package at the version in uv.lock (CONTRIBUTING.md "A dependency"); this is the
 # one package pip installs, at the version the lock holds too (pyproject's dev extra)
 UV_VERSION := 0.13.10
 
@@ -70,8 +70,9 @@ screenshots: $(STAMP)  ## run the demo, then rewrite docs/report_*.png from its 
 	$(BIN)/svna demo
 	$(BIN)/python tests/report_screenshots.py data/processed/demo/report.html
 
-lint: $(STAMP)
-	$(BIN)/ruff check pipeline flows tests
+lint: $(STAMP)  ## ruff (rules in pyproject.toml) and sqlfluff (rules in .sqlfluff); not part of `make test`
+	$(BIN)/ruff check pipeline flows tests benchmarks
+	$(BIN)/sqlfluff lint sql/ --processes 2
 
 clean:
 	rm -rf data/processed/demo data/processed/demo.* .prefect .pytest_cache .build-check
