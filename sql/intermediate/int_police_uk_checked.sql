@@ -10,10 +10,12 @@
 -- rule a row fails, in order; `quarantine_rule` is the first.
 with crimes as (
     select
-        source_file, source_row, 'crimes' as input_table, cast(null as date) as source_month, crime_ref, month_start, month_raw, falls_within,
+        source_file, source_row, crime_ref, month_start, month_raw, falls_within,
         longitude, latitude, longitude_raw, latitude_raw, lsoa_code, crime_type,
         longitude is not null or longitude_raw is not null as longitude_given,
-        latitude is not null or latitude_raw is not null as latitude_given
+        latitude is not null or latitude_raw is not null as latitude_given,
+        'crimes' as input_table,
+        cast(null as date) as source_month   -- one row per record (no month cells)
     from stg_police_uk
 ),
 
