@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 
 from pipeline.areas import funnel_limit_counts
-from pipeline.privacy import MARKING
+from pipeline.catalog import MARKING
 
 MIN_UNITS = 3
 THEMES = ("vwi", "personal_robbery", "sexual_offences", "knife_crime", "vap")

@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from pipeline.catalog import MARKING
 from pipeline.config import RunConfig
-from pipeline.privacy import MARKING
 
 FORMATS = ("png", "svg")
 CLASS_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]

@@ -25,12 +25,11 @@ from markupsafe import Markup, escape
 
 from pipeline import db, narrative
 from pipeline import narrative_analyses as analyses
+from pipeline.catalog import MARKING, marking
 from pipeline.config import RunConfig
-from pipeline.privacy import MARKING
 
 REPORT_NAME = "report.html"
 TEMPLATES = Path(__file__).parent / "templates"
-PUBLIC_MARKING = "OFFICIAL: public tier, small numbers suppressed ([c])"
 # Okabe-Ito (colour-blind safe) for series; cividis (light to dark) for maps and the heatmap
 SERIES = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
 CIVIDIS = ("#fde838", "#c3b369", "#8a8779", "#575c6d", "#00204d")
@@ -506,14 +505,14 @@ def css_string(text: str) -> Markup:
 
 
 def marking_for(tier: str) -> str:
-    return PUBLIC_MARKING if tier == "public" else MARKING
+    return marking(tier)
 
 
 def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tier: str = "restricted",
                  schema: str = "main", validation: dict | None = None) -> Path:
     """Write the annual report.html for `tier` from the tables in `schema`. `validation`: the GX summary
     (pipeline.validation.validate); by default read from validation/summary.json beside `path`."""
-    from pipeline.publish import _definitions
+    from pipeline.catalog import definitions
 
     if tier not in ("restricted", "public"):
         raise ValueError(f"tier must be restricted or public, not {tier!r}")
@@ -525,7 +524,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
         periods = _periods(con)
         themes = _theme_rows(t)
         area = themes[0]["area_name"] if themes else cfg.area_name
-        theme_defs, metrics = _definitions(con)
+        theme_defs, metrics = definitions(con)
         context = {
             "tier": tier, "marking": marking_for(tier), "area": area, "periods": periods,
             "title": f"Serious violence: {area}, {periods.get('current', '')} compared with {periods.get('previous', '')}",
