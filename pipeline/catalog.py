@@ -250,14 +250,14 @@ MARTS: dict[str, Mart] = {mart.name: mart for mart in (
     Mart("grid_hotspots",
          "Getis-Ord Gi* hot and cold spots on a grid, and their change",
          empty=("No grid cell is a hot or cold spot at the FDR threshold in either period (or the inputs have "
-               "no point locations, e.g. count-only MPS files). Every cell is in tables/grid_hotspots.csv."),
+                "no point locations, e.g. count-only MPS files). Every cell is in tables/grid_hotspots.csv."),
          extract=("hotspot_class in ('hot', 'cold') or hotspot_change in ('former_hot', 'former_cold')",
                  ("Hot and cold cells only (and cells that were hot or cold in the previous period); "
                   "every cell is in tables/grid_hotspots.csv and svna.gpkg.")),
          not_public="grid cells with coordinates at a fine resolution (point-level detail)"),
     Mart("area_comparison",
          "Every area in the MPS count files by theme: counts, change, rate, rank and share of the comparator",
-         disclosure=TableRule(   # the areas of a theme add up to the comparator's total   # the areas of a theme add up to the comparator's total
+         disclosure=TableRule(   # the areas of a theme add up to the comparator's total
              counts=("count", "previous_count"),
              derived={"count": CHANGE + ("rate_per_1000", "rate_ci_lower", "rate_ci_upper", "rate_rank",
                                          "share_of_comparator_pct", "pct_change_gap"),
@@ -271,7 +271,7 @@ MARTS: dict[str, Mart] = {mart.name: mart for mart in (
     Mart("funnel_points",
          "Funnel plot points: rate per 1,000 residents against population, with control limits",
          not_public=("its ward points repeat ward counts that ward_hotspots may suppress; area_comparison holds "
-                    "the areas' rates")),
+                     "the areas' rates")),
     Mart("quarantine_summary",
          "Data quality: rows in = loaded + superseded + quarantined, per input file",
          quality=True,
