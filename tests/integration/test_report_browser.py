@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipeline.config import load_config
-from pipeline.privacy import MARKING
+from pipeline.catalog import MARKING
 from pipeline.report import REPORT_NAME
 from tests.browser import chromium_path, open_offline
 
