@@ -31,7 +31,7 @@ def _tables(con, schema: str) -> dict[str, pd.DataFrame]:
             for n in names}
 
 
-# The attacker's knowledge, written here from the tables' meaning (not from disclosure.RULES):
+# The attacker's knowledge, written here from the tables' meaning (not from the catalog's disclosure rules):
 # rows that add up to a total someone can find (another table, the area's figure, the sum of a view).
 ADDITIVE = [
     ("ward_summary", "count", ["area_code", "theme", "period_label"]),
