@@ -30,7 +30,6 @@ from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
 
-
 def load_analysis_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     """Create ref_term_dates, ref_population_bands, ref_imd and ref_population_projection (empty when
     not configured) and the `temporal_*` run variables. Runs after reference_tables.load_reference."""

@@ -1,7 +1,7 @@
 """The public tier's suppression proved by an audit (issue 17 item 2), as tau-ARGUS audits tables.
 
-After primary and heuristic secondary suppression (pipeline/disclosure.py), every suppressed small count
-(1 to min_count - 1; under sensitive_min_count where the sensitive threshold applies) gets the range of
+After primary and heuristic secondary suppression (pipeline/disclosure_suppression.py), every suppressed
+small count (1 to min_count - 1; under sensitive_min_count where the sensitive threshold applies) gets the range of
 values consistent with what the public tier publishes, by linear programming (SciPy's HiGHS linprog:
 minimise and maximise the cell subject to the published equations and non-negativity). The equations:
 
@@ -9,9 +9,9 @@ minimise and maximise the cell subject to the published equations and non-negati
   published (the attacker knows it: it is in another table, or the area's figure), except a total
   under the threshold, which is a count suppressed wherever it is published (then a free unknown), a
   total of no published period (a null helper key: theme_monthly's months outside any published
-  period; a free unknown) and a total withheld in every cell that publishes it (TOTALS: that cell's
+  period; a free unknown) and a total withheld in every cell that publishes it (catalog.TOTALS: that cell's
   unknown, tied to its own groups);
-- MIRRORS: the same figure in two tables is one unknown.
+- catalog.MIRRORS: the same figure in two tables is one unknown.
 
 Derived columns (changes, shares, rates, percentages) are suppressed with their counts, so they add no
 equation. Two attackers are audited, and a cell is protected only against both:
@@ -24,7 +24,8 @@ equation. Two attackers are audited, and a cell is protected only against both:
 
 A cell that fails gets secondary suppression: the smallest published non-zero cell (then a zero) of a
 group it belongs to; with none left (every month a small count), every cell publishing one of its groups'
-totals (TOTALS); then the same for the groups of the unknowns linked to it (a withheld total's own group).
+totals (catalog.TOTALS); then the same for the groups of the unknowns linked to it (a withheld total's
+own group).
 The audit runs again, until every cell passes or none is left to add (then the cell is reported as not
 protected). Ranges are of the LP relaxation (integer ranges can only be as
 wide or narrower by less than one; the equations are sums, so their vertices are whole numbers).
@@ -45,21 +46,11 @@ from scipy import sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
+from pipeline import catalog
+from pipeline.disclosure_rules import row_keys, thresholds
+
 SECONDARY = "secondary"
 TABLE = "disclosure_audit"         # main.disclosure_audit and <output>/disclosure_audit.csv (restricted)
-# groups of TableRule.groups whose cells do not add up: temporal_profile's `crimes` is the view's total
-# crimes on every bucket row (only weighted_count splits it)
-NOT_ADDITIVE = {("temporal_profile", "crimes")}
-# where a group's total is published: (table, column) of the group -> (table, column, (group column, its
-# column there)) of each cell holding it. A group with no published cell left to suppress gets its total
-# suppressed there (a secondary cell of that table's own groups and mirrors); a suppressed total is that
-# cell's unknown in the audit
-TOTALS = {("theme_monthly", "count"): (
-    ("theme_summary", "count", (("area_name", "area_name"), ("theme", "theme"), ("_year", "period_start"))),
-    ("theme_summary", "previous_count", (("area_name", "area_name"), ("theme", "theme"), ("_year", "_previous_start"))),
-    ("trend", "count", (("source", "source"), ("area_role", "area_role"), ("theme", "theme"), ("_year", "period_start"))),
-    ("trend", "previous_count", (("source", "source"), ("area_role", "area_role"), ("theme", "theme"),
-                                 ("_year", "_previous_start"))))}
 COLUMNS = ["table_name", "row_key", "column_name", "rule", "threshold", "lower", "upper", "known_lower",
            "known_upper", "protected"]
 
@@ -112,21 +103,11 @@ class System:
         self.members.append(published)
 
 
-def _limits(frame: pd.DataFrame, rule, column: str, settings) -> pd.Series:
-    """The protection threshold of each cell of a count column (sensitive_min_count where it applies)."""
-    from pipeline.disclosure import SENSITIVE_THEMES
-
-    sensitive = pd.Series(rule.small_area and "u18" in column, index=frame.index)
-    if rule.small_area and "theme" in frame:
-        sensitive |= frame["theme"].isin(SENSITIVE_THEMES)
-    return pd.Series(settings.min_count, index=frame.index).where(~sensitive, settings.sensitive_min_count)
-
-
 def _total_cells(frames, name: str, column: str) -> dict[int, list[tuple[str, str, int]]]:
-    """Row of `name` -> the cells (TOTALS) that publish the total of its group on `column`."""
+    """Row of `name` -> the cells (catalog.TOTALS) that publish the total of its group on `column`."""
     out: dict[int, list[tuple[str, str, int]]] = {}
     frame = frames[name]
-    for other, other_column, on in TOTALS.get((name, column), ()):
+    for other, other_column, on in catalog.TOTALS.get((name, column), ()):
         here, there = (list(x) for x in zip(*on))
         if other not in frames or not set(here) <= set(frame) or not {*there, other_column} <= set(frames[other]):
             continue
@@ -175,11 +156,11 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
     for name, frame in frames.items():
         rule = rules[name]
         for column, group in rule.groups:
-            if column not in frame or not set(group) <= set(frame.columns) or (name, column) in NOT_ADDITIVE:
+            if column not in frame or not set(group) <= set(frame.columns) or (name, column) in catalog.NOT_ADDITIVE:
                 continue
             values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
             hidden = masks[name][column].to_numpy() & ~np.isnan(values)
-            limit = _limits(frame, rule, column, settings).to_numpy()
+            limit = thresholds(frame, rule, column, settings).to_numpy()
             # a null in a helper key (theme_monthly's _year): the rows belong to no published total
             helper = [g for g in group if g.startswith("_")]
             unpublished = frame[helper].isna().any(axis=1).to_numpy() if helper else np.zeros(len(frame), dtype=bool)
@@ -319,7 +300,7 @@ def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.
     for (name, column), part in cells[cells["name"] != ""].groupby(["name", "column"], sort=False):
         v, r = part.index.to_numpy(), part["row"].to_numpy()
         value = pd.to_numeric(frames[name][column], errors="coerce").to_numpy(dtype=float)[r]
-        limit = _limits(frames[name], rules[name], column, settings).to_numpy(dtype=float)[r]
+        limit = thresholds(frames[name], rules[name], column, settings).to_numpy(dtype=float)[r]
         rule = rule_of[name][column].to_numpy()[r]
         primary = np.array([primary_limit.get(x, 0) for x in rule], dtype=float)
         # a primary cell: 1 to threshold - 1 (a weighted count may be a fraction under 1)
@@ -347,7 +328,7 @@ def audit(frames, masks, rule_of, rules, mirrors, settings) -> tuple[pd.DataFram
             if column not in frame:
                 continue
             values = pd.to_numeric(frame[column], errors="coerce")
-            limit = _limits(frame, rule, column, settings)
+            limit = thresholds(frame, rule, column, settings)
             small = masks[name][column] & (values > 0) & (values < limit)
             for r in np.flatnonzero(small.to_numpy()):
                 checked.append((name, column, int(r), limit.iat[r], rule_of[name][column].iat[r]))
@@ -390,8 +371,6 @@ def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.
                 added |= mark(name, column, where, SECONDARY)
     if added:
         return None
-    from pipeline.disclosure import row_keys
-
     out = []
     for name, part in result.groupby("table_name", sort=False):
         frame = frames[name]

@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline import seeds
 from pipeline.areas import funnel_limit_counts
-from pipeline.privacy import MARKING
+from pipeline.catalog import MARKING
 
 MIN_UNITS = 3
 FOCUS, NEIGHBOUR, OTHER = "#D55E00", "#0072B2", "#999999"   # Okabe-Ito vermillion, blue, grey

@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from pipeline.catalog import MARKING
 from pipeline.config import RunConfig
-from pipeline.privacy import MARKING
 from pipeline.sources import registry
 
 FORMATS = ("png", "svg")

@@ -37,10 +37,10 @@ from pipeline import (
     report,
     run_record,
 )
+from pipeline.catalog import MARKING
 from pipeline.config import SQL_DIR, RunConfig, load_config
 from pipeline.config_sections import MonthlySettings
 from pipeline.errors import InputError
-from pipeline.privacy import MARKING
 
 MONTHLY_SQL_DIR = SQL_DIR / "monthly"
 MARKER = output_folders.MARKER  # svna only ever replaces or deletes folders holding this file
@@ -458,7 +458,7 @@ def write_excel(wh: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path) -> Pa
     """One sheet per table; text written as text (never as a formula), numbers as numbers."""
     import xlsxwriter
 
-    from pipeline.publish import page_setup
+    from pipeline.excel_pack import page_setup
 
     path = out_dir / EXCEL_NAME
     book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True})

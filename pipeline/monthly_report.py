@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 
 from pipeline import seeds
+from pipeline.catalog import MARKING
 from pipeline.config import RunConfig
 from pipeline.phrases import records
-from pipeline.privacy import MARKING
 from pipeline.report import environment, plain
 from pipeline.svg_charts import line_chart
 

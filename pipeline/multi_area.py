@@ -27,8 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
-from pipeline import annual, assessment, db, publish
+from pipeline import annual, assessment, catalog, db, table_files
 from pipeline.config import SQL_DIR, RunConfig, load_config, resolve_periods
 from pipeline.config_sections import FAN_OUT_UNITS, EngineSettings, InputSpec
 from pipeline.errors import InputError
@@ -183,7 +182,7 @@ def combine(results: list[dict], work: Path, cfg: RunConfig, run_id: str, by: st
             alias = f"unit_{i}"
             con.execute(f"attach {db.sql_literal(result['db'])} as {alias} (read_only)")
             aliases.append(alias)
-        names = publish.mart_names()
+        names = catalog.mart_names()
         for name in names:
             table = db.sql_identifier(name)
             selects = " union all by name ".join(f"select ? as unit, * from {alias}.{table}" for alias in aliases)
@@ -219,7 +218,7 @@ def write_combined_tables(work: Path, tables: list[str]) -> list[Path]:
             table = db.sql_identifier(name)
             order = ", ".join(f'"{c}"' for c in combined_unique_key(name))
             for fmt, select, options in (("parquet", "*", "(format parquet)"),
-                                         ("csv", publish.csv_columns(con, table), "(format csv, header true)")):
+                                         ("csv", table_files.csv_columns(con, table), "(format csv, header true)")):
                 path = out / f"{table}.{fmt}"
                 con.execute(f"copy (select {select} from {table} order by {order}) to ? {options}", [str(path)])
                 written.append(path)

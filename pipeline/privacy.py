@@ -110,6 +110,3 @@ def write_new_key(path: Path) -> Path:
         f.write(secrets.token_hex(KEY_BYTES) + "\n")
     return path
 
-
-# Protective marking on every restricted-tier output (data pack, headlines, maps, GeoPackage).
-MARKING = "OFFICIAL-SENSITIVE: restricted tier, contains unsuppressed small numbers"

@@ -21,9 +21,9 @@ from markupsafe import Markup
 
 from pipeline import narrative, seeds
 from pipeline import narrative_analyses as analyses
+from pipeline.catalog import definitions, marking
 from pipeline.config import RunConfig
 from pipeline.phrases import MIN_BASE, records
-from pipeline.privacy import MARKING
 from pipeline.report_tables import (
     SUPPRESSED,
     Tables,
@@ -39,17 +39,8 @@ from pipeline.svg_charts import bar_chart, heatmap, ward_map
 
 REPORT_NAME = "report.html"
 TEMPLATES = Path(__file__).parent / "templates"
-PUBLIC_MARKING = "OFFICIAL: public tier, small numbers suppressed ([c])"
 MARKDOWN_ESCAPED = re.compile(r"\\([\\`*_\[\]{}|~#!])")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-# the metrics report.html's Definitions section explains; every column's definition is in
-# sql/seeds/column_labels.csv (the data pack's Definitions sheet)
-KEY_METRICS = ("count", "previous_count", "change", "pct_change", "comparator_pct_change", "share_of_all_crime_pct",
-               "victims_u25_pct", "victim_age_unknown_pct", "suspects_u25_pct", "suspect_age_unknown_pct",
-               "poisson_z", "p_value", "q_value", "change_flag", "change_note", "weighted_count",
-               "expected_share_pct", "rate_ratio", "disproportionality", "repeat_victims", "median_days_to_repeat",
-               "trend_direction", "imd_quintile", "concentration_ratio", "expected_victims_u25", "is_focus",
-               "is_neighbour", "rate_rank", "share_of_comparator_pct", "funnel_position")
 
 
 def plain(sentence: str) -> str:
@@ -242,7 +233,7 @@ def css_string(text: str) -> Markup:
 
 
 def marking_for(tier: str) -> str:
-    return PUBLIC_MARKING if tier == "public" else MARKING
+    return marking(tier)
 
 
 def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tier: str = "restricted",
@@ -259,7 +250,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
         periods = _periods(con)
         themes = _theme_rows(t)
         area = themes[0]["area_name"] if themes else cfg.area_name
-        theme_defs, metrics = definitions()
+        theme_defs, metrics = definitions(con)
         context = {
             "tier": tier, "marking": marking_for(tier), "area": area, "periods": periods,
             "title": f"Serious violence: {area}, {periods.get('current', '')} compared with {periods.get('previous', '')}",
@@ -273,14 +264,6 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
         }
     path.write_text(environment().get_template("report.html.j2").render(**context), encoding="utf-8")
     return path
-
-
-def definitions() -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str]]]:
-    """The Definitions section: each theme's two definitions, and the key metrics' meanings."""
-    themes = [(r["theme"], r["label"], r["record_extract_definition"], r["mps_counts_definition"])
-              for r in seeds.themes()]
-    labels = {r["column_name"]: r["definition"] for r in seeds.read_seed("column_labels")}
-    return themes, [(name, labels[name]) for name in KEY_METRICS if name in labels]
 
 
 def _guarded_list(fn, *args) -> list[str]:

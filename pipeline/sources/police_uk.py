@@ -40,14 +40,15 @@ BLANK_LINE = re.compile(rb"\n(?=\r?\n|\r?$)")  # a line break followed by an emp
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """raw_police_uk holds the rows in read order (its rowid), keyed by source_file like every source's;
-    raw_police_uk_files where each file's rows start, raw_police_uk_skipped the lines DuckDB did not
-    return as rows (rejected or blank), so that stg_police_uk can give every row its line number
-    without another copy of the rows."""
+    """raw_police_uk holds the rows in read order (its rowid); raw_police_uk_files where each file's rows
+    start, raw_police_uk_skipped the lines DuckDB did not return as rows (rejected or blank), so that
+    stg_police_uk can give every row its line number without another copy of the rows."""
     columns = ", ".join(f"{c} varchar" for c in RAW_COLUMNS)
-    con.execute(f"create table if not exists raw_police_uk (source_file varchar, {columns})")
-    con.execute("create table if not exists raw_police_uk_files (source_file varchar, first_rowid bigint, rows bigint)")
-    con.execute("create table if not exists raw_police_uk_skipped (source_file varchar, line bigint)")
+    # rows carry a file number, not the path: a path on each of millions of rows costs more than the row
+    con.execute(f"create table if not exists raw_police_uk (file_id integer, {columns})")
+    con.execute("create table if not exists raw_police_uk_files (file_id integer, source_file varchar, "
+                "first_rowid bigint, rows bigint)")
+    con.execute("create table if not exists raw_police_uk_skipped (file_id integer, line bigint)")
 
 
 def _quote(name: str) -> str:
@@ -106,7 +107,8 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
         return files
 
     names = [str(f.path) for f in to_read]
-    first_new = con.execute("select count(*) from raw_police_uk").fetchone()[0]  # the rowid of the first row read now
+    offset = con.execute("select count(*) from raw_police_uk_files").fetchone()[0]
+    file_ids = {name: offset + i for i, name in enumerate(names)}  # read_csv's file_index follows the list
     columns = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'varchar'" for c in LAYOUT) + "}"
     select = ", ".join(f"{_quote(col)} as {raw}" for raw, col in RAW_COLUMNS.items())
     for table in ("police_uk_rejects", "police_uk_reject_scans"):
@@ -114,11 +116,11 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
     try:
         con.execute(f"""
             insert into raw_police_uk
-            select filename as source_file, {select}
+            select cast(file_index as integer) + ? as file_id, {select}
             from read_csv(?, columns = {columns}, header = true, auto_detect = false, delim = ',', quote = '"',
                           escape = '"', encoding = 'utf-8', filename = true, null_padding = false,
                           store_rejects = true, rejects_table = 'police_uk_rejects',
-                          rejects_scan = 'police_uk_reject_scans')""", [names])
+                          rejects_scan = 'police_uk_reject_scans')""", [offset, names])
         # one row per rejected line (DuckDB writes one per missing column): file, line, error - never the text
         rejected = con.execute("""
             select scans.file_path, rejects.line, min(rejects.error_type) as error_type,
@@ -146,10 +148,10 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
     # line(s) into one field, which would lose rows (files.py stops on the same case). Rows of one file
     # must also be contiguous in read order (DuckDB keeps it: preserve_insertion_order).
     spans = {f: (first, last, n) for f, first, last, n in con.execute(
-        "select source_file, min(rowid), max(rowid), count(*) from raw_police_uk where rowid >= ? group by all",
-        [first_new]).fetchall()}
+        "select file_id, min(rowid), max(rowid), count(*) from raw_police_uk where file_id >= ? group by all",
+        [offset]).fetchall()}
     for f in to_read:
-        first, last, accepted = spans.get(str(f.path), (None, None, 0))
+        first, last, accepted = spans.get(file_ids[str(f.path)], (None, None, 0))
         got = accepted + len(f.malformed)
         if got != f.rows_read:
             lines = sorted(line for line, _, _ in f.malformed)
@@ -158,10 +160,11 @@ def ingest_police_uk(con: duckdb.DuckDBPyConnection, paths: list[Path],
                              f"{f.rows_read} data lines but {got} records read", examples=[f"line {n}" for n in lines[:5]])
         if accepted and last - first + 1 != accepted:
             raise RuntimeError(f"DuckDB did not keep the read order of {f.path}: line numbers cannot be given")
-    con.executemany("insert into raw_police_uk_files values (?, ?, ?)",
-                    [(name, *(spans[name][0::2] if name in spans else (None, 0))) for name in names])
+    con.executemany("insert into raw_police_uk_files values (?, ?, ?, ?)",
+                    [(file_ids[name], name, *(spans[file_ids[name]][0::2] if file_ids[name] in spans else (None, 0)))
+                     for name in names])
     if skipped:
-        con.executemany("insert into raw_police_uk_skipped values (?, ?)", skipped)
+        con.executemany("insert into raw_police_uk_skipped values (?, ?)", [(file_ids[f], n) for f, n in skipped])
     return files
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 from tests.helpers.london import BOROUGH_FILES, CENSUS, write_london_config
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import assessment, db, disclosure, disclosure_audit
+from pipeline import assessment, catalog, db, disclosure, disclosure_audit, disclosure_suppression
 from pipeline.config import CONFIG_DIR, load_config
 from pipeline.demo import generate_demo_data
+from pipeline.disclosure_rules import SENSITIVE_THEMES, row_keys
 from tests.helpers.london import write_london_config
 from tests.helpers.shared_data import needs_shared_data
 
@@ -41,7 +42,7 @@ SMALL = {"primary_small_count": (1, 4), "primary_sensitive_small_count": (1, 9)}
 def frames_of(con) -> tuple[dict, dict]:
     models = db.load_models(("marts",))
     names = disclosure.public_tables(con)
-    return ({n: con.execute(disclosure.RULES[n].prepare or f"select * from {n}").df() for n in names},
+    return ({n: con.execute(catalog.MARTS[n].disclosure.prepare or f"select * from {n}").df() for n in names},
             {n: models[n].unique_key for n in names})
 
 
@@ -55,7 +56,7 @@ def published_total(frames, keys, public, name, frame) -> pd.Series:
     for table, by in (("trend", ["source", "area_role", "theme"]), ("theme_summary", ["area_name", "theme"])):
         if table not in public:
             continue
-        rows = disclosure._key_order(table, frames[table], keys[table])
+        rows = disclosure_suppression.key_order(table, frames[table], keys[table])
         for column, start in (("count", "period_start"), ("previous_count", "_previous_start")):
             published = public[table][column].notna().to_numpy()
             shown |= {(table, *k) for k in rows.loc[published, by + [start]].itertuples(index=False, name=None)}
@@ -73,16 +74,16 @@ def reader(frames, keys, public, log) -> list[tuple]:
     rules = {(t, c, k): r for t, k, c, r in log[["table_name", "row_key", "column_name", "rule"]].itertuples(index=False)}
     found = []
     for name in {n for n, _, _ in ADDITIVE} & set(public):
-        frame = disclosure._key_order(name, frames[name], keys[name])
+        frame = disclosure_suppression.key_order(name, frames[name], keys[name])
         if not len(frame):
             continue
-        row_key = disclosure.row_keys(frame, list(keys[name]))
+        row_key = row_keys(frame, list(keys[name]))
         for column in {c for n, c, _ in ADDITIVE if n == name}:
             groups = [g for n, c, g in ADDITIVE if n == name and c == column and set(g) <= set(frame)]
             values = pd.to_numeric(frame[column], errors="coerce")
             hidden = public[name][column].isna().to_numpy() & values.notna().to_numpy()
             rule = pd.Series([rules.get((name, column, k)) for k in row_key], index=frame.index, dtype=object)
-            sensitive = frame["theme"].isin(disclosure.SENSITIVE_THEMES) & name.startswith("ward")
+            sensitive = frame["theme"].isin(SENSITIVE_THEMES) & name.startswith("ward")
             lb = pd.Series(0.0, index=frame.index)
             ub = pd.Series(np.inf, index=frame.index)
             for r, (lo, hi) in SMALL.items():
@@ -121,9 +122,9 @@ def reader(frames, keys, public, log) -> list[tuple]:
 def heuristic_only(monkeypatch):
     """Today's algorithm: no audit, theme_monthly's months grouped without the area."""
     monkeypatch.setattr(disclosure_audit, "protect", lambda *a, **k: pd.DataFrame(columns=disclosure_audit.COLUMNS))
-    old = dataclasses.replace(disclosure.RULES["theme_monthly"],
-                              groups=(("count", ("source", "area_role", "theme", "_year")),))
-    monkeypatch.setitem(disclosure.RULES, "theme_monthly", old)
+    mart = catalog.MARTS["theme_monthly"]
+    old = dataclasses.replace(mart.disclosure, groups=(("count", ("source", "area_role", "theme", "_year")),))
+    monkeypatch.setitem(catalog.MARTS, "theme_monthly", dataclasses.replace(mart, disclosure=old))
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +157,7 @@ def london_frames(tmp_path_factory):
 
 
 def attack(frames, keys, settings):
-    public, log = disclosure.suppress_frames(frames, keys, settings)
+    public, log = disclosure_suppression.suppress_frames(frames, keys, settings)
     log.attrs["public"] = public
     return reader(frames, keys, public, log), log
 

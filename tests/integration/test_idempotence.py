@@ -17,8 +17,8 @@ import pytest
 from pipeline import annual, assessment
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from tests.helpers.tiny_inputs import write_tiny_inputs
 from tests.helpers.outputs import assert_written_in_stated_order
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 SECRETS = ["Zelda Quartermain", "221B Baker Street", "Yannick Oberholzer", "VICTIM-SECRET-"]
 

@@ -8,7 +8,6 @@ Dundonald 112. The pre-2022 ward file must be re-based through LSOAs or refused,
 
 from __future__ import annotations
 
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -18,8 +17,8 @@ from shapely import contains_xy
 from pipeline import assessment, db
 from pipeline.config import load_config
 from pipeline.errors import InputError
+from tests.helpers.merton import POPULATION, WARD_FILE_2022, WARD_FILE_PRE_2022, WARDS, build_merton, merton_config
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
-from tests.helpers.merton import POPULATION, WARDS, WARD_FILE_2022, WARD_FILE_PRE_2022, build_merton, merton_config
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 

@@ -13,8 +13,8 @@ import re
 import pytest
 
 from pipeline.config import load_config
-from tests.helpers.shared_data import needs_shared_data
 from tests.helpers.merton import WARD_FILE_2022, build_merton, merton_config
+from tests.helpers.shared_data import needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 

@@ -10,7 +10,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import db, disclosure, publish
+from pipeline import catalog, db, excel_pack
+from pipeline.disclosure_rules import SENSITIVE_THEMES, row_keys
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def _tables(con, schema: str) -> dict[str, pd.DataFrame]:
             for n in names}
 
 
-# The attacker's knowledge, written here from the tables' meaning (not from disclosure.RULES):
+# The attacker's knowledge, written here from the tables' meaning (not from the catalog's disclosure rules):
 # rows that add up to a total someone can find (another table, the area's figure, the sum of a view).
 ADDITIVE = [
     ("ward_summary", "count", ["area_code", "theme", "period_label"]),
@@ -100,7 +101,7 @@ def attack(restricted: dict[str, pd.DataFrame], public: dict[str, pd.DataFrame],
             found.append((name, i, column, "total minus the rest of its group"))
         # k hidden cells, each at least 1 (the log says primary), adding up to k (a known total says so,
         # or k is 4 and the total is under 5): every one is a 1
-        keys = disclosure.row_keys(frame, list(models[name].unique_key))
+        keys = row_keys(frame, list(models[name].unique_key))
         is_primary = pd.Series([(name, k, column) in primary for k in keys], index=frame.index)
         ones = ((frame[column].where(lost) == 1) & is_primary).groupby(by, dropna=False).transform("sum")
         for i in frame.index[lost & (per_group > 1) & (ones == per_group) & ((total >= 5) | (per_group >= 4))]:
@@ -143,7 +144,7 @@ def test_the_attack_recovers_cells_when_only_small_counts_are_blanked(demo):
     naive = {}
     for name, frame in restricted.items():
         frame = frame.copy()
-        for column in disclosure.RULES[name].counts:
+        for column in catalog.MARTS[name].disclosure.counts:
             small = pd.to_numeric(frame[column], errors="coerce").between(1, 4)
             frame[column] = frame[column].astype(object).where(~small, None)
         naive[name] = frame
@@ -166,7 +167,7 @@ def test_the_log_lists_every_suppressed_cell_once_with_its_rule(demo):
     # a row key is the table's unique key, joined with " | "
     row = log[(log.table_name == "ward_hotspots") & (log.rule == "primary_sensitive_small_count")].iloc[0]
     area, ward, theme, period = row.row_key.split(" | ")
-    assert theme in disclosure.SENSITIVE_THEMES
+    assert theme in SENSITIVE_THEMES
     value = con.execute("select count from ward_hotspots where area_code = ? and ward_code = ? and theme = ? "
                         "and period_label = ?", [area, ward, theme, period]).fetchone()[0] \
         if row.column_name == "count" else None
@@ -177,8 +178,8 @@ def test_the_public_folder_holds_no_point_or_record_level_table(demo):
     _, out, con = demo
     public = out / "public"
     names = {p.stem for p in (public / "tables").glob("*.csv")}
-    assert "theme_summary" in names and not names & set(disclosure.NOT_PUBLISHED)
-    assert (public / "disclosure_log.csv").exists() and (public / publish.PUBLIC_EXCEL_NAME).exists()
+    assert "theme_summary" in names and not names & {n for n, mart in catalog.MARTS.items() if not mart.public}
+    assert (public / "disclosure_log.csv").exists() and (public / excel_pack.PUBLIC_EXCEL_NAME).exists()
     assert not list(public.rglob("*.gpkg")) and not (public / "maps").exists()
     text = (public / "tables" / "ward_hotspots.csv").read_text()
     assert "OFFICIAL-SENSITIVE" not in (public / "headlines.md").read_text()
@@ -187,9 +188,9 @@ def test_the_public_folder_holds_no_point_or_record_level_table(demo):
 
 def test_every_published_column_has_a_heading_and_a_definition(demo):
     _, _, con = demo
-    labels = publish.column_labels()
+    labels = catalog.column_labels()
     columns = {c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = "
-                                         "'main' and table_name in (select unnest(?))", [publish.mart_names()]).fetchall()}
+                                         "'main' and table_name in (select unnest(?))", [catalog.mart_names()]).fetchall()}
     missing = sorted(c for c in columns if c not in labels or not labels[c][1])
     assert not missing, f"add these columns to sql/seeds/column_labels.csv: {missing}"
 
@@ -197,8 +198,8 @@ def test_every_published_column_has_a_heading_and_a_definition(demo):
 @pytest.fixture(scope="module")
 def packs(demo):
     _, out, _ = demo
-    return (openpyxl.load_workbook(out / publish.EXCEL_NAME),
-            openpyxl.load_workbook(out / "public" / publish.PUBLIC_EXCEL_NAME))
+    return (openpyxl.load_workbook(out / excel_pack.EXCEL_NAME),
+            openpyxl.load_workbook(out / "public" / excel_pack.PUBLIC_EXCEL_NAME))
 
 
 def test_the_pack_opens_on_contents_with_headlines_and_links_then_reads_in_order(packs):
@@ -243,7 +244,7 @@ def test_year_and_ward_by_theme_sheets_have_native_charts(packs):
 
 
 def test_every_sheet_is_landscape_fit_to_width_and_marked_in_header_and_footer(packs):
-    for book, marking in zip(packs, (publish.MARKING, disclosure.PUBLIC_MARKING)):
+    for book, marking in zip(packs, (catalog.MARKING, catalog.PUBLIC_MARKING)):
         for ws in book.worksheets:
             assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
             assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0   # 1 wide (the default), any tall

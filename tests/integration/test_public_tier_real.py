@@ -5,6 +5,7 @@ restricted tier and names the table and column."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 
@@ -13,7 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline import disclosure, publish
+from pipeline import catalog, excel_pack
 from pipeline.annual import run_annual
 from pipeline.cli import app
 from pipeline.config import load_config
@@ -67,7 +68,7 @@ def test_both_tiers_are_written(real_run):
     assert json.loads((out / "run.json").read_text())["outcome"] == "success"
     for tier in (out, out / "public"):
         assert (tier / "tables" / "theme_summary.csv").exists() and (tier / "report.html").exists()
-    assert (out / "public" / publish.PUBLIC_EXCEL_NAME).exists() and (out / "public" / "disclosure_log.csv").exists()
+    assert (out / "public" / excel_pack.PUBLIC_EXCEL_NAME).exists() and (out / "public" / "disclosure_log.csv").exists()
     public = pd.read_csv(out / "public" / "tables" / "theme_summary.csv")
     restricted = pd.read_csv(out / "tables" / "theme_summary.csv")
     assert len(public) == len(restricted) > 0
@@ -109,9 +110,9 @@ def test_no_public_file_names_an_input_file_or_its_folder(real_run):
 def test_a_public_tier_failure_keeps_the_restricted_tier_and_names_table_and_column(tmp_path, monkeypatch,
                                                                                    prefect_harness):
     # inject a failure: theme_summary's `definition` (text) declared a count
-    rule = disclosure.RULES["theme_summary"]
-    monkeypatch.setitem(disclosure.RULES, "theme_summary",
-                        disclosure.TableRule(**{**rule.__dict__, "counts": rule.counts + ("definition",)}))
+    mart = catalog.MARTS["theme_summary"]
+    rule = dataclasses.replace(mart.disclosure, counts=mart.disclosure.counts + ("definition",))
+    monkeypatch.setitem(catalog.MARTS, "theme_summary", dataclasses.replace(mart, disclosure=rule))
     config = write_tiny_inputs(tmp_path)
     result = CliRunner().invoke(app, ["annual", "--config", str(config), "--tier", "both"])
     assert result.exit_code != 0
@@ -119,7 +120,7 @@ def test_a_public_tier_failure_keeps_the_restricted_tier_and_names_table_and_col
     assert "restricted tier was written" in result.output
     out = tmp_path / "out"
     assert (out / "tables" / "theme_summary.csv").exists() and (out / "report.html").exists()
-    assert (out / publish.EXCEL_NAME).exists() and not (out / "public").exists()
+    assert (out / excel_pack.EXCEL_NAME).exists() and not (out / "public").exists()
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["outcome"].startswith("restricted tier only") and "definition" in manifest["outcome"]
     assert not any(o.startswith("public") for o in manifest["outputs"])

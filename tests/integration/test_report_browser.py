@@ -11,8 +11,8 @@ import os
 import duckdb
 import pytest
 
+from pipeline.catalog import MARKING
 from pipeline.config import load_config
-from pipeline.privacy import MARKING
 from pipeline.report import REPORT_NAME
 from tests.helpers.browser import chromium_path, open_offline
 

@@ -10,8 +10,8 @@ from scipy import stats
 
 from pipeline import assessment, db
 from pipeline.config import SEEDS_DIR, load_config
-from tests.helpers.shared_data import needs_shared_data
 from tests.helpers.analysis_inputs import write_analysis_inputs
+from tests.helpers.shared_data import needs_shared_data
 
 MARTS = ["temporal_profile", "theme_summary", "victim_rates", "people_profile", "repeat_victimisation"]
 

@@ -12,9 +12,8 @@ from pipeline import config_sections as config_module
 from pipeline.config import DEMO_CONFIG, PROJECT_ROOT, load_config
 from pipeline.errors import InputError
 from pipeline.sources.profiles import load_profile
-from tests.helpers.tiny_inputs import write_tiny_inputs
 from tests.helpers.config_edit import set_dotted
-
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 RUN_CONFIG_TYPOS = [
     ("outptu", "out", "outptu", "area, comparator, period, date_basis, inputs, reference, geography"),

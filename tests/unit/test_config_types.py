@@ -12,8 +12,8 @@ from pipeline.config import DEMO_CONFIG, load_config
 from pipeline.config_types import check_run_config_types, load_yaml
 from pipeline.errors import InputError
 from pipeline.sources.profiles import load_profile
-from tests.helpers.tiny_inputs import write_tiny_inputs
 from tests.helpers.config_edit import set_dotted
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 WRONG_TYPES = [  # key set, value, key named, expected, type found
     ("area.name", ["Merton", "Sutton"], "area.name", "expected text", "a list"),

@@ -14,9 +14,14 @@ import pytest
 
 from pipeline import assessment
 from pipeline.errors import InputError
+from tests.helpers.dates import (
+    build_to_coverage,
+    quarantined_rules,
+    reconciliation_row,
+    write_offences_with,
+    write_tiny_with_threshold,
+)
 from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
-from tests.helpers.dates import build_to_coverage, quarantined_rules, reconciliation_row, write_offences_with
-from tests.helpers.dates import write_tiny_with_threshold
 
 
 def _rewrite_mps(path: Path, drop_months: tuple[str, ...] = (), drop_boroughs: tuple[str, ...] = (),

@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from pipeline import disclosure, disclosure_audit
-from pipeline.disclosure import RULES, Settings, TableRule, suppress_frames
+from pipeline import catalog, disclosure_audit
+from pipeline.config import DisclosureSettings as Settings
+from pipeline.disclosure_rules import TableRule, row_keys
+from pipeline.disclosure_suppression import suppress_frames
 
 SETTINGS = Settings()
 WARDS = TableRule(counts=("count",), groups=(("count", ("area_code", "theme")),
@@ -44,7 +46,7 @@ def reader_ranges(restricted: pd.DataFrame, public: pd.DataFrame, log: pd.DataFr
     is the smallest non-zero published cell)."""
     hidden = np.flatnonzero(public["count"].isna().to_numpy())
     values = restricted["count"].to_numpy(dtype=float)
-    keys = disclosure.row_keys(restricted, list(key))
+    keys = row_keys(restricted, list(key))
     rule = {k: r for k, r, c in zip(log["row_key"], log["rule"], log["column_name"]) if c == "count"}
     t = 10 if sensitive else 5
     lb, ub = np.zeros(len(hidden)), np.full(len(hidden), np.inf)
@@ -90,7 +92,7 @@ def suppressed(frame, rule, name="ward_hotspots", settings=SETTINGS, key=KEY):
 
 def recovered(ranges: dict[int, tuple[int, int]], restricted: pd.DataFrame, log, key) -> dict[int, tuple[int, int]]:
     """Cells whose range is narrower than what their rule alone says (1 to threshold - 1)."""
-    keys = disclosure.row_keys(restricted, list(key))
+    keys = row_keys(restricted, list(key))
     rule = {k: r for k, r, c in zip(log["row_key"], log["rule"], log["column_name"]) if c == "count"}
     return {i: r for i, r in ranges.items()
             if r != (1, (9 if "sensitive" in rule[keys.iat[i]] else 4))}
@@ -139,7 +141,7 @@ def test_a_lone_suppressed_month_of_one_area_is_protected_within_that_area(mode)
     frame = pd.DataFrame({"source": "mps", "area_role": "area", "area_name": ["A"] * 12 + ["B"] * 12,
                           "theme": "robbery", "month_start": list(months) * 2, "_year": months[0], "count": a + b})
     key = ("source", "area_role", "area_name", "theme", "month_start")
-    rule = RULES["theme_monthly"]
+    rule = catalog.MARTS["theme_monthly"].disclosure
     if mode == "heuristic_only":   # today's group: every area's months in one
         rule = dataclasses.replace(rule, groups=(("count", ("source", "area_role", "theme", "_year")),))
     public, log = suppressed(frame, rule, "theme_monthly", key=key)
@@ -226,7 +228,7 @@ def test_a_series_of_small_months_has_its_year_withheld_in_every_table_that_publ
 
 
 def test_without_the_year_to_withhold_the_small_series_is_reported_not_protected(monkeypatch):
-    monkeypatch.setattr(disclosure_audit, "TOTALS", {})
+    monkeypatch.setattr(catalog, "TOTALS", {})
     frames, keys = small_series()
     _, log = suppress_frames(frames, keys, SETTINGS)
     audit = log.attrs["audit"]

@@ -20,8 +20,8 @@ from shapely.geometry import box
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.helpers.tiny_inputs import TINY_OFFENCES, TINY_SUSPECTS, TINY_VICTIMS, write_tiny_inputs
 from tests.helpers.borough import ALPHA, BETA, write_borough
+from tests.helpers.tiny_inputs import TINY_OFFENCES, TINY_SUSPECTS, TINY_VICTIMS, write_tiny_inputs
 
 FIGURES = {
     "theme_summary": "select * exclude (run_id) from theme_summary order by all",

@@ -9,7 +9,6 @@ Wards are written as a GeoPackage in EPSG:27700 with WD23CD/WD23NM; LSOAs as a s
 
 from __future__ import annotations
 
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from pipeline import (
 from pipeline.config import load_config
 from pipeline.errors import InputError
 from tests.helpers.borough import ALPHA, BETA, OFFENCES, write_borough
+
 
 @pytest.fixture(scope="module")
 def borough(tmp_path_factory):

@@ -161,4 +161,4 @@ def test_the_same_file_listed_twice_is_read_once(tmp_path):
     con = db.connect()
     files = ingest_police_uk(con, [STREET, copy])
     assert [f.duplicate_of for f in files] == [None, str(STREET)]
-    assert con.execute("select count(distinct source_file), count(*) from raw_police_uk").fetchone() == (1, 10)
+    assert con.execute("select count(distinct file_id), count(*) from raw_police_uk").fetchone() == (1, 10)

@@ -7,8 +7,8 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.helpers.tiny_inputs import write_tiny_inputs
 from tests.helpers.bad_inputs import build_core
+from tests.helpers.tiny_inputs import write_tiny_inputs
 
 
 @pytest.fixture

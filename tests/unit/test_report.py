@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from pipeline import db, report, report_tables, svg_charts
-from pipeline.privacy import MARKING
+from pipeline.catalog import MARKING, PUBLIC_MARKING
 
 HOSTILE_AREA = '<script>alert("x")</script> & Borough'
 CFG = SimpleNamespace(area_name=HOSTILE_AREA, comparator_name="Demo Force")
@@ -133,7 +133,7 @@ def test_public_tier_shows_suppressed_cells_as_c_and_reads_no_restricted_table(c
     homicide_row = re.search(r'<tr data-theme="homicide">(.*?)</tr>', page, re.DOTALL).group(1)
     assert homicide_row.count("[c]") == 4 and not re.search(r">\s*[0-9]", homicide_row)  # and the % change on a suppressed base
     assert "Homicide: the counts are too small to publish ([c])." in page
-    assert report.PUBLIC_MARKING in page and MARKING not in page
+    assert PUBLIC_MARKING in page and MARKING not in page
     assert 'id="fn-c"' in page
     vwi_row = re.search(r'<tr data-theme="vwi">(.*?)</tr>', page, re.DOTALL).group(1)
     assert ">120<" in vwi_row

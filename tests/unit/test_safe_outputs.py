@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import db, narrative, publish, validation, validation_suites
+from pipeline import catalog, db, excel_pack, narrative, table_files, validation, validation_suites
 from pipeline.errors import InputError
 from pipeline.sources.csv_reader import read_csv_text
 from pipeline.sources.files import open_input
@@ -40,16 +40,16 @@ def hostile_mart(monkeypatch):
                 "status varchar, change bigint, pct_change double)")
     con.executemany("insert into hostile values (?, ?, ?, ?, ?, ?, ?)",
                     [[v, v, v, v, v, -3, -12.5] for v in HOSTILE])
-    monkeypatch.setattr(publish, "mart_names", lambda: ["hostile"])
+    monkeypatch.setattr(catalog, "mart_names", lambda: ["hostile"])
     yield con
     con.close()
 
 
 def test_excel_pack_stores_every_text_cell_as_text(hostile_mart, tmp_path):
-    path = publish.write_excel(hostile_mart, tmp_path)
+    path = excel_pack.write_excel(hostile_mart, tmp_path)
     book = openpyxl.load_workbook(path)
     ws = book["hostile"]
-    labels = publish.column_labels()  # row 2 holds the human headings
+    labels = catalog.column_labels()  # row 2 holds the human headings
     header = [next((c for c, (heading, _) in labels.items() if heading == h), h) for h in (c.value for c in ws[2])]
     rows = [[c for c in row] for row in ws.iter_rows(min_row=3)]
     assert len(rows) == len(HOSTILE)
@@ -67,7 +67,7 @@ def test_excel_pack_stores_every_text_cell_as_text(hostile_mart, tmp_path):
 
 
 def test_csv_neutralises_formula_like_text_but_parquet_and_numbers_stay_raw(hostile_mart, tmp_path):
-    publish.write_tables(hostile_mart, tmp_path)
+    table_files.write_tables(hostile_mart, tmp_path)
     with open(tmp_path / "tables" / "hostile.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["ward_name"] for r in rows] == ["'" + v if v[0] in "=+-@\t\r" else v for v in HOSTILE]
@@ -81,7 +81,7 @@ def test_csv_neutralises_formula_like_text_but_parquet_and_numbers_stay_raw(host
 
 def test_tables_publish_to_a_folder_whose_name_holds_sql(hostile_mart, tmp_path):
     out = tmp_path / "out'; drop table hostile; --"
-    written = publish.write_tables(hostile_mart, out)
+    written = table_files.write_tables(hostile_mart, out)
     assert {p.name for p in written} == {"hostile.parquet", "hostile.csv"} and all(p.exists() for p in written)
     assert hostile_mart.execute("select count(*) from hostile").fetchone()[0] == len(HOSTILE)   # no SQL ran
 

@@ -11,8 +11,8 @@ import pytest
 
 from pipeline import assessment, db
 from pipeline.config import load_config
-from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 from tests.helpers.bad_inputs import build_core, write_corpus_config
+from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = needs_shared_data
 BOROUGH = SHARED_DATA / "mps_counts" / "borough"
