@@ -101,6 +101,11 @@ _NOT_CODE = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.DOTALL)
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table of that name exists in any schema of the connection (a model, a ref_* or raw_* table)."""
+    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchone()[0])
+
+
 def sql_identifiers(sql: str) -> set[str]:
     return set(_IDENTIFIER.findall(_NOT_CODE.sub(" ", sql).lower()))
 

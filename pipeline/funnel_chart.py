@@ -14,17 +14,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from pipeline import seeds
+from pipeline import db, seeds
 from pipeline.areas import funnel_limit_counts
 from pipeline.catalog import MARKING
 
 MIN_UNITS = 3
 FOCUS, NEIGHBOUR, OTHER = "#D55E00", "#0072B2", "#999999"   # Okabe-Ito vermillion, blue, grey
 LIMIT_95, LIMIT_998 = "#555555", "#000000"
-
-
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [table]).fetchone()[0])
 
 
 def funnel_chart(points, level: str, label: str, out_dir: Path) -> Path:
@@ -78,7 +74,7 @@ def funnel_chart(points, level: str, label: str, out_dir: Path) -> Path:
 
 def write_funnel_charts(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
     """Every funnel chart the run has data for; returns the files written (none without funnel points)."""
-    if not _has(con, "funnel_points"):
+    if not db.has_table(con, "funnel_points"):
         return []
     frame = con.execute("select * from funnel_points where theme in (select unnest(?))",
                         [list(seeds.themes_where("in_funnels"))]).df()

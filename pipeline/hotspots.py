@@ -16,6 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipeline import db
+
 BNG = "EPSG:27700"
 QUEEN = [(dc, dr) for dc in (-1, 0, 1) for dr in (-1, 0, 1) if dc or dr]
 
@@ -125,10 +127,6 @@ def _geo(con: duckdb.DuckDBPyConnection, sql: str):
     return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(geom.map(bytes) if len(geom) else []), crs=BNG)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchone()[0])
-
-
 def spatial_layers(con: duckdb.DuckDBPyConnection, gs) -> dict:
     """Every spatial layer of the run, as GeoDataFrames in EPSG:27700 (plus `themes` labels)."""
     layers: dict = {}
@@ -140,7 +138,7 @@ def spatial_layers(con: duckdb.DuckDBPyConnection, gs) -> dict:
     if layers["wards"].sub_area.notna().any():
         layers["sub_areas"] = layers["wards"].dissolve(by="sub_area", aggfunc={"population": "sum"}).reset_index()[
             ["sub_area", "population", "geometry"]]
-    if _table_exists(con, "ward_hotspots"):
+    if db.has_table(con, "ward_hotspots"):
         layers["ward_hotspots"] = _geo(con, """
             select h.*, st_aswkb(w.geom) as wkb from ward_hotspots as h join ref_wards as w using (ward_code)
             where w.geom is not null order by h.theme, h.ward_code""")
@@ -148,7 +146,7 @@ def spatial_layers(con: duckdb.DuckDBPyConnection, gs) -> dict:
                              "where item = 'grid_cell_m'").fetchone()[0] or 200.0)
     layers["cell_m"] = cell
     layers["fdr_alpha"] = gs.fdr_alpha
-    if _table_exists(con, "grid_hotspots"):
+    if db.has_table(con, "grid_hotspots"):
         grid = con.execute("select * from grid_hotspots order by theme, period_role, grid_col, grid_row").df()
         layers["grid_hotspots"] = _cells(grid, cell)
     layers["themes"] = dict(con.execute("select theme, label from seed_themes order by cast(sort_order as integer)").fetchall())
@@ -162,7 +160,7 @@ def kde_layer(con: duckdb.DuckDBPyConnection, gs, cell: float, area):
     the GeoPackage small enough to open quickly."""
     import geopandas as gpd
 
-    if area.empty or not _table_exists(con, "int_offences_classified"):
+    if area.empty or not db.has_table(con, "int_offences_classified"):
         return gpd.GeoDataFrame({"theme": [], "period_role": []}, geometry=[], crs=BNG)
     points = con.execute("""
         select c.theme, p.period_role, p.period_label, c.x_bng, c.y_bng

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from pipeline import db
 from pipeline.catalog import MARKING
 from pipeline.config import RunConfig
 from pipeline.sources import registry
@@ -40,7 +41,7 @@ SMALL_COUNT_MAX = 20
 
 def source_line(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> str:
     """The part of every map's source line after the data source (which each map names itself)."""
-    run = con.execute("select any_value(run_id) from ward_hotspots").fetchone()[0] if _has(con, "ward_hotspots") else None
+    run = con.execute("select any_value(run_id) from ward_hotspots").fetchone()[0] if db.has_table(con, "ward_hotspots") else None
     parts = []
     if "population" in cfg.reference:
         parts.append("residents: Census 2021 (ONS)")
@@ -55,10 +56,6 @@ def _source(data, tail: str) -> str:
     names = registry.kinds()
     return "Source: " + ("; ".join(names[k].display_name if k in names else k for k in kinds)
                          or "police recorded crime") + "; " + tail
-
-
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [table]).fetchone()[0])
 
 
 def class_breaks(values: np.ndarray, k: int = 5) -> list[float]:

@@ -152,7 +152,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     else:
         seed = con.execute("select ho_code, try_cast(css_weight as double) as weight, source "
                            "from seed_crime_severity_weights where try_cast(css_weight as double) is not null").df() \
-            if _has_table(con, "seed_crime_severity_weights") else None
+            if db.has_table(con, "seed_crime_severity_weights") else None
         severity = seed
     if severity is not None and not severity.empty:
         severity = severity.assign(ho_code=severity.ho_code.map(_norm_ho_code))
@@ -197,10 +197,6 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     check_ward_sets(con, cfg)
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchone()[0])
-
-
 def _norm_ho_code(code: str) -> str:
     """The same normalisation as the norm_ho_code SQL macro ('4.1', '004/01' -> '4/1')."""
     text = re.sub(r"\s", "", str(code).upper().replace(".", "/"))
@@ -211,7 +207,7 @@ def _norm_ho_code(code: str) -> str:
 def check_ward_sets(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     """Refuse ward-level count files for the area on a ward set that is neither the current one nor
     re-basable through LSOAs: old-ward and new-ward counts are never mixed in one table."""
-    if not _has_table(con, "raw_mps_counts") or not con.execute("select count(*) from ref_wards").fetchone()[0]:
+    if not db.has_table(con, "raw_mps_counts") or not con.execute("select count(*) from ref_wards").fetchone()[0]:
         return
     rows = con.execute("""
         select upper(trim(ward_code)) as ward_code, any_value(ward_name), any_value(source_file), count(*)

@@ -8,13 +8,12 @@ import duckdb
 
 from pipeline import db
 from pipeline.config import RunConfig
-from pipeline.reference_tables import _has_table
 
 
 def write_spatial_outputs(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
     """Maps (PNG and SVG) under <out_dir>/maps and the GeoPackage <out_dir>/svna.gpkg; none without
     current ward boundaries."""
-    if not _has_table(con, "ref_wards") or not con.execute("select count(*) from ref_area").fetchone()[0]:
+    if not db.has_table(con, "ref_wards") or not con.execute("select count(*) from ref_area").fetchone()[0]:
         return []
     from pipeline import hotspots, maps
 
