@@ -191,3 +191,14 @@ def test_prefect_artifacts_hold_aggregates_only(drops):
     assert {a.key for a in artifacts} == {"monthly-rolling-summary", "monthly-refresh"}
     table = next(a for a in artifacts if a.key == "monthly-rolling-summary")
     assert "RF/" not in str(table.data)                          # no crime references, only area counts
+
+
+def test_the_flow_runs_the_monthly_step_list_as_its_tasks(drops, task_order):
+    from pipeline.steps import task_names
+
+    *_, states = drops
+    steps = task_names(monthly.STEPS)
+    assert task_order(states["dec"].state_details.flow_run_id, steps) == steps
+    # a month whose files have not arrived ends after choosing it: nothing is built, checked or published
+    waited = steps[:steps.index("choose-month") + 1]
+    assert task_order(states["held_back"].state_details.flow_run_id, steps) == waited
