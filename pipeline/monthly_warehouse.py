@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import assessment, db
-from pipeline.config import SQL_DIR, MonthlySettings, RunConfig
+from pipeline.config import MonthlySettings, RunConfig
 
 PUBLISHED = "published"
 UNCHANGED = "unchanged"
@@ -74,9 +74,6 @@ def _copy_into_warehouse(con: duckdb.DuckDBPyConnection, table: str, query: str,
         con.execute(f"create table wh.{table} as {query}", params or [])
 
 
-REVISIONS_SQL = SQL_DIR / "monthly" / "mth_revisions.sql"
-
-
 def record_refresh(con: duckdb.DuckDBPyConnection, cfg: RunConfig, month: date, settings: MonthlySettings,
                    run_id: str, started: datetime) -> tuple[str, str]:
     """Write the refresh built in `con` (its run and report variables set) into the warehouse in one
@@ -98,7 +95,7 @@ def record_refresh(con: duckdb.DuckDBPyConnection, cfg: RunConfig, month: date, 
         return UNCHANGED, previous
     db.set_variables(con, {"warehouse_area": area, "record_extract_sha256": record_extract_sha(con)})
     con.execute(f"create or replace temp table refresh_series as {_series_with_extract_sql()}")
-    con.execute(f"create or replace table mth_revisions as {REVISIONS_SQL.read_text()}")
+    db.run_models(con, select=["mth_revisions"], layers=db.LAYER_ORDER)   # its key checked, as every model's
     # the refresh's extract is the one the reported month came from; `extracts` lists every file behind
     # the 24 months compared
     extract_date = con.execute("select max(extract_date) from refresh_series where month_start = ? and "
