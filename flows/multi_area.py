@@ -2,10 +2,10 @@
 
 Its tasks are the steps listed in pipeline/multi_area.py (STEPS), in that order. Each unit (ingest ->
 marts for one force or year, into its own DuckDB file) is a task run, mapped over the units on the
-task runner the config's `engine:` names: Prefect's default runner (threads in this
-process), or prefect-dask's DaskTaskRunner on a temporary LocalCluster of `n_workers` processes or on
-the Dask scheduler at `address`. The combine runs in the flow's own process. Tasks pass paths and
-aggregates, never DuckDB connections; logs carry aggregates only.
+task runner the config's `engine:` names: Prefect's default runner (threads in this process), or
+prefect-dask's DaskTaskRunner on a temporary LocalCluster of `n_workers` processes or on the Dask
+scheduler at `address`. The combine runs in the flow's own process. Tasks pass the run (paths, the
+plan) and return aggregates, never DuckDB connections; logs carry aggregates only.
 """
 
 from __future__ import annotations
