@@ -140,6 +140,7 @@ def build_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, month: date, se
     set_report_variables(con, month, settings)
     return db.run_models(con, select=list(REPORT_MODELS), layers=db.LAYER_ORDER)  # upstream built by build()
 
+
 # ---------------------------------------------------------------- which month
 
 @dataclass
