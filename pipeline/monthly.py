@@ -360,7 +360,8 @@ STEPS = (
     Step("choose", "choose-month", choose_step, keep=("month", "waiting"), stop=lambda refresh: bool(refresh.waiting),
          summary=lambda refresh, chosen: chosen[1] or f"Reporting {chosen[0]:%B %Y} for {refresh.cfg.area_name}"),
     Step("check", "check-inputs", check_step, keep="waiting", stop=lambda refresh: bool(refresh.waiting),
-         summary=lambda refresh, waiting: waiting or f"Inputs cover every month {refresh.month:%B %Y} reads"),
+         summary=lambda refresh, waiting: waiting or f"Checked: the inputs cover every month the {refresh.month:%B %Y} "
+         "refresh reads, and every row is reconciled"),
     Step("report", "build-month-tables", report_step, keep="aggregates", summary=_exceptions),
     Step("record", "record-in-warehouse", record_step, keep=("status", "kept_run"), retry_on_io_error=True,
          stop=nothing_to_publish,
