@@ -72,22 +72,21 @@ def child_fan_out(config: Path, result: Path) -> None:
 def child_single(config: Path, result: Path) -> None:
     from pipeline import annual, assessment
     from pipeline.config import load_config
+    from pipeline.steps import run_steps
 
     cfg = load_config(config)
     work = WORK / "single"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     started = time.perf_counter()
-    annual.ingest_step(cfg, work)
-    annual.build_step(cfg, work, assessment.new_run_id())
-    annual.check_step(cfg, work)
+    run = annual.Run(cfg, assessment.new_run_id(), work)
+    run_steps(annual.BUILD_STEPS, run)
     import duckdb
 
     with duckdb.connect(str(work / assessment.DB_NAME), read_only=True) as con:
         con.execute("copy (select crime_type, strftime(month_start, '%Y-%m') as month, count "
                     "from police_uk_crime_types) to ? (format parquet)", [str(result) + ".parquet"])
-    timings = json.loads((work / annual.TIMINGS).read_text())
-    result.write_text(json.dumps({"in_process_s": round(time.perf_counter() - started, 2), "timings": timings}))
+    result.write_text(json.dumps({"in_process_s": round(time.perf_counter() - started, 2), "timings": run.timings}))
     shutil.rmtree(work, ignore_errors=True)
 
 

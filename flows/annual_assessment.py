@@ -1,7 +1,8 @@
 """Prefect flow `annual_assessment`: the analyst's yearly SNA run.
 
-Tasks wrap the steps in pipeline/annual.py and pass file paths, never DuckDB connections. Only
-aggregates reach logs and artifacts: no row-level or personal data.
+Its tasks are the steps listed in pipeline/annual.py (STEPS), in that order; they pass the run (its
+config and work folder), never DuckDB connections. Only aggregates reach logs and artifacts: no
+row-level or personal data.
 """
 
 from __future__ import annotations
@@ -11,57 +12,18 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.steps import as_tasks
 from pipeline import annual, assessment, db
 from pipeline.config import RunConfig, load_config
+from pipeline.steps import run_steps
+
+TASKS = as_tasks(annual.STEPS)
 
 
 @task(name="load-config")
 def load_run_config(config_path: str, period: dict | None, output: str | None, demo: bool = False,
                     tiers: list[str] | None = None) -> RunConfig:
     return load_config(config_path, {"period": period, "output": output, "tiers": tiers}, demo=demo)
-
-
-def _io_error(task, task_run, state) -> bool:
-    """Retry only on I/O errors (a locked or syncing file may succeed later), never on bad input."""
-    return isinstance(state.data, OSError)
-
-
-@task(name="ingest-inputs", retries=2, retry_delay_seconds=2, retry_condition_fn=_io_error)
-def ingest_inputs(cfg: RunConfig, work: Path):
-    files = annual.ingest_step(cfg, work)
-    print(f"Read {len(files)} input file(s), {sum(f.rows_read for f in files):,} rows")
-    return files
-
-
-@task(name="build-models")
-def build_models(cfg: RunConfig, work: Path, run_id: str) -> list[str]:
-    models = annual.build_step(cfg, work, run_id)
-    print(f"Built {len(models)} SQL models (staging -> intermediate -> marts)")
-    return models
-
-
-@task(name="check-inputs")
-def check_inputs(cfg: RunConfig, work: Path) -> dict:
-    totals = annual.check_step(cfg, work)
-    print("Reconciled: {rows_in:,} rows in = {rows_loaded:,} loaded + {rows_superseded:,} superseded + "
-          "{rows_quarantined:,} quarantined".format(**totals))
-    if totals["location_methods"]:
-        print("Located: " + ", ".join(f"{m['crimes']:,} {m['method']} ({m['pct']}%)" for m in totals["location_methods"]))
-    return totals
-
-
-@task(name="validate-outputs")
-def validate_outputs(cfg: RunConfig, work: Path) -> dict:
-    summary = annual.validate_step(cfg, work)
-    print(f"Great Expectations: {len(summary['suites'])} suites passed (suite version {summary['suite_version']})")
-    return summary
-
-
-@task(name="publish-outputs")
-def publish_outputs(cfg: RunConfig, work: Path) -> list[Path]:
-    outputs = annual.publish_step(cfg, work)
-    print(f"Wrote {len(outputs)} output files")
-    return outputs
 
 
 def report_artifacts(db_path: Path) -> None:
@@ -97,11 +59,7 @@ def annual_assessment(config_path: str, period: dict | None = None, output: str 
     cfg = load_run_config(config_path, period, output, demo, tiers)
     get_run_logger().info("%s: %s compared with %s", cfg.area_name, cfg.current.label, cfg.previous.label)
     with annual.output_transaction(cfg) as run:     # builds in <output>.partial, swaps in on success
-        run.files = ingest_inputs(cfg, run.work)
-        build_models(cfg, run.work, run.run_id)
-        run.checks = check_inputs(cfg, run.work)
-        run.validation = validate_outputs(cfg, run.work)
-        run.outputs = publish_outputs(cfg, run.work)
+        run_steps(annual.STEPS, run, call=TASKS)
     out = cfg.output
     report_artifacts(out / assessment.DB_NAME)
     print(f"Outputs written to {out}")

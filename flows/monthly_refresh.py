@@ -1,9 +1,10 @@
 """Prefect flow `monthly_refresh`: the unattended monthly update (deployment `monthly-refresh` in
 prefect.yaml; `svna serve` runs it on a cron on one machine).
 
-Tasks wrap the steps in pipeline/monthly.py and pass file paths, never DuckDB connections. When the
-month's files have not arrived the run ends in a Completed state named "Waiting for data" (not a
-failure: nothing was wrong, nothing was published). Artifacts carry area-level aggregates only.
+Its tasks are the steps listed in pipeline/monthly.py (STEPS), in that order; they pass the refresh
+(its config and work folder), never DuckDB connections. When the month's files have not arrived the
+run ends in a Completed state named "Waiting for data" (not a failure: nothing was wrong, nothing was
+published). Artifacts carry area-level aggregates only.
 """
 
 from __future__ import annotations
@@ -12,57 +13,16 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed
 
+from flows.steps import as_tasks
 from pipeline import monthly
-from pipeline.config import RunConfig
+from pipeline.steps import run_steps
 
 WAITING_STATE = "Waiting for data"
-
-
-def _io_error(task, task_run, state) -> bool:
-    """Retry only on I/O errors (a file still being copied in may succeed later), never on bad input."""
-    return isinstance(state.data, OSError)
-
-
-@task(name="ingest-inputs", retries=2, retry_delay_seconds=2, retry_condition_fn=_io_error)
-def ingest_inputs(cfg: RunConfig, work_db: Path, run_id: str):
-    files = monthly.ingest_step(cfg, work_db, run_id)
-    print(f"Read {len(files)} input file(s), {sum(f.rows_read for f in files):,} rows")
-    return files
-
-
-@task(name="choose-month")
-def choose_month(cfg: RunConfig, work_db: Path, requested: str | None, settings: monthly.MonthlySettings,
-                 today: date | None):
-    month, waiting = monthly.choose_step(cfg, work_db, requested, settings, today)
-    print(waiting or f"Reporting {month:%B %Y} for {cfg.area_name}")
-    return month, waiting
-
-
-@task(name="build-month-tables")
-def build_month_tables(cfg: RunConfig, work_db: Path, month: date, settings: monthly.MonthlySettings, run_id: str):
-    aggregates = monthly.report_step(cfg, work_db, month, settings, run_id)
-    print(f"Built the rolling summary and control charts; {sum(e['count'] for e in aggregates['exceptions'])} exception(s)")
-    return aggregates
-
-
-@task(name="record-in-warehouse", retries=2, retry_delay_seconds=2, retry_condition_fn=_io_error)
-def record_in_warehouse(cfg: RunConfig, work_db: Path, month: date, settings: monthly.MonthlySettings, run_id: str,
-                        started):
-    status, kept = monthly.record_step(cfg, work_db, month, settings, run_id, started)
-    print(f"Warehouse {settings.warehouse}: {status} (run {kept})")
-    return status, kept
-
-
-@task(name="publish-outputs")
-def publish_outputs(cfg: RunConfig, settings: monthly.MonthlySettings, run_id: str, month: date, files, timings,
-                    status: str) -> Path:
-    out = monthly.publish_step(cfg, settings, run_id, month, files, timings, status)
-    print(f"Published {out}")
-    return out
+TASKS = as_tasks(monthly.STEPS)
 
 
 def scheduled_day() -> date:
@@ -90,9 +50,9 @@ def report_artifacts(result: monthly.RefreshResult) -> None:
 def monthly_refresh(config_path: str, month: str | None = None, output: str | None = None):
     """Refresh one month (YYYY-MM; default the latest complete month in the inputs; "due" = the month
     a scheduled run should report). Returns the month's output folder, or a "Waiting for data" state."""
-    steps = {"ingest": ingest_inputs, "choose": choose_month, "report": build_month_tables,
-             "record": record_in_warehouse, "publish": publish_outputs}
-    result = monthly.run_monthly(config_path, month, output, steps=steps, today=scheduled_day())
+    with monthly.refresh_transaction(config_path, month, output, today=scheduled_day()) as refresh:
+        run_steps(monthly.STEPS, refresh, call=TASKS)
+    result = refresh.result()
     report_artifacts(result)
     if result.status == monthly.WAITING:
         get_run_logger().warning(result.message)

@@ -1,48 +1,35 @@
-"""The annual assessment as five steps, each opening the run's DuckDB file in the work folder by path.
+"""The annual assessment as five steps (STEPS), each opening the run's DuckDB file in the work folder by path.
 
-flows/annual_assessment.py lists them as Prefect tasks inside `output_transaction`; `run_annual`
-runs the same steps without Prefect (tests, scripting). Outputs are built in `<output>.partial` and
+flows/annual_assessment.py runs them as Prefect tasks inside `output_transaction`; `run_annual`
+runs the same list without Prefect (tests, benchmarks, scripting). Outputs are built in `<output>.partial` and
 swapped into place only when every step has succeeded, so a failed run leaves the last good outputs.
 """
 
 from __future__ import annotations
 
 import faulthandler
-import functools
 import importlib
-import json
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import areas, assessment, db, disclosure, output_folders, publish, run_record, validation
+from pipeline import (
+    assessment,
+    db,
+    disclosure,
+    gates,
+    output_folders,
+    publish,
+    run_record,
+    validation,
+)
 from pipeline.config import RunConfig
 from pipeline.sources.files import InputFile
-
-
-def _timed(step):
-    """Record each step's wall time in <work>/timings.json (run.json carries them): the steps run the
-    same way from the flow's tasks and from run_annual."""
-    @functools.wraps(step)
-    def timed(cfg: RunConfig, work: Path, *args):
-        run_record.step(step.__name__.removesuffix("_step"))
-        started = time.perf_counter()
-        try:
-            return step(cfg, work, *args)
-        finally:
-            path = work / TIMINGS
-            timings = json.loads(path.read_text()) if path.exists() else {}
-            timings[step.__name__.removesuffix("_step")] = round(time.perf_counter() - started, 3)
-            path.write_text(json.dumps(timings))
-    return timed
-
-
-TIMINGS = "timings.json"
+from pipeline.steps import Step, run_steps
 
 # The heavy libraries of the later steps, imported on a background thread while this one is busy in
 # DuckDB or waiting for Prefect's server (both leave the GIL free), so a step finds them loaded instead
@@ -78,51 +65,6 @@ def await_imports(names: tuple[str, ...]) -> None:
         thread.join()
 
 
-@_timed
-def ingest_step(cfg: RunConfig, work: Path) -> list[InputFile]:
-    warm_imports(BUILD_IMPORTS)
-    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
-        return assessment.ingest(con, cfg)
-
-
-@_timed
-def build_step(cfg: RunConfig, work: Path, run_id: str) -> list[str]:
-    await_imports(BUILD_IMPORTS)
-    warm_imports(PUBLISH_IMPORTS)
-    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
-        return assessment.build(con, cfg, run_id)
-
-
-@_timed
-def check_step(cfg: RunConfig, work: Path) -> dict:
-    """Batch checks that stop the run; returns the reconciliation totals and the crimes placed by
-    each location method (aggregates only)."""
-    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
-        assessment.check_coverage(con, cfg)
-        areas.check_areas(con, cfg)
-        assessment.check_reconciliation(con, cfg)
-        rows = con.execute("select sum(rows_in), sum(rows_loaded), sum(rows_superseded), sum(rows_quarantined) "
-                           "from quarantine_summary").fetchone()
-        located = con.execute("select location_method, crimes, crimes_pct from location_summary "
-                              "where crimes > 0 order by crimes desc").fetchall()
-    totals = dict(zip(("rows_in", "rows_loaded", "rows_superseded", "rows_quarantined"), (int(r or 0) for r in rows)))
-    return {**totals, "location_methods": [{"method": m, "crimes": int(n), "pct": pct} for m, n, pct in located]}
-
-
-@_timed
-def validate_step(cfg: RunConfig, work: Path) -> dict:
-    """Great Expectations suites over the built tables; Data Docs go to <work>/validation."""
-    await_imports(PUBLISH_IMPORTS)
-    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
-        return validation.validate(con, cfg, work)
-
-
-@_timed
-def publish_step(cfg: RunConfig, work: Path) -> list[Path]:
-    with db.connect(work / assessment.DB_NAME, settings=cfg.duckdb) as con:
-        return publish.publish(con, cfg, work) + [work / assessment.DB_NAME]
-
-
 @dataclass
 class Run:
     """One annual run in progress: where it builds, and what its steps returned for run.json."""
@@ -135,18 +77,85 @@ class Run:
     checks: dict | None = None
     validation: dict | None = None
     outputs: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)   # step -> seconds
+
+    @property
+    def database(self) -> Path:
+        return self.work / assessment.DB_NAME
+
+
+def ingest_step(run: Run) -> list[InputFile]:
+    warm_imports(BUILD_IMPORTS)
+    with db.connect(run.database, settings=run.cfg.duckdb) as con:
+        return assessment.ingest(con, run.cfg)
+
+
+def build_step(run: Run) -> list[str]:
+    await_imports(BUILD_IMPORTS)
+    warm_imports(PUBLISH_IMPORTS)
+    with db.connect(run.database, settings=run.cfg.duckdb) as con:
+        return assessment.build(con, run.cfg, run.run_id)
+
+
+def check_step(run: Run) -> dict:
+    """The gates that stop a run (pipeline.gates); returns the reconciliation totals and the crimes
+    placed by each location method (aggregates only)."""
+    with db.connect(run.database, settings=run.cfg.duckdb) as con:
+        gates.check_inputs(con, run.cfg)
+        return gates.run_totals(con)
+
+
+def validate_step(run: Run) -> dict:
+    """Great Expectations suites over the built tables; Data Docs go to <work>/validation."""
+    await_imports(PUBLISH_IMPORTS)
+    with db.connect(run.database, settings=run.cfg.duckdb) as con:
+        return validation.validate(con, run.cfg, run.work)
+
+
+def publish_step(run: Run) -> list[Path]:
+    with db.connect(run.database, settings=run.cfg.duckdb) as con:
+        return publish.publish(con, run.cfg, run.work) + [run.database]
+
+
+def _read_files(run: Run, files: list[InputFile]) -> str:
+    return f"Read {len(files)} input file(s), {sum(f.rows_read for f in files):,} rows"
+
+
+def _checked(run: Run, totals: dict) -> str:
+    line = ("Reconciled: {rows_in:,} rows in = {rows_loaded:,} loaded + {rows_superseded:,} superseded + "
+            "{rows_quarantined:,} quarantined").format(**totals)
+    if totals["location_methods"]:
+        line += "\nLocated: " + ", ".join(f"{m['crimes']:,} {m['method']} ({m['pct']}%)" for m in totals["location_methods"])
+    return line
+
+
+INGEST_STEP = Step("ingest", "ingest-inputs", ingest_step, keep="files", retry_on_io_error=True, summary=_read_files)
+# The run from its inputs to the checked marts: the annual run's first steps, and each multi-area unit.
+BUILD_STEPS = (
+    INGEST_STEP,
+    Step("build", "build-models", build_step,
+         summary=lambda run, models: f"Built {len(models)} SQL models (staging -> intermediate -> marts)"),
+    Step("check", "check-inputs", check_step, keep="checks", summary=_checked),
+)
+STEPS = BUILD_STEPS + (
+    Step("validate", "validate-outputs", validate_step, keep="validation",
+         summary=lambda run, s: f"Great Expectations: {len(s['suites'])} suites passed (suite version {s['suite_version']})"),
+    Step("publish", "publish-outputs", publish_step, keep="outputs",
+         summary=lambda run, outputs: f"Wrote {len(outputs)} output files"),
+)
 
 
 @contextmanager
-def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Run]:
+def output_transaction(cfg: RunConfig, run_id: str | None = None, kind: type[Run] = Run, **fields) -> Iterator[Run]:
     """Build the run in `<output>.partial` and swap it in only when every step has succeeded (then the
     manifest is written and reports/ mirrored); on any failure the half-built folder is discarded and
-    the last good outputs stay. Refuses, before any work, a folder svna did not write."""
+    the last good outputs stay. Refuses, before any work, a folder svna did not write. Yields a `kind`
+    (Run, or a run kind's own subclass with `fields`)."""
     enable_crash_stacks()
     output_folders.check_targets(cfg)
     run_record.output(cfg.output)
     with output_folders.output_lock(cfg.output):
-        run = Run(cfg, run_id or assessment.new_run_id(), Path())
+        run = kind(cfg, run_id or assessment.new_run_id(), Path(), **fields)
         run.work = output_folders.staging_dir(cfg.output, run.run_id)
         public_failure = None
         try:
@@ -157,9 +166,7 @@ def output_transaction(cfg: RunConfig, run_id: str | None = None) -> Iterator[Ru
                 # the restricted tier is complete and kept; the public one was removed (publish.publish)
                 public_failure, outcome = exc, f"restricted tier only: {exc}"
                 run.outputs = exc.outputs or [p for p in run.work.rglob("*") if p.is_file()]
-            timings = json.loads((run.work / TIMINGS).read_text()) if (run.work / TIMINGS).exists() else {}
-            (run.work / TIMINGS).unlink(missing_ok=True)
-            publish.write_manifest(run.work, cfg, run.run_id, run.files, timings, run.started, outcome,
+            publish.write_manifest(run.work, cfg, run.run_id, run.files, run.timings, run.started, outcome,
                                    run.outputs, run.validation, run.checks)
         except BaseException:
             output_folders.discard(run.work)
@@ -187,12 +194,8 @@ def enable_crash_stacks() -> None:
 
 
 def run_annual(cfg: RunConfig, run_id: str | None = None) -> Path:
-    """The annual assessment end to end without Prefect (tests, scripting); the same steps, in the
-    same order, as flows/annual_assessment.py. Returns the output folder."""
+    """The annual assessment end to end without Prefect (tests, benchmarks, scripting): STEPS, as
+    flows/annual_assessment.py runs them. Returns the output folder."""
     with output_transaction(cfg, run_id) as run:
-        run.files = ingest_step(cfg, run.work)
-        build_step(cfg, run.work, run.run_id)
-        run.checks = check_step(cfg, run.work)
-        run.validation = validate_step(cfg, run.work)
-        run.outputs = publish_step(cfg, run.work)
+        run_steps(STEPS, run)
     return cfg.output

@@ -152,26 +152,3 @@ def check_areas(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
         raise InputError(str(cfg.config_path), "areas", "every area listed must appear in the inputs "
                          f"(areas there: {', '.join(inputs[:40]) or 'none'})",
                          f"{len(missing)} area(s) not found", examples=missing)
-
-
-# Marts that carry the area (area_name, area_code): what a multi-area flow collects from each run.
-AREA_MARTS = ("areas", "area_comparison", "funnel_points", "theme_summary", "theme_monthly")
-
-
-def build_areas(cfg: RunConfig, db_path, run_id: str, inputs=None) -> dict[str, pd.DataFrame]:
-    """Ingest `inputs` (InputSpecs; default: the config's), build every model for the areas the config
-    selects (`areas:`) into the DuckDB file `db_path`, run the batch checks, and return the marts that
-    carry the area (AREA_MARTS) as DataFrames. No output folder is written: for the multi_area flow,
-    which calls this once per coarse unit (a force's inputs, a year) and publishes the union."""
-    import dataclasses
-
-    from pipeline import assessment
-
-    unit_cfg = dataclasses.replace(cfg, inputs=list(inputs)) if inputs is not None else cfg
-    with db.connect(db_path, settings=unit_cfg.duckdb) as con:
-        assessment.ingest(con, unit_cfg)
-        assessment.build(con, unit_cfg, run_id)
-        assessment.check_coverage(con, unit_cfg)
-        check_areas(con, unit_cfg)
-        assessment.check_reconciliation(con, unit_cfg)
-        return {name: con.execute(f"select * from {db.sql_identifier(name)}").df() for name in AREA_MARTS}

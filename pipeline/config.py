@@ -5,7 +5,6 @@ A run is described by one YAML file (DESIGN §5.4); paths in it are relative to 
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import os
@@ -41,6 +40,7 @@ from pipeline.config_sections import (
 )
 from pipeline.config_types import check_run_config_types, load_yaml
 from pipeline.errors import InputError
+from pipeline.periods import add_months, month_end
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -108,15 +108,6 @@ class RunConfig:
 
 # ---------------------------------------------------------------- periods
 
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _add_months(d: date, months: int) -> date:
-    index = d.year * 12 + d.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def resolve_periods(spec: dict[str, Any]) -> tuple[Period, Period]:
     """Turn a period spec into (current, previous); the previous period has the same length."""
     if not isinstance(spec, dict) or not spec:
@@ -138,10 +129,10 @@ def resolve_periods(spec: dict[str, Any]) -> tuple[Period, Period]:
             year, month = (int(part) for part in text.split("-")[:2])
         except ValueError:
             raise InputError("config", "period.rolling_12m_to", "expected YYYY-MM", text) from None
-        end = _month_end(year, month)
-        start = _add_months(date(year, month, 1), -11)
+        end = month_end(date(year, month, 1))
+        start = add_months(date(year, month, 1), -11)
         prev_end = start - timedelta(days=1)
-        prev_start = _add_months(start, -12)
+        prev_start = add_months(start, -12)
         label = lambda d: f"12 months to {d:%b %Y}"
         return Period(label(end), start, end), Period(label(prev_end), prev_start, prev_end)
     if "start" in spec and "end" in spec:
@@ -151,7 +142,7 @@ def resolve_periods(spec: dict[str, Any]) -> tuple[Period, Period]:
         current = Period(f"{start:%d %b %Y} to {end:%d %b %Y}", start, end)
         if current.month_aligned:  # e.g. Oct-Sep: shift by whole months so both periods are month-aligned
             months = (end.year - start.year) * 12 + end.month - start.month + 1
-            prev_start = _add_months(start, -months)
+            prev_start = add_months(start, -months)
         else:
             prev_start = start - (end - start) - timedelta(days=1)
         prev_end = start - timedelta(days=1)

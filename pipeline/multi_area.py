@@ -9,28 +9,29 @@ coarse units, never wards or boroughs:
 - `fan_out: {by: year, years: [2022, 2023]}`: one unit per calendar year, compared with the year
   before, reading only those two years' files; the unit's area is the config's area.
 
-Each unit runs the annual steps (ingest -> marts, then the coverage and reconciliation gates) into its
-own DuckDB file under `<work>/units/`; `combine` then unions every unit's marts into one DuckDB file
-(a `unit` column first) and computes, in one query, what needs all units together (`unit_comparison`:
-shares of the total and ranks). flows/multi_area.py runs the units as Prefect tasks, on Prefect's
-default runner or a Dask cluster (`engine:`); `run_multi_area` runs the same steps without Prefect.
+The run's steps (STEPS): each unit runs the annual build steps (annual.BUILD_STEPS: ingest -> marts,
+then the gates) into its own DuckDB file under `<work>/units/`; the combine unions every unit's marts
+into one DuckDB file (a `unit` column first) and computes, in one query, what needs all units together
+(`unit_comparison`: shares of the total and ranks); the combined tables are written. flows/multi_area.py
+runs the steps as Prefect tasks, the units on Prefect's default runner or a Dask cluster (`engine:`);
+`run_multi_area` runs the same list without Prefect.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import re
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import annual, assessment, catalog, db, table_files
 from pipeline.config import SQL_DIR, RunConfig, load_config, resolve_periods
 from pipeline.config_sections import FAN_OUT_UNITS, EngineSettings, InputSpec
 from pipeline.errors import InputError
+from pipeline.steps import Step, run_steps
 
 STREET_FILE = re.compile(r"^(?P<month>\d{4})-(?P<mm>\d{2})-(?P<force>.+)-street\.csv$", re.IGNORECASE)
 UNITS_DIR = "units"
@@ -141,20 +142,42 @@ def unit_db(work: Path, unit: Unit) -> Path:
     return work / UNITS_DIR / unit.key / assessment.DB_NAME
 
 
-def run_unit(unit: Unit, work: Path, run_id: str) -> dict:
-    """Ingest -> marts and the batch gates for one unit, into its own DuckDB file. Returns aggregates
-    only (files, reconciliation totals, seconds): what run.json and the flow's log carry."""
+@dataclass
+class FanOutRun(annual.Run):
+    """A multi-area run in progress: its plan, and what each unit and the combine returned."""
+
+    plan: Plan | None = None
+    units: list[dict] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+
+
+def run_unit(run: FanOutRun, unit: Unit) -> dict:
+    """The annual run's build steps (ingest -> marts, then the gates) for one unit, into its own DuckDB
+    file. Returns aggregates only (files, reconciliation totals, seconds): what run.json and the
+    flow's log carry."""
     started = time.perf_counter()
-    folder = unit_db(work, unit).parent
+    folder = unit_db(run.work, unit).parent
     if folder.exists():
         shutil.rmtree(folder)   # a retried unit starts again from nothing
     folder.mkdir(parents=True)
-    files = annual.ingest_step(unit.cfg, folder)
-    annual.build_step(unit.cfg, folder, run_id)
-    checks = annual.check_step(unit.cfg, folder)
-    (folder / annual.TIMINGS).unlink(missing_ok=True)
-    return {"unit": unit.name, "key": unit.key, "db": str(unit_db(work, unit)), "files": files, "checks": checks,
-            "seconds": round(time.perf_counter() - started, 3)}
+    unit_run = annual.Run(unit.cfg, run.run_id, folder)
+    run_steps(annual.BUILD_STEPS, unit_run)
+    return {"unit": unit.name, "key": unit.key, "db": str(unit_run.database), "files": unit_run.files,
+            "checks": unit_run.checks, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def keep_units(run: FanOutRun, results: list[dict]) -> None:
+    """run.json lists every unit's files, checks and time."""
+    run.units = results
+    run.files = [f for r in results for f in r["files"]]
+    run.checks = {"units": [{"unit": r["unit"], **r["checks"]} for r in results]}
+    run.timings.update({f"unit {r['key']}": r["seconds"] for r in results})
+
+
+def _unit_summary(result: dict) -> str:
+    checks = result["checks"]
+    return (f"{result['unit']}: {len(result['files'])} file(s), {checks['rows_in']:,} rows in = "
+            f"{checks['rows_loaded']:,} loaded + {checks['rows_quarantined']:,} quarantined ({result['seconds']:.1f} s)")
 
 
 # ---------------------------------------------------------------- combine
@@ -169,14 +192,14 @@ def _combined_models() -> dict:
     return db.load_models(("multi_area",), sql_dir=SQL_DIR)
 
 
-def combine(results: list[dict], work: Path, cfg: RunConfig, run_id: str, by: str) -> list[str]:
+def combine_step(run: FanOutRun) -> list[str]:
     """Union every unit's marts into `<work>/svna.duckdb` (a `unit` column first, units in order),
     then build the models that need all units at once (sql/multi_area). Returns the table names."""
-    database = work / assessment.DB_NAME
-    with db.connect(database, settings=cfg.duckdb) as con:
+    results, cfg = run.units, run.cfg
+    with db.connect(run.database, settings=cfg.duckdb) as con:
         db.load_seeds(con)
         db.load_macros(con)
-        db.set_variables(con, {"run_id": run_id, "fan_out_by": by, "area_name": cfg.area_name})
+        db.set_variables(con, {"run_id": run.run_id, "fan_out_by": run.plan.by, "area_name": cfg.area_name})
         aliases = []
         for i, result in enumerate(results):
             alias = f"unit_{i}"
@@ -207,14 +230,14 @@ def _check_combined_key(con, name: str) -> None:
                            "(two units hold the same rows?). Nothing was published.")
 
 
-def write_combined_tables(work: Path, tables: list[str]) -> list[Path]:
+def publish_step(run: FanOutRun) -> list[Path]:
     """Parquet + CSV of every combined table under <work>/tables, ordered by unit and key so that
-    re-runs and runners write identical files."""
-    out = work / "tables"
+    re-runs and runners write identical files; the units' own DuckDB files (raw rows) are removed."""
+    out = run.work / "tables"
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with db.connect(work / assessment.DB_NAME) as con:
-        for name in tables:
+    with db.connect(run.database) as con:
+        for name in run.tables:
             table = db.sql_identifier(name)
             order = ", ".join(f'"{c}"' for c in combined_unique_key(name))
             for fmt, select, options in (("parquet", "*", "(format parquet)"),
@@ -222,28 +245,24 @@ def write_combined_tables(work: Path, tables: list[str]) -> list[Path]:
                 path = out / f"{table}.{fmt}"
                 con.execute(f"copy (select {select} from {table} order by {order}) to ? {options}", [str(path)])
                 written.append(path)
-    return written + [work / assessment.DB_NAME]
-
-
-def finish(run: annual.Run, results: list[dict], tables: list[str], combine_seconds: float) -> None:
-    """What run.json records for a fan-out: every unit's files and checks, the tables, the timings;
-    the units' own DuckDB files (raw rows) are removed once combined."""
-    run.files = [f for r in results for f in r["files"]]
-    run.checks = {"units": [{"unit": r["unit"], **r["checks"]} for r in results]}
-    run.outputs = write_combined_tables(run.work, tables)
-    timings = {f"unit {r['key']}": r["seconds"] for r in results} | {"combine": combine_seconds}
-    (run.work / annual.TIMINGS).write_text(json.dumps(timings))
     shutil.rmtree(run.work / UNITS_DIR, ignore_errors=True)
+    return written + [run.database]
+
+
+STEPS = (
+    Step("units", "run-unit", run_unit, keep=keep_units, retry_on_io_error=True, each=lambda run: run.plan.units,
+         summary=lambda run, results: "\n".join(map(_unit_summary, results)), task_run_name="run-unit-{unit.key}"),
+    Step("combine", "combine-units", combine_step, keep="tables",
+         summary=lambda run, tables: f"Combined the units into {len(tables)} tables"),
+    Step("publish", "write-tables", publish_step, keep="outputs",
+         summary=lambda run, outputs: f"Wrote {len(outputs)} output files"),
+)
 
 
 def run_multi_area(config_path: str | Path, output: str | Path | None = None) -> Path:
     """The fan-out end to end without Prefect, one unit after another in this process (tests,
-    scripting): the same steps as flows/multi_area.py."""
+    benchmarks, scripting): STEPS, as flows/multi_area.py runs them."""
     plan = load_plan(config_path, output)
-    with annual.output_transaction(plan.cfg) as run:
-        results = [run_unit(unit, run.work, run.run_id) for unit in plan.units]
-        started = time.perf_counter()
-        tables = combine(results, run.work, plan.cfg, run.run_id, plan.by)
-        finish(run, results, tables, time.perf_counter() - started)
+    with annual.output_transaction(plan.cfg, kind=FanOutRun, plan=plan) as run:
+        run_steps(STEPS, run)
     return plan.cfg.output
-

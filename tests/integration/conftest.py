@@ -50,3 +50,31 @@ def shared_demo_run(request, tmp_path_factory) -> DemoRun:
             returned = annual_assessment(str(root / "config" / "demo.yaml"), demo=True)
             done.write_text(json.dumps({"returned": returned}))
     return DemoRun(root, root / "data" / "processed" / "demo", json.loads(done.read_text())["returned"])
+
+
+@pytest.fixture
+def task_order():
+    """read(flow_run_id, expected): the tasks a flow run ran, by name in the order they started (a
+    mapped task's runs once); a task run of a name not in `expected` appears by its run name."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    def names(flow_run_id, expected: list[str]) -> list[str]:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        order = []
+        for run in sorted(runs, key=lambda r: (r.start_time or r.expected_start_time, r.name)):
+            name = next((n for n in expected if run.name.startswith(n + "-")), run.name)
+            if not order or order[-1] != name:
+                order.append(name)
+        return order
+
+    def read(flow_run_id, expected: list[str]) -> list[str]:
+        deadline = time.monotonic() + 60      # the server records task runs from events, a moment later
+        while (order := names(flow_run_id, expected)) != expected and time.monotonic() < deadline:
+            time.sleep(1)
+        return order
+
+    return read

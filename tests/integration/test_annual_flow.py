@@ -106,3 +106,15 @@ def test_every_demo_table_is_written_in_its_stated_order(demo_run):
 
     assert_written_in_stated_order(demo_run[0] / "data" / "processed" / "demo")
 
+
+
+def test_the_flow_runs_the_annual_step_list_as_its_tasks(tmp_path, prefect_harness, task_order):
+    from flows.annual_assessment import annual_assessment
+    from pipeline import annual
+    from pipeline.steps import task_names
+    from tests.conftest import write_tiny_inputs
+
+    state = annual_assessment(str(write_tiny_inputs(tmp_path)), return_state=True)
+    assert state.is_completed()
+    expected = ["load-config", *task_names(annual.STEPS)]
+    assert task_order(state.state_details.flow_run_id, expected) == expected

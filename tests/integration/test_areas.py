@@ -165,16 +165,19 @@ def test_areas_value_must_be_a_list_all_or_neighbours(tmp_path):
         write_london_config(tmp_path, "everywhere")
 
 
-def test_build_areas_returns_every_borough_for_areas_all(tmp_path):
-    from pipeline import areas
+def test_the_build_steps_give_every_borough_for_areas_all(tmp_path):
+    from pipeline import annual, db
+    from pipeline.steps import run_steps
 
-    cfg = write_london_config(tmp_path, "all")
-    tables = areas.build_areas(cfg, tmp_path / "unit.duckdb", "t")
-    summary = tables["theme_summary"]
+    run = annual.Run(write_london_config(tmp_path, "all"), "t", tmp_path)
+    run_steps(annual.BUILD_STEPS, run)                    # ingest -> marts and the gates, as a multi-area unit
+    with db.connect(run.database, read_only=True) as con:
+        summary = con.execute("select * from theme_summary").df()
+        compared = {row[0] for row in con.execute("select area_name from area_comparison").fetchall()}
     vwi = summary[summary.theme == "vwi"].set_index("area_name")["count"].to_dict()
     assert vwi == pandas_vwi_2022().to_dict()             # all 33 areas of the files, airports included
     assert summary.is_focus.sum() == summary[summary.area_name == "Merton"].shape[0] > 0
-    assert set(tables["area_comparison"].area_name) == set(vwi)
+    assert compared == set(vwi)
 
 
 def test_ward_funnel_uses_current_wards_and_charts_are_drawn(tmp_path):

@@ -5,6 +5,7 @@ holds personal data (names, addresses, free text, raw person references)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import zipfile
@@ -132,12 +133,13 @@ def test_a_crash_mid_run_leaves_the_previous_outputs_intact(runs, monkeypatch):
     cfg = runs[0]
     before = _digest(cfg.output)
 
-    def crash(cfg, work):
-        (work / "tables").mkdir(exist_ok=True)
-        (work / "tables" / "half_written.parquet").write_bytes(b"partial")
+    def crash(run):
+        (run.work / "tables").mkdir(exist_ok=True)
+        (run.work / "tables" / "half_written.parquet").write_bytes(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(annual, "publish_step", crash)
+    monkeypatch.setattr(annual, "STEPS", tuple(dataclasses.replace(step, function=crash) if step.name == "publish"
+                                               else step for step in annual.STEPS))
     with pytest.raises(OSError, match="disk full"):
         annual.run_annual(cfg, run_id="run-crash")
     assert _digest(cfg.output) == before

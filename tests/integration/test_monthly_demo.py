@@ -17,7 +17,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import monthly
+from pipeline import monthly, monthly_outputs
 from pipeline.config import CONFIG_DIR
 from pipeline.demo import generate_demo_data
 from tests.helpers.tiny_inputs import TEST_KEY_FILE
@@ -114,7 +114,7 @@ def test_a_month_held_back_waits_for_data_and_publishes_nothing(drops):
     assert held.is_completed() and held.name == "Waiting for data"
     assert "December 2023" in held.message and "the record extract for the area: to November 2023, extract of 2023-12-05" in held.message
     # nothing published, no warehouse: only svna's own empty folders and their markers
-    assert states["after_held_back"] == [monthly.MARKER, monthly.MARKER, "monthly", "out"]
+    assert states["after_held_back"] == [monthly_outputs.MARKER, monthly_outputs.MARKER, "monthly", "out"]
     with duckdb.connect(states["dec"].result()["warehouse"], read_only=True) as wh:
         assert [str(r[0]) for r in wh.execute("select refresh_month from refresh_runs order by started_at").fetchall()] == [
             "2023-11-01", "2023-12-01"]
@@ -149,8 +149,8 @@ def test_december_once_delivered(drops):
     assert len(wards) == 20                                     # every current ward, crimes or not
     assert 0.9 * row["rolling_12m_count"] <= sum(w["rolling_12m_count"] for w in wards) <= row["rolling_12m_count"]
     folder = root / "out" / "monthly" / "2023-12"
-    assert {s for s in openpyxl.load_workbook(folder / monthly.EXCEL_NAME, read_only=True).sheetnames} == set(
-        monthly.PUBLISHED_TABLES)
+    assert {s for s in openpyxl.load_workbook(folder / monthly_outputs.EXCEL_NAME, read_only=True).sheetnames} == set(
+        monthly_outputs.PUBLISHED_TABLES)
     assert "In the 12 months to December 2023 there were" in (folder / "headlines.md").read_text()
     page = (folder / "report.html").read_text()                # the month's report.html (pipeline/report.py)
     assert "The 12 months to December 2023 compared with the 12 before" in page
@@ -191,3 +191,14 @@ def test_prefect_artifacts_hold_aggregates_only(drops):
     assert {a.key for a in artifacts} == {"monthly-rolling-summary", "monthly-refresh"}
     table = next(a for a in artifacts if a.key == "monthly-rolling-summary")
     assert "RF/" not in str(table.data)                          # no crime references, only area counts
+
+
+def test_the_flow_runs_the_monthly_step_list_as_its_tasks(drops, task_order):
+    from pipeline.steps import task_names
+
+    *_, states = drops
+    steps = task_names(monthly.STEPS)
+    assert task_order(states["dec"].state_details.flow_run_id, steps) == steps
+    # a month whose files have not arrived ends after choosing it: nothing is built, checked or published
+    waited = steps[:steps.index("choose-month") + 1]
+    assert task_order(states["held_back"].state_details.flow_run_id, steps) == waited

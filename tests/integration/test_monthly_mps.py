@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import monthly
+from pipeline import monthly, monthly_outputs, periods
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
@@ -30,7 +30,7 @@ def months(first: str, last: str) -> list[str]:
     out, m = [], date(int(first[:4]), int(first[4:]), 1)
     while f"{m:%Y%m}" <= last:
         out.append(f"{m:%Y%m}")
-        m = monthly.add_months(m, 1)
+        m = periods.add_months(m, 1)
     return out
 
 
@@ -110,7 +110,7 @@ def test_july_2023_from_the_august_2023_extract(refreshes):
         published = pd.read_parquet(root / "out" / "monthly" / "2023-07" / "tables" / f"{name}.parquet")
         assert set(published["run_id"]) <= {jul.run_id}
         assert (root / "out" / "monthly" / "2023-07" / "tables" / f"{name}.csv").exists()
-    assert (root / "out" / "monthly" / "2023-07" / monthly.MARKER).exists()
+    assert (root / "out" / "monthly" / "2023-07" / monthly_outputs.MARKER).exists()
     assert (root / "out" / "monthly" / "2023-02" / "headlines.md").exists()      # earlier months stay
 
 
@@ -155,7 +155,7 @@ def test_a_newer_extract_of_a_month_supersedes_the_older_one(refreshes):
     feb_again = monthly.run_monthly(config, "2023-02")        # now with the 2023-08 extract in the drop
     assert feb_again.status == monthly.PUBLISHED and feb_again.run_id != runs["feb"].run_id
     assert summary(feb_again)["rolling_12m_count"] == int(raw_vwi(AUG23, months("202203", "202302")).sum()) == 1407
-    assert monthly.published_run_id(root / "out" / "monthly" / "2023-02") == feb_again.run_id
+    assert monthly_outputs.published_run_id(root / "out" / "monthly" / "2023-02") == feb_again.run_id
     with duckdb.connect(str(feb_again.warehouse), read_only=True) as wh:
         runs_for_feb = wh.execute("select run_id, extract_date from refresh_runs where refresh_month = '2023-02-01' "
                                   "order by extract_date").fetchall()

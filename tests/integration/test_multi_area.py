@@ -72,7 +72,8 @@ def runs(tmp_path_factory, harness):
     write_forces(data, [2022, 2023])
     dask_out = multi_area_run(_config(folder, data, folder / "dask",
                                       engine={"runner": "dask", "n_workers": 2, "threads_per_worker": 1}))
-    default_out = multi_area_run(_config(folder, data, folder / "default"))
+    default_config = _config(folder, data, folder / "default")
+    default_out = multi_area_run(default_config)
     # one process over all the inputs: one ingest into one DuckDB file, each force's marts from it
     single = folder / "single"
     single.mkdir()
@@ -89,7 +90,8 @@ def runs(tmp_path_factory, harness):
             con.execute(f"create table if not exists single_{name} as select ? as unit, * from {name} limit 0", [force])
             con.execute(f"insert into single_{name} by name select ? as unit, * from {name}", [force])
     con.close()
-    yield {"dask": dask_out, "default": default_out, "single": single / "all.duckdb", "data": data}
+    yield {"dask": dask_out, "default": default_out, "single": single / "all.duckdb", "data": data,
+           "config": default_config}
 
 
 def test_dask_and_default_runner_write_identical_tables(runs):
@@ -206,3 +208,26 @@ def test_cli_names_the_key_of_a_config_it_cannot_fan_out(tmp_path):
     assert result.exit_code == 2
     assert "fan_out.by" in result.output and "Nothing was written" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_flow_runs_the_multi_area_step_list_as_its_tasks(runs, task_order):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    from pipeline.steps import task_names
+
+    with get_client(sync_client=True) as client:
+        flow_runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["multi_area"])))
+    assert len(flow_runs) == 2                                         # on Dask and on the default runner
+    steps = task_names(multi_area.STEPS)
+    for flow_run in flow_runs:
+        assert task_order(flow_run.id, steps) == steps
+    with get_client(sync_client=True) as client:                       # one task run per force
+        units = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_runs[0].id])))
+    assert sorted(r.name for r in units if r.name.startswith("run-unit-")) == sorted(
+        f"run-unit-{u.key}" for u in multi_area.load_plan(runs["config"]).units)

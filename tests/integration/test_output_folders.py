@@ -23,7 +23,7 @@ def _no_work(*args):
 
 def _refused(cfg, match: str) -> None:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(annual, "ingest_step", _no_work)
+        patch.setattr(annual, "run_steps", _no_work)
         with pytest.raises(InputError, match=match):
             annual.run_annual(cfg, run_id="run-refused")
 

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from scipy import stats
 
-from pipeline import db, monthly
+from pipeline import db, monthly, periods
 
 JUNE_2023 = date(2023, 6, 1)
 
@@ -29,7 +29,7 @@ def chart(series: dict[tuple[str, str, str], list[int]], report: date = JUNE_202
                 "unit_name varchar, theme varchar, month_start date, count bigint, extract_date date, extract_file varchar)")
     for (level, code, theme), counts in series.items():
         con.executemany("insert into mth_reported_series values ('mps_counts', ?, ?, ?, ?, ?, ?, null, null)",
-                        [[level, code, code, theme, monthly.add_months(report, i - len(counts) + 1), n]
+                        [[level, code, code, theme, periods.add_months(report, i - len(counts) + 1), n]
                          for i, n in enumerate(counts)])
     db.set_variables(con, {"area_code": "E09000001", "run_id": "test"})
     settings = monthly.MonthlySettings(warehouse=Path("unused"), baseline_months=baseline_months,
@@ -123,7 +123,7 @@ def test_wards_are_screened_with_benjamini_hochberg_but_the_area_is_not():
 
 
 def test_same_month_of_year_baseline_for_a_seasonal_theme():
-    june_peaks = [30 if monthly.add_months(JUNE_2023, i - 36).month == 6 else 10 for i in range(36)] + [31]
+    june_peaks = [30 if periods.add_months(JUNE_2023, i - 36).month == 6 else 10 for i in range(36)] + [31]
     plain = chart({("area", "Area", "vwi"): june_peaks})
     assert limits_at(plain)["centre"] == pytest.approx((22 * 10 + 2 * 30) / 24)
     assert [r[1] for r in exceptions(plain)] == ["above_upper_limit"]    # June always peaks: a false alarm

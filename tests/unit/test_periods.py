@@ -43,3 +43,22 @@ def test_custom_days_previous_has_equal_length():
 def test_bad_period_names_the_rule(spec):
     with pytest.raises(InputError, match="period"):
         resolve_periods(spec)
+
+
+def test_month_arithmetic_crosses_year_ends():
+    from pipeline.periods import add_months, due_month, month_end
+
+    assert add_months(date(2023, 11, 1), 3) == date(2024, 2, 1)
+    assert add_months(date(2024, 1, 1), -13) == date(2022, 12, 1)
+    assert month_end(date(2024, 2, 1)) == date(2024, 2, 29)              # a leap year
+    assert month_end(date(2023, 12, 1)) == date(2023, 12, 31)
+    assert due_month(date(2024, 1, 20), 1) == date(2023, 12, 1)         # January's run reports December
+
+
+@pytest.mark.parametrize("text", ["2023-13", "June 2023", "2023-06-01", ""])
+def test_a_month_not_written_yyyy_mm_names_the_option(text):
+    from pipeline.periods import parse_month
+
+    with pytest.raises(InputError, match="YYYY-MM") as caught:
+        parse_month(text)
+    assert caught.value.column == "--month"
