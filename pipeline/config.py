@@ -40,7 +40,7 @@ from pipeline.config_sections import (
 )
 from pipeline.config_types import check_run_config_types, load_yaml
 from pipeline.errors import InputError
-from pipeline.periods import add_months, month_end
+from pipeline.periods import Period, add_months, month_end
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -56,18 +56,6 @@ DEMO_RAW_DIR = DEMO_HOME / "data" / "raw" / "demo"
 
 DATE_BASES = ("recorded", "committed")
 
-
-@dataclass(frozen=True)
-class Period:
-    """A reporting period; both ends inclusive."""
-
-    label: str
-    start: date
-    end: date
-
-    @property
-    def month_aligned(self) -> bool:
-        return self.start.day == 1 and (self.end + timedelta(days=1)).day == 1
 
 
 @dataclass

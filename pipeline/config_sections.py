@@ -12,13 +12,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.errors import InputError
+from pipeline.periods import Period
 from pipeline.sources import registry
-
-if TYPE_CHECKING:
-    from pipeline.config import Period
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,28 @@
-"""Month arithmetic, written once: the run periods (pipeline.config) and the monthly refresh use it.
+"""Reporting periods and month arithmetic, written once: the run config (pipeline.config) and the monthly
+refresh use them.
 
 A month is the date of its first day."""
 
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from pipeline.errors import InputError
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period; both ends inclusive."""
+
+    label: str
+    start: date
+    end: date
+
+    @property
+    def month_aligned(self) -> bool:
+        return self.start.day == 1 and (self.end + timedelta(days=1)).day == 1
 
 
 def parse_month(text: str, where: str = "command line", column: str = "--month") -> date:

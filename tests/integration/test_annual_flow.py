@@ -112,7 +112,7 @@ def test_the_flow_runs_the_annual_step_list_as_its_tasks(tmp_path, prefect_harne
     from flows.annual_assessment import annual_assessment
     from pipeline import annual
     from pipeline.steps import task_names
-    from tests.conftest import write_tiny_inputs
+    from tests.helpers.tiny_inputs import write_tiny_inputs
 
     state = annual_assessment(str(write_tiny_inputs(tmp_path)), return_state=True)
     assert state.is_completed()

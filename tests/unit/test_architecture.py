@@ -15,6 +15,8 @@ PIPELINE = ROOT / "pipeline"
 MAX_LINES = 450
 MAX_TOP_MODULES = 8
 LONG_BY_NATURE = {"pipeline.demo.borough"}   # the synthetic borough's generator: data, not logic
+# names that are a theme id and something else too: the extract's domestic-abuse flag column
+NOT_THEMES = {"pipeline.sources.profiles": {"domestic_abuse"}}
 
 
 def module_name(path: Path) -> str:
@@ -159,7 +161,8 @@ def test_no_python_module_names_a_theme():
             continue
         for node in ast.walk(tree(path)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                hits = theme_ids() & {node.value} | {t for t in theme_ids() if f"'{t}'" in node.value}
+                hits = (theme_ids() & {node.value} | {t for t in theme_ids() if f"'{t}'" in node.value}) \
+                    - NOT_THEMES.get(name, set())
                 offenders += [f"{name}:{node.lineno} {t}" for t in sorted(hits)]
     assert not offenders, "\n".join(sorted(set(offenders)))
 
@@ -178,6 +181,7 @@ def test_test_modules_do_not_import_each_other():
     for name, path in modules("tests").items():
         for module, member in imports(name, path):
             target = f"{module}.{member}" if member else module
-            if target.startswith("tests.") and not target.startswith("tests.helpers") and module != "tests.helpers":
+            if target.startswith(("tests.unit", "tests.integration", "tests.conftest")) or (
+                    module == "tests" and member and (member.startswith("test_") or member == "conftest")):
                 offenders.append(f"{name}: {target}")
     assert not offenders, "\n".join(sorted(set(offenders)))
