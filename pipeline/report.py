@@ -44,7 +44,7 @@ MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "O
 
 
 def plain(sentence: str) -> str:
-    """A narrative sentence (Markdown-safe: narrative.md_text) back to plain text; the template escapes it."""
+    """A narrative sentence (Markdown-safe: phrases.md_text) back to plain text; the template escapes it."""
     return html.unescape(MARKDOWN_ESCAPED.sub(r"\1", sentence))
 
 

@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import catalog, db, excel_pack, narrative, table_files, validation, validation_suites
+from pipeline import catalog, db, excel_pack, narrative, phrases, table_files, validation, validation_suites
 from pipeline.errors import InputError
 from pipeline.sources.csv_reader import read_csv_text
 from pipeline.sources.files import open_input
@@ -108,7 +108,7 @@ def test_seeds_load_from_a_folder_with_a_quote_in_its_name(tmp_path, monkeypatch
 
 @pytest.mark.parametrize("name", MARKUP + ["Ravensbury & Cannon Hill", "St. Helier\n# Heading", "a_b_c `x`"])
 def test_input_names_render_as_plain_text_in_markdown(name):
-    rendered = markdown_it.MarkdownIt("commonmark").render(f"The ward {narrative.md_text(name)} led.")
+    rendered = markdown_it.MarkdownIt("commonmark").render(f"The ward {phrases.md_text(name)} led.")
     text = " ".join(name.split())
     assert "<img" not in rendered and "<a " not in rendered and "<em>" not in rendered and "<h1>" not in rendered
     assert "<code>" not in rendered
