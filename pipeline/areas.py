@@ -27,18 +27,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline import db
+from pipeline import db, reference_tables
 from pipeline.config import RunConfig
 from pipeline.errors import InputError
 
 NEIGHBOUR_TOLERANCE_M = 2.0
 NEIGHBOUR_MIN_BORDER_M = 50.0
 
-REF_SCHEMAS = {
-    "ref_area_selection": "area_name varchar",
-    "ref_area_boundaries": "area_code varchar, area_name varchar, geom geometry",
-    "ref_area_population": "lsoa_code varchar, lsoa_name varchar, residents bigint",
-}
 
 
 def funnel_limit_counts(expected, p) -> np.ndarray:
@@ -94,17 +89,6 @@ def read_area_population(path, options: dict[str, Any] | None = None) -> pd.Data
     return totals.merge(names, on="lsoa_code", how="left")[["lsoa_code", "lsoa_name", "residents"]]
 
 
-def _create(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None = None) -> None:
-    con.execute(f"create or replace table {db.sql_identifier(table)} ({REF_SCHEMAS[table]})")
-    if frame is None or frame.empty:
-        return
-    columns = [c.split()[0] for c in REF_SCHEMAS[table].split(", ")]
-    con.register("incoming_area_ref", frame)
-    select = ", ".join("st_geomfromwkb(geom)" if c == "geom" else c for c in columns)
-    con.execute(f"insert into {db.sql_identifier(table)} select {select} from incoming_area_ref")
-    con.unregister("incoming_area_ref")
-
-
 def load_area_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     """Create ref_area_selection, ref_area_boundaries and ref_area_population (empty when the config
     names no such file) and the run variables int_areas reads."""
@@ -113,31 +97,21 @@ def load_area_reference(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:
     db.load_spatial(con)
     register_functions(con)
     mode, names = cfg.areas.mode, list(cfg.areas.names)
-    _create(con, "ref_area_selection", pd.DataFrame({"area_name": names}) if names else None)
+    reference_tables.create_table(con, "ref_area_selection", pd.DataFrame({"area_name": names}) if names else None)
     boundaries = None
     if "areas" in cfg.reference:
         shapes = read_boundaries(cfg.reference["areas"], "area", _options(cfg, "areas"))
         boundaries = pd.DataFrame({"area_code": shapes.code, "area_name": shapes.name, "geom": shapes.geometry.to_wkb()})
-    _create(con, "ref_area_boundaries", boundaries)
+    reference_tables.create_table(con, "ref_area_boundaries", boundaries)
     population = None
     if "area_population" in cfg.reference:
         population = read_area_population(cfg.reference["area_population"], _options(cfg, "area_population"))
-    _create(con, "ref_area_population", population)
+    reference_tables.create_table(con, "ref_area_population", population)
     for key, frame in (("areas", boundaries), ("area_population", population)):
         if frame is not None:
-            _audit(con, key, cfg.reference[key], len(frame))
+            reference_tables.audit_reference(con, key, cfg.reference[key], len(frame))
     db.set_variables(con, {"areas_mode": mode, "neighbour_tolerance_m": NEIGHBOUR_TOLERANCE_M,
                            "neighbour_min_border_m": NEIGHBOUR_MIN_BORDER_M})
-
-
-def _audit(con: duckdb.DuckDBPyConnection, key: str, path, rows: int) -> None:
-    from pipeline.sources.files import sha256_of
-
-    try:
-        con.execute("insert into audit_inputs (path, kind, role, size, sha256, encoding, rows_read) "
-                    "values (?, 'reference', ?, ?, ?, null, ?)", [str(path), key, path.stat().st_size, sha256_of(path), rows])
-    except duckdb.CatalogException:
-        pass  # building without an ingest step (unit tests): nothing to record into
 
 
 def check_areas(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> None:

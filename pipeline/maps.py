@@ -251,17 +251,23 @@ def gi_star_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Pa
         part = cells[cells.hotspot_class == cls]
         if len(part):
             part.plot(ax=ax, color=colour, linewidth=0, alpha=0.85, zorder=2)
-    label = layers["themes"].get(theme, theme)
-    cell_m = layers.get("cell_m")
-    _base(ax, layers["wards"], layers.get("area"), f"{label}: Gi* hot and cold spots, {cells.period_label.iloc[0]}",
-          f"{cell_m:g} m grid cells; Getis-Ord Gi* (PySAL esda), Benjamini-Hochberg FDR q <= {layers['fdr_alpha']:g}",
-          _source({"source": ["record_extract"]}, source))
-    _labels(ax, layers["wards"])
     handles = [Patch(facecolor=HOT, label=f"hot spot ({(cells.hotspot_class == 'hot').sum()} cells)"),
                Patch(facecolor=COLD, label=f"cold spot ({(cells.hotspot_class == 'cold').sum()} cells)"),
                Patch(facecolor="#f7f7f7", edgecolor="#555555", linewidth=0.5, label="not significant")]
+    return _finish_grid_map(fig, ax, layers, theme, cells, "Gi* hot and cold spots",
+                            "Getis-Ord Gi* (PySAL esda), Benjamini-Hochberg FDR", source, handles, out_dir, "gi_star")
+
+
+def _finish_grid_map(fig, ax, layers: dict, theme: str, cells, heading: str, method: str, source: str, handles: list,
+                     out_dir: Path, name: str) -> list[Path]:
+    """Title, note, ward labels and legend of a map of Gi* grid cells, then the files."""
+    label = layers["themes"].get(theme, theme)
+    _base(ax, layers["wards"], layers.get("area"), f"{label}: {heading}, {cells.period_label.iloc[0]}",
+          f"{method}; {layers.get('cell_m'):g} m grid cells; q <= {layers['fdr_alpha']:g}",
+          _source({"source": ["record_extract"]}, source))
+    _labels(ax, layers["wards"])
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-    return _save(fig, out_dir, f"gi_star_{theme}")
+    return _save(fig, out_dir, f"{name}_{theme}")
 
 
 def hotspot_change_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Path]:
@@ -286,14 +292,9 @@ def hotspot_change_map(layers: dict, theme: str, out_dir: Path, source: str) -> 
         handles.append(Patch(facecolor=colour, hatch=hatch, edgecolor="#333333", linewidth=0.5,
                              label=f"{text}: {len(part)} cells"))
     handles.append(Patch(facecolor="#f7f7f7", edgecolor="#555555", linewidth=0.5, label="not a hot spot in either period"))
-    label = layers["themes"].get(theme, theme)
-    cell_m = layers.get("cell_m")
-    _base(ax, layers["wards"], layers.get("area"), f"{label}: change in Gi* hot spots, {cells.period_label.iloc[0]}",
-          f"Compared with the previous period; {cell_m:g} m grid cells; Getis-Ord Gi*, FDR q <= {layers['fdr_alpha']:g}",
-          _source({"source": ["record_extract"]}, source))
-    _labels(ax, layers["wards"])
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-    return _save(fig, out_dir, f"hotspot_change_{theme}")
+    return _finish_grid_map(fig, ax, layers, theme, cells, "change in Gi* hot spots",
+                            "Compared with the previous period; Getis-Ord Gi*, FDR", source, handles, out_dir,
+                            "hotspot_change")
 
 
 MAP_KINDS = ("ward", "gi_star", "hotspot_change")

@@ -64,6 +64,10 @@ REF_SCHEMAS = {
     "ref_imd": "lsoa_code varchar, imd_decile integer, imd_rank bigint, lsoa11_codes varchar, basis varchar",
     "ref_population_projection": "age_group varchar, age_from integer, age_to integer, under_25 boolean, "
                                  "projection_year integer, residents double",
+    # the areas a run compares (pipeline.areas)
+    "ref_area_selection": "area_name varchar",
+    "ref_area_boundaries": "area_code varchar, area_name varchar, geom geometry",
+    "ref_area_population": "lsoa_code varchar, lsoa_name varchar, residents bigint",
 }
 
 
