@@ -11,12 +11,13 @@ stderr, where pytest's faulthandler writes the Python stack, is printed. A hung 
 first (faulthandler dumps every thread's stack), then its whole process group is killed, so no child
 server outlives it.
 
-Runs that several files only read (the demo run, all London) are built once per suite into the folder named by
-SVNA_TEST_SHARED (tests/integration/conftest.py, `build_once`), removed at the end. Processes
+Runs that several files only read (the demo run, all London) are built once per suite into the folder
+named by SVNA_TEST_SHARED (tests/integration/conftest.py, `build_once`), removed at the end. Processes
 start longest first, by the wall times of the last suite on this machine (.test-times.json), unknown
 ones first; without that file, in the committed order SLOWEST_FIRST. Prints each process's pytest
-summary with its wall and CPU time, then "N passed, N failed, N skipped". SVNA_TEST_JOBS sets how
-many processes run at once (default: 2, or 1 on a one-core machine); test files given as arguments run instead of all, each in its own process.
+summary with its wall and CPU time, then "N passed, N failed, N skipped". SVNA_TEST_JOBS sets how many
+processes run at once (default: 2, or 1 on a one-core machine); test files given as arguments run
+instead of all, each in its own process.
 """
 
 from __future__ import annotations
