@@ -14,9 +14,14 @@ from prefect.testing.utilities import prefect_test_harness
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One temporary Prefect backend for every flow test (~8 s once per session)."""
+    """One temporary Prefect backend for every flow test (~8 s once per session), also for the svna
+    commands a test runs in a child process (PREFECT_API_URL): each would start a temporary server of
+    its own (~15 s of CPU) without it."""
+    from prefect.settings import PREFECT_API_URL
+
     # the 30 s default is often missed on a busy 2-core machine; svna itself allows 180 s
-    with prefect_test_harness(server_startup_timeout=180):
+    with prefect_test_harness(server_startup_timeout=180), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
         yield
 
 
