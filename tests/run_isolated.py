@@ -37,6 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))       # run as a script (make test): tests.helpers
+from tests.helpers.prefect_server import persistent_server
+
+SUITE_PREFECT_ENV = "SVNA_TEST_PREFECT_API_URL"   # the suite's one Prefect server (tests/integration/conftest.py)
 FILE_TIMEOUT_S = 1500   # the slowest process takes 1-2 min on a quiet machine; longer is a hang
 UNIT_FILES_PER_PROCESS = 6
 TIMES_FILE = ROOT / ".test-times.json"
@@ -176,8 +181,14 @@ def main(args: list[str]) -> int:
     total: dict[str, int] = {}
     times: dict[str, float] = {}
     start = time.monotonic()
+    # one Prefect server for the flow tests of every process (the fixture prefect_harness), not a
+    # temporary one in each (about 23 s of CPU each); its database is in the shared folder
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    server_env.update(PREFECT_HOME=str(shared / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with (persistent_server(shared / "prefect-server.log", server_env) as api,
+              ThreadPoolExecutor(max_workers=jobs) as pool):
+            os.environ[SUITE_PREFECT_ENV] = api
             for done in as_completed([pool.submit(run_files, paths) for paths in processes]):
                 result = done.result()
                 print(report(result), flush=True)

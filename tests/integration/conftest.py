@@ -11,18 +11,29 @@ import pytest
 import yaml
 from prefect.testing.utilities import prefect_test_harness
 
+SUITE_PREFECT_ENV = "SVNA_TEST_PREFECT_API_URL"   # set by tests/run_isolated.py
+
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One temporary Prefect backend for every flow test (~8 s once per session), also for the svna
-    commands a test runs in a child process (PREFECT_API_URL): each would start a temporary server of
-    its own (~15 s of CPU) without it."""
-    from prefect.settings import PREFECT_API_URL
+    """The Prefect backend of every flow test, also of the svna commands a test runs in a child process
+    (through PREFECT_API_URL: each would start a temporary server of its own, ~15 s of CPU, without it).
+    Under `make test` that is the suite's one Prefect server (tests/run_isolated.py), shared by every
+    test process; otherwise a temporary backend for this session (~23 s of CPU). A test that reads
+    Prefect's database itself makes its own (test_no_personal_data)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    # the 30 s default is often missed on a busy 2-core machine; svna itself allows 180 s
-    with prefect_test_harness(server_startup_timeout=180), pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
-        yield
+    suite_api = os.environ.get(SUITE_PREFECT_ENV)
+    with pytest.MonkeyPatch.context() as patch:
+        if suite_api:
+            with temporary_settings(updates={PREFECT_API_URL: suite_api}):
+                patch.setenv("PREFECT_API_URL", suite_api)
+                yield
+        else:
+            # the 30 s default is often missed on a busy 2-core machine; svna itself allows 180 s
+            with prefect_test_harness(server_startup_timeout=180):
+                patch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
+                yield
 
 
 class DemoRun(NamedTuple):

@@ -68,7 +68,17 @@ def key():
 
 
 @pytest.fixture(scope="module")
-def flow_runs(tmp_path_factory, prefect_harness, key):
+def own_prefect():
+    """A temporary Prefect backend of this file's own (never the suite's shared server): the tests read
+    its database and files, which must hold this file's runs only."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="module")
+def flow_runs(tmp_path_factory, own_prefect, key):
     """Each case through the flow: the message of each failed run (None for a success)."""
     from flows.annual_assessment import annual_assessment
 
@@ -296,7 +306,7 @@ def test_failed_runs_leave_no_crime_reference_or_value_in_prefect(failed_runs):
         assert secret not in console, secret      # Prefect's own console log lines
 
 
-def test_the_command_line_still_prints_the_examples(failed_runs, prefect_harness):
+def test_the_command_line_still_prints_the_examples(failed_runs, own_prefect):
     """`svna annual` on a failing case: the terminal gets the examples Prefect never sees."""
     import prefect.settings as ps
 
