@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,10 +186,12 @@ def main(args: list[str]) -> int:
     # temporary one in each (about 23 s of CPU each); its database is in the shared folder
     server_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     server_env.update(PREFECT_HOME=str(shared / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    integration = any("integration" in path.parts for paths in processes for path in paths)
     try:
-        with (persistent_server(shared / "prefect-server.log", server_env) as api,
+        with (persistent_server(shared / "prefect-server.log", server_env) if integration else nullcontext() as api,
               ThreadPoolExecutor(max_workers=jobs) as pool):
-            os.environ[SUITE_PREFECT_ENV] = api
+            if api:
+                os.environ[SUITE_PREFECT_ENV] = api
             for done in as_completed([pool.submit(run_files, paths) for paths in processes]):
                 result = done.result()
                 print(report(result), flush=True)
