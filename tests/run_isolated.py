@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))       # run as a script (make test): tests.helpers
 from tests.helpers.prefect_server import persistent_server
 
+IDLE_SERVICES = ("SCHEDULER", "LATE_RUNS", "FOREMAN", "PAUSE_EXPIRATIONS", "CANCELLATION_CLEANUP", "REPOSSESSOR")
 SUITE_PREFECT_ENV = "SVNA_TEST_PREFECT_API_URL"   # the suite's one Prefect server (tests/integration/conftest.py)
 FILE_TIMEOUT_S = 1500   # the slowest process takes 1-2 min on a quiet machine; longer is a hang
 UNIT_FILES_PER_PROCESS = 6
@@ -183,9 +184,12 @@ def main(args: list[str]) -> int:
     times: dict[str, float] = {}
     start = time.monotonic()
     # one Prefect server for the flow tests of every process (the fixture prefect_harness), not a
-    # temporary one in each (about 23 s of CPU each); its database is in the shared folder
+    # temporary one in each (about 23 s of CPU each); its database is in the shared folder. Without the
+    # services that look for work every few seconds (schedules, late or paused runs, workers): the tests
+    # only run flows in their own processes (test_monthly_schedule starts a server of its own)
     server_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     server_env.update(PREFECT_HOME=str(shared / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    server_env.update({f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in IDLE_SERVICES})
     integration = any("integration" in path.parts for paths in processes for path in paths)
     try:
         with (persistent_server(shared / "prefect-server.log", server_env) if integration else nullcontext() as api,
