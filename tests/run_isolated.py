@@ -11,12 +11,13 @@ stderr, where pytest's faulthandler writes the Python stack, is printed. A hung 
 first (faulthandler dumps every thread's stack), then its whole process group is killed, so no child
 server outlives it.
 
-Runs that several files only read (the demo run) are built once per suite into the folder named by
-SVNA_TEST_SHARED (tests/integration/conftest.py, `shared_demo_run`), removed at the end. Processes
+Runs that several files only read (the demo run, all London) are built once per suite into the folder
+named by SVNA_TEST_SHARED (tests/integration/conftest.py, `build_once`), removed at the end. Processes
 start longest first, by the wall times of the last suite on this machine (.test-times.json), unknown
-ones first. Prints each process's pytest summary with its wall and CPU time, then
-"N passed, N failed, N skipped". SVNA_TEST_JOBS sets how many processes run at once (default: 2, or 1
-on a one-core machine); test files given as arguments run instead of all, each in its own process.
+ones first; without that file, in the committed order SLOWEST_FIRST. Prints each process's pytest
+summary with its wall and CPU time, then "N passed, N failed, N skipped". SVNA_TEST_JOBS sets how many
+processes run at once (default: 2, or 1 on a one-core machine); test files given as arguments run
+instead of all, each in its own process.
 """
 
 from __future__ import annotations
@@ -32,14 +33,30 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))       # run as a script (make test): tests.helpers
+from tests.helpers.prefect_server import persistent_server
+
+IDLE_SERVICES = ("SCHEDULER", "LATE_RUNS", "FOREMAN", "PAUSE_EXPIRATIONS", "CANCELLATION_CLEANUP", "REPOSSESSOR")
+SUITE_PREFECT_ENV = "SVNA_TEST_PREFECT_API_URL"   # the suite's one Prefect server (tests/integration/conftest.py)
 FILE_TIMEOUT_S = 1500   # the slowest process takes 1-2 min on a quiet machine; longer is a hang
 UNIT_FILES_PER_PROCESS = 6
 TIMES_FILE = ROOT / ".test-times.json"
 COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
+# The order without .test-times.json (a fresh clone, CI): longest first as last measured (docs/performance.md),
+# then the files not named here. Files that read the same shared run (the demo: analyses_demo, annual_flow,
+# public_tier, report_browser, disclosure_audit_runs; all London: public_tier_real, disclosure_audit_runs)
+# are spread out, so the second one does not start while the first still builds it and wait for it.
+SLOWEST_FIRST = tuple(f"tests/integration/test_{name}.py" for name in (
+    "crash_cleanup", "analyses_demo", "public_tier_real", "multi_area", "merton_geography", "monthly_schedule",
+    "no_personal_data", "monthly_demo", "merton_published", "mps_counts", "monthly_mps", "areas",
+    "disclosure_audit_runs", "no_misleading_changes", "idempotence", "annual_flow", "public_tier",
+    "report_browser"))
 
 
 @dataclass
@@ -141,7 +158,8 @@ def report(result: FileResult) -> str:
 
 
 def _processes(args: list[str]) -> list[list[Path]]:
-    """The files of each pytest process, longest first by the last suite's times (unknown first)."""
+    """The files of each pytest process, longest first by the last suite's times (unknown first), or
+    without them in the order SLOWEST_FIRST."""
     if args:
         return [[Path(a).resolve()] for a in args]
     unit = sorted((ROOT / "tests" / "unit").rglob("test_*.py"))
@@ -151,7 +169,10 @@ def _processes(args: list[str]) -> list[list[Path]]:
         times = json.loads(TIMES_FILE.read_text())
     except (OSError, ValueError):
         times = {}
-    return sorted(groups, key=lambda g: -times.get(process_name(g), 1e9))
+    if times:
+        return sorted(groups, key=lambda g: -times.get(process_name(g), 1e9))
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    return sorted(groups, key=lambda g: rank.get(process_name(g), len(rank)))
 
 
 def main(args: list[str]) -> int:
@@ -162,8 +183,19 @@ def main(args: list[str]) -> int:
     total: dict[str, int] = {}
     times: dict[str, float] = {}
     start = time.monotonic()
+    # one Prefect server for the flow tests of every process (the fixture prefect_harness), not a
+    # temporary one in each (about 23 s of CPU each); its database is in the shared folder. Without the
+    # services that look for work every few seconds (schedules, late or paused runs, workers): the tests
+    # only run flows in their own processes (test_monthly_schedule starts a server of its own)
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    server_env.update(PREFECT_HOME=str(shared / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    server_env.update({f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in IDLE_SERVICES})
+    integration = any("integration" in path.parts for paths in processes for path in paths)
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with (persistent_server(shared / "prefect-server.log", server_env) if integration else nullcontext() as api,
+              ThreadPoolExecutor(max_workers=jobs) as pool):
+            if api:
+                os.environ[SUITE_PREFECT_ENV] = api
             for done in as_completed([pool.submit(run_files, paths) for paths in processes]):
                 result = done.result()
                 print(report(result), flush=True)

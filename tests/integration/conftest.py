@@ -8,15 +8,32 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import yaml
 from prefect.testing.utilities import prefect_test_harness
+
+SUITE_PREFECT_ENV = "SVNA_TEST_PREFECT_API_URL"   # set by tests/run_isolated.py
 
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One temporary Prefect backend for every flow test (~8 s once per session)."""
-    # the 30 s default is often missed on a busy 2-core machine; svna itself allows 180 s
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
+    """The Prefect backend of every flow test, also of the svna commands a test runs in a child process
+    (through PREFECT_API_URL: each would start a temporary server of its own, ~15 s of CPU, without it).
+    Under `make test` that is the suite's one Prefect server (tests/run_isolated.py), shared by every
+    test process; otherwise a temporary backend for this session (~23 s of CPU). A test that reads
+    Prefect's database itself makes its own (test_no_personal_data)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    suite_api = os.environ.get(SUITE_PREFECT_ENV)
+    with pytest.MonkeyPatch.context() as patch:
+        if suite_api:
+            with temporary_settings(updates={PREFECT_API_URL: suite_api}):
+                patch.setenv("PREFECT_API_URL", suite_api)
+                yield
+        else:
+            # the 30 s default is often missed on a busy 2-core machine; svna itself allows 180 s
+            with prefect_test_harness(server_startup_timeout=180):
+                patch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
+                yield
 
 
 class DemoRun(NamedTuple):
@@ -25,31 +42,66 @@ class DemoRun(NamedTuple):
     returned: str     # what the annual_assessment flow returned
 
 
-@pytest.fixture(scope="session")
-def shared_demo_run(request, tmp_path_factory) -> DemoRun:
-    """The synthetic demo borough through the annual_assessment flow, built once per suite and shared
-    by every test that only reads it (never write into it: make your own run for that).
+def build_once(tmp_path_factory, name: str, build) -> tuple[Path, dict]:
+    """A run that several test files only read, built once per suite: `build(folder)` writes it into
+    `folder` and returns what to remember of it (JSON). Returns the folder and that.
 
     `make test` (tests/run_isolated.py) names a folder in SVNA_TEST_SHARED: the first test process
     that needs the run builds it there under a lock and the others reuse it. Without it (plain
     pytest) the run is built once per pytest session."""
-    from flows.annual_assessment import annual_assessment
-    from pipeline.config import CONFIG_DIR
-    from pipeline.demo import generate_demo_data
-
     shared = os.environ.get("SVNA_TEST_SHARED")
-    folder = Path(shared) if shared else tmp_path_factory.mktemp("shared")
-    root, done = folder / "demo", folder / "demo.json"
-    with open(folder / "demo.lock", "w") as lock:
+    folder = Path(shared) if shared else tmp_path_factory.getbasetemp() / "shared"
+    folder.mkdir(exist_ok=True)
+    root, done = folder / name, folder / f"{name}.json"
+    with open(folder / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)        # released by the kernel if the builder crashes
         if not done.exists():
             shutil.rmtree(root, ignore_errors=True)   # what a crashed builder left
-            request.getfixturevalue("prefect_harness")
-            generate_demo_data(root / "data" / "raw" / "demo")
-            shutil.copytree(CONFIG_DIR, root / "config")
-            returned = annual_assessment(str(root / "config" / "demo.yaml"), demo=True)
-            done.write_text(json.dumps({"returned": returned}))
-    return DemoRun(root, root / "data" / "processed" / "demo", json.loads(done.read_text())["returned"])
+            root.mkdir()
+            done.write_text(json.dumps(build(root)))
+    return root, json.loads(done.read_text())
+
+
+@pytest.fixture(scope="session")
+def shared_demo_run(request, tmp_path_factory) -> DemoRun:
+    """The synthetic demo borough through the annual_assessment flow, built once per suite and shared
+    by every test that only reads it (never write into it: make your own run for that)."""
+    def build(root: Path) -> dict:
+        from flows.annual_assessment import annual_assessment
+        from pipeline.config import CONFIG_DIR
+        from pipeline.demo import generate_demo_data
+
+        request.getfixturevalue("prefect_harness")
+        generate_demo_data(root / "data" / "raw" / "demo")
+        shutil.copytree(CONFIG_DIR, root / "config")
+        return {"returned": annual_assessment(str(root / "config" / "demo.yaml"), demo=True)}
+
+    root, done = build_once(tmp_path_factory, "demo", build)
+    return DemoRun(root, root / "data" / "processed" / "demo", done["returned"])
+
+
+class LondonRun(NamedTuple):
+    cfg: object       # the run's loaded config (pipeline.config)
+    out: Path         # its output folder: both tiers
+
+
+@pytest.fixture(scope="session")
+def shared_london_run(tmp_path_factory) -> LondonRun:
+    """Every London borough (`areas: all`) of the real MPS counts through the annual run with both tiers,
+    built once per suite and shared by the tests that only read it (test_public_tier_real,
+    test_disclosure_audit_runs)."""
+    from pipeline.config import load_config
+    from tests.helpers.real_configs import ALL_LONDON
+
+    def build(root: Path) -> dict:
+        from pipeline.annual import run_annual
+
+        (root / "run.yaml").write_text(yaml.safe_dump({**ALL_LONDON, "tiers": ["restricted", "public"],
+                                                       "output": "out"}))
+        return {"out": str(run_annual(load_config(root / "run.yaml")))}
+
+    root, done = build_once(tmp_path_factory, "london", build)
+    return LondonRun(load_config(root / "run.yaml"), Path(done["out"]))
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@ the kernel's OOM killer does; SIGSEGV, as a DuckDB crash does) leaves the previo
 byte, no work folder, `.partial` or lock, no process, a one-paragraph message and a non-zero exit;
 and the next run succeeds.
 
-`svna demo` (the demo config) runs under the default temporary Prefect server; `svna monthly` (the
-tiny config) under a persistent one, whose flow runs the supervisor marks Crashed. Each kill is made
-by the test-only hook SVNA_FAULT_AT (pipeline/run_record.py). One run of each writes the previous
-outputs, four kills follow, then one good run: runs are slow on a busy machine, so each is shared by
-the tests below.
+`svna annual` and `svna monthly` (the tiny config) run under one persistent Prefect server shared by
+this file, whose flow runs the supervisor marks Crashed. One `svna demo`, killed as ingest starts, runs
+under its default temporary Prefect server, which the supervisor must stop (one such run: each start of
+a temporary server costs seconds of CPU). Each kill is made by the test-only hook SVNA_FAULT_AT
+(pipeline/run_record.py). One run of each command writes the previous outputs, four kills follow, then
+one good run: runs are slow on a busy machine, so each is shared by the tests below.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import PROJECT_ROOT
+from tests.helpers.prefect_server import persistent_server
 from tests.helpers.tiny_inputs import write_tiny_inputs
 
 pytestmark = pytest.mark.integration
@@ -85,8 +86,14 @@ def svna(args: list[str], root: Path, env: dict, fault: str | None = None, inter
     started = time.monotonic()
     name = (fault or "good").replace(":", "-")
     with open(root / f"stdout-{name}.txt", "w+") as stdout, open(root / f"stderr-{name}.txt", "w+") as stderr:
-        supervisor = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_ROOT, env=run_env,
-                                      stdout=stdout, stderr=stderr, text=True, start_new_session=True)
+        # as from a terminal: a SIGINT ignored by whatever started the tests (`make test &` in a script) is
+        # inherited through exec, and the run could not be interrupted; a handler is not inherited
+        ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            supervisor = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_ROOT, env=run_env,
+                                          stdout=stdout, stderr=stderr, text=True, start_new_session=True)
+        finally:
+            signal.signal(signal.SIGINT, ignored)
         try:
             if interrupt:
                 while not stopped(tag):
@@ -128,46 +135,19 @@ def clean_env(root: Path, **extra) -> dict:
 
 
 @pytest.fixture(scope="module")
-def annual(tmp_path_factory):
-    root = tmp_path_factory.mktemp("annual_crash")
-    out = root / "out"
-    args = ["demo", "--output", str(out)]
-    return crash_sequence(args, args, ANNUAL_KILLS, root, out, clean_env(root))
-
-
-@pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory):
     """A persistent Prefect server, as `prefect server start` in another terminal."""
     root = tmp_path_factory.mktemp("prefect_server")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    api = f"http://127.0.0.1:{port}/api"
-    log = open(root / "server.log", "w")  # noqa: SIM115 - closed after the server stops
-    server = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=clean_env(root, PREFECT_UI_ENABLED="false"), cwd=root,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, (root / "server.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the Prefect server did not answer /api/health in 240 s"
-            time.sleep(1)
+    with persistent_server(root / "server.log", clean_env(root)) as api:
         yield api
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+
+
+@pytest.fixture(scope="module")
+def annual(tmp_path_factory, prefect_server):
+    root = tmp_path_factory.mktemp("annual_crash")
+    args = ["annual", "--config", str(write_tiny_inputs(root))]
+    result = crash_sequence(args, args, ANNUAL_KILLS, root, root / "out", clean_env(root, PREFECT_API_URL=prefect_server))
+    return {**result, "kills": ANNUAL_KILLS, "api": prefect_server}
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +157,18 @@ def monthly(tmp_path_factory, prefect_server):
     env = clean_env(root, PREFECT_API_URL=prefect_server)
     result = crash_sequence(["monthly", "--config", str(config)], ["monthly", "--config", str(config), "--month",
                                                                    "2023-11"], MONTHLY_KILLS, root, root / "out", env)
-    return {**result, "api": prefect_server}
+    return {**result, "kills": MONTHLY_KILLS, "api": prefect_server}
+
+
+@pytest.fixture(scope="module")
+def demo_on_a_temporary_server(tmp_path_factory):
+    """`svna demo` without PREFECT_API_URL, so on the temporary Prefect server it starts, killed as ingest
+    starts."""
+    root = tmp_path_factory.mktemp("demo_crash")
+    (root / "tmp").mkdir()
+    out = root / "out"
+    run = svna(["demo", "--output", str(out)], root, clean_env(root), "ingest")
+    return {**run, "debris": debris(root), "out": out}
 
 
 @pytest.fixture(params=["annual", "monthly"])
@@ -204,9 +195,8 @@ def test_no_process_of_the_run_is_left(sequence):
 
 def test_the_supervisor_exits_non_zero_with_one_paragraph(sequence):
     command = sequence["command"]
-    kills = ANNUAL_KILLS if command == "demo" else MONTHLY_KILLS
     for step, run in sequence["killed"].items():
-        killed_by = kills[step].partition(":")[2] or "SIGKILL"
+        killed_by = sequence["kills"][step].partition(":")[2] or "SIGKILL"
         assert run["code"] == 128 + getattr(signal, killed_by), (step, run["stderr"][-2000:])
         last = run["stderr"].strip().splitlines()[-1]
         assert last.startswith(f"svna {command} was interrupted ({killed_by}" if killed_by == "SIGINT" else
@@ -223,19 +213,24 @@ def test_a_native_crash_prints_the_python_stack(annual):
     assert "Extension modules" not in stderr                      # not a 250-name list
 
 
-def test_the_temporary_prefect_server_is_stopped(annual):
-    for step, run in annual["killed"].items():
-        assert "such as the temporary Prefect server: pid" in run["stderr"], step
-        assert "ended with it, so there is no flow run to mark" in run["stderr"], step
+def test_the_temporary_prefect_server_is_stopped(demo_on_a_temporary_server):
+    run = demo_on_a_temporary_server
+    assert run["code"] == 128 + signal.SIGKILL, run["stderr"][-2000:]
+    last = run["stderr"].strip().splitlines()[-1]
+    assert last.startswith("svna demo crashed in the ingest step: the run was killed by SIGKILL"), last
+    assert "such as the temporary Prefect server: pid" in last
+    assert "ended with it, so there is no flow run to mark" in last
+    assert f"There were no previous outputs in {run['out']}; nothing of this run was published." in last
+    assert run["left"] == [] and run["debris"] == [] and run["tmp"] == []
 
 
-def test_the_flow_run_is_marked_crashed_on_a_persistent_server(monthly):
-    for step, run in monthly["killed"].items():
-        interrupted = MONTHLY_KILLS[step].endswith("SIGINT")  # then Prefect may have ended the run itself
+def test_the_flow_run_is_marked_crashed_on_a_persistent_server(sequence):
+    for step, run in sequence["killed"].items():
+        interrupted = sequence["kills"][step].endswith("SIGINT")  # then Prefect may have ended the run itself
         marked = r"(?:is marked Crashed|ended as \w+)" if interrupted else "is marked Crashed"
         found = re.search(rf"Its flow run ([0-9a-f-]{{36}}) {marked} on (\S+)\.", run["stderr"])
-        assert found and found[2] == monthly["api"], (step, run["stderr"][-1500:])
-        with urllib.request.urlopen(f"{monthly['api']}/flow_runs/{found[1]}", timeout=10) as response:
+        assert found and found[2] == sequence["api"], (step, run["stderr"][-1500:])
+        with urllib.request.urlopen(f"{sequence['api']}/flow_runs/{found[1]}", timeout=10) as response:
             state = json.load(response)["state"]["type"]
         assert state in (("CRASHED", "CANCELLED", "FAILED") if interrupted else ("CRASHED",)), step
 

@@ -8,17 +8,15 @@ same reader recovers cells, so the test can fail."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import assessment, catalog, db, disclosure, disclosure_audit, disclosure_suppression
-from pipeline.config import CONFIG_DIR, load_config
-from pipeline.demo import generate_demo_data
+from pipeline import catalog, db, disclosure, disclosure_audit, disclosure_suppression
+from pipeline.config import load_config
 from pipeline.disclosure_rules import SENSITIVE_THEMES, row_keys
-from tests.helpers.london import write_london_config
 from tests.helpers.shared_data import needs_shared_data
 
 # rows that add up to a total the reader knows (another table, the area's figure, the year)
@@ -128,32 +126,23 @@ def heuristic_only(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def demo_frames(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    generate_demo_data(root / "data" / "raw" / "demo")
-    shutil.copytree(CONFIG_DIR, root / "config")
-    cfg = load_config(root / "config" / "demo.yaml", demo=True)
-    con = db.connect()
-    assessment.ingest(con, cfg)
-    assessment.build(con, cfg, "t")
-    frames, keys = frames_of(con)
-    con.close()
-    return frames, keys, cfg.disclosure
+def demo_frames(shared_demo_run):
+    """The public tables of the suite's one demo run (tests/integration/conftest.py), from its database."""
+    with duckdb.connect(str(shared_demo_run.out / "svna.duckdb"), read_only=True) as con:
+        frames, keys = frames_of(con)
+    return frames, keys, load_config(shared_demo_run.root / "config" / "demo.yaml", demo=True).disclosure
 
 
 @pytest.fixture(scope="module")
-def london_frames(tmp_path_factory):
-    cfg = write_london_config(tmp_path_factory.mktemp("london"), "all")
-    con = db.connect()
-    assessment.ingest(con, cfg)
-    assessment.build(con, cfg, "t")
-    frames, keys = frames_of(con)
-    con.close()
+def london_frames(shared_london_run):
+    """The public tables of the suite's one all-London run (tests/integration/conftest.py), from its database."""
+    with duckdb.connect(str(shared_london_run.out / "svna.duckdb"), read_only=True) as con:
+        frames, keys = frames_of(con)
     # count-only inputs leave NA counts in nullable integer columns, which today's heuristic cannot take
     # (issue 17 item 1, another change): as floats here, NA stays NA
     frames = {n: f.astype({c: "float64" for c in f.columns if str(f[c].dtype) in ("Int64", "Int32")})
               for n, f in frames.items()}
-    return frames, keys, cfg.disclosure
+    return frames, keys, shared_london_run.cfg.disclosure
 
 
 def attack(frames, keys, settings):

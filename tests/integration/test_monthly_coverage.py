@@ -16,11 +16,10 @@ import pandas as pd
 import pytest
 
 from pipeline import monthly
-from pipeline.config import CONFIG_DIR
 from pipeline.demo import generate_demo_data
 from pipeline.errors import InputError
+from tests.helpers.monthly import riverford_config
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
-from tests.helpers.tiny_inputs import TEST_KEY_FILE
 
 pytestmark = pytest.mark.integration
 MAR23 = "MPS_Borough_Level_Crime_most_recent_24_months_202103-202302_extract2023-03.csv"
@@ -50,26 +49,7 @@ def demo_without_december(tmp_path_factory):
         people[people["CRIS_Ref"].isin(set(offences["CRIS_Ref"]))].to_csv(drop / path.name, index=False)
     mps = next((raw / "mps").glob("*.csv"))
     assert "202312" in pd.read_csv(mps, nrows=0).columns         # the MPS counts do have December
-    config = root / "riverford.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        area: {{name: Riverford, code: E09000099}}
-        comparator: {{name: Metropolitan Police Service (demo force)}}
-        inputs:
-          - kind: record_extract
-            profile: {CONFIG_DIR / 'profiles' / 'example_force.yaml'}
-            offences: drop/offences_*.csv
-            victims: drop/victims_*.csv
-            suspects: drop/suspects_*.csv
-          - kind: mps_counts
-            paths: [{mps}]
-        reference:
-          wards: raw/reference/wards.geojson
-          lsoas: raw/reference/lsoas.gpkg
-          lsoa_to_ward: raw/reference/lsoa_to_ward.csv
-          population: raw/reference/population.csv
-        privacy: {{key_file: {TEST_KEY_FILE}}}
-        output: out
-        """))
+    config = riverford_config(root / "riverford.yaml", "drop", str(mps))
     return root, config, source.name
 
 

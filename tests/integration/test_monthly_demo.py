@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import textwrap
 
 import duckdb
 import openpyxl
@@ -18,9 +17,8 @@ import pandas as pd
 import pytest
 
 from pipeline import monthly, monthly_outputs
-from pipeline.config import CONFIG_DIR
 from pipeline.demo import generate_demo_data
-from tests.helpers.tiny_inputs import TEST_KEY_FILE
+from tests.helpers.monthly import riverford_config
 
 pytestmark = pytest.mark.integration
 VWI_CODES = {"2", "4/3", "4/7", "5D", "5E", "8N", "8P", "8S", "8T"}
@@ -73,26 +71,7 @@ def drops(tmp_path_factory, prefect_harness):
     generate_demo_data(raw)
     (root / "drops" / "mps").mkdir(parents=True)
     recoded = write_first_drop(raw, root / "drops")
-    config = root / "riverford.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        area: {{name: Riverford, code: E09000099}}
-        comparator: {{name: Metropolitan Police Service (demo force)}}
-        inputs:
-          - kind: record_extract
-            profile: {CONFIG_DIR / 'profiles' / 'example_force.yaml'}
-            offences: drops/offences_*.csv
-            victims: drops/victims_*.csv
-            suspects: drops/suspects_*.csv
-          - kind: mps_counts
-            paths: [drops/mps/*.csv]
-        reference:
-          wards: raw/reference/wards.geojson
-          lsoas: raw/reference/lsoas.gpkg
-          lsoa_to_ward: raw/reference/lsoa_to_ward.csv
-          population: raw/reference/population.csv
-        privacy: {{key_file: {TEST_KEY_FILE}}}
-        output: out
-        """))
+    config = riverford_config(root / "riverford.yaml", "drops", "drops/mps/*.csv")
     states = {"held_back": monthly_refresh(str(config), month="2023-12", return_state=True)}
     states["after_held_back"] = sorted(p.name for p in root.glob("out*") for p in [p, *p.rglob("*")])
     states["nov"] = monthly_refresh(str(config), return_state=True)

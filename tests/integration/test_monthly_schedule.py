@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -27,6 +26,7 @@ import pytest
 import yaml
 
 from pipeline.config import PROJECT_ROOT
+from tests.helpers.prefect_server import free_port, persistent_server, stop
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
@@ -35,12 +35,6 @@ DEPLOYMENT = "monthly_refresh/monthly-refresh"
 LONDON = ZoneInfo("Europe/London")
 STARTUP_S = 180     # a busy 2-core machine can take minutes to start a server or import the flows
 QUIET = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "GX_ANALYTICS_ENABLED": "false"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def synthetic_counts(path: Path, last: date) -> None:
@@ -61,16 +55,6 @@ def run_config(path: Path, counts: str, output: str) -> None:
         inputs: [{{kind: mps_counts, paths: [{counts}]}}]
         output: {output}
         """))
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def without_api_url(home: Path) -> dict:
@@ -102,49 +86,25 @@ def served(tmp_path_factory):
     synthetic_counts(root / "counts_2023.csv", date(2023, 12, 1))
     run_config(root / "tiny.yaml", "counts.csv", "out")
     run_config(root / "stale.yaml", "counts_2023.csv", "out_stale")
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**without_api_url(root / ".prefect"), "PREFECT_SERVER_UI_ENABLED": "false"}
+    env = without_api_url(root / ".prefect")
     logs = root / "logs"
     logs.mkdir()
-    processes = []
-    with open(logs / "server.log", "w") as server_log, open(logs / "serve.log", "w") as serve_log:
-        try:
-            yield from _start(root, env, api, port, logs, server_log, serve_log, processes)
-        finally:
-            for process in reversed(processes):
-                stop(process)
-
-
-def _start(root, env, api, port, logs, server_log, serve_log, processes):
-    """Start the server (its scheduler looking every 5 s, not 60), wait for /api/health, start
-    `svna serve` as the README says, wait for its message; yield."""
-    server_env = {**env, "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5"}
-    server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=server_env, cwd=root, stdout=server_log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    processes.append(server)
-    deadline = time.monotonic() + STARTUP_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"{api}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        assert server.poll() is None, (logs / "server.log").read_text()[-2000:]
-        assert time.monotonic() < deadline, f"the Prefect server did not answer /api/health in {STARTUP_S} s"
-        time.sleep(1)
-    env = {**env, "PREFECT_API_URL": api, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
-    serve = subprocess.Popen([SVNA, "serve", "--config", str(root / "tiny.yaml")], env=env, cwd=PROJECT_ROOT,
-                             stdout=serve_log, stderr=subprocess.STDOUT, start_new_session=True)
-    processes.append(serve)
-    deadline = time.monotonic() + STARTUP_S
-    while "Next scheduled run:" not in (logs / "serve.log").read_text():
-        assert serve.poll() is None, (logs / "serve.log").read_text()[-2000:]
-        assert time.monotonic() < deadline, f"svna serve did not register the deployment in {STARTUP_S} s"
-        time.sleep(1)
-    yield root, env, api, serve
+    # the server's scheduler looks every 5 s, not 60
+    with persistent_server(logs / "server.log", {**env, "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5"},
+                           STARTUP_S) as api:
+        env = {**env, "PREFECT_API_URL": api, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+        with open(logs / "serve.log", "w") as serve_log:
+            serve = subprocess.Popen([SVNA, "serve", "--config", str(root / "tiny.yaml")], env=env, cwd=PROJECT_ROOT,
+                                     stdout=serve_log, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                deadline = time.monotonic() + STARTUP_S
+                while "Next scheduled run:" not in (logs / "serve.log").read_text():
+                    assert serve.poll() is None, (logs / "serve.log").read_text()[-2000:]
+                    assert time.monotonic() < deadline, f"svna serve did not register the deployment in {STARTUP_S} s"
+                    time.sleep(1)
+                yield root, env, api, serve
+            finally:
+                stop(serve)
 
 
 def test_serve_registers_prefect_yaml_schedule(served):

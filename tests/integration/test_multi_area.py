@@ -54,17 +54,7 @@ def _columns(con, name):
 
 
 @pytest.fixture(scope="module")
-def harness():
-    """A temporary Prefect backend, allowed longer than the shared one to start: this file starts Dask
-    workers beside it on a busy 2-core machine."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, harness):
+def runs(tmp_path_factory, prefect_harness):
     from flows.multi_area import multi_area_run
 
     folder = tmp_path_factory.mktemp("multi_area")

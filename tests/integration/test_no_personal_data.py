@@ -4,10 +4,13 @@ flow (one run that quarantines rows and succeeds, three that stop with an input 
 the `svna` command line; then the raw bytes of the Prefect database, its result storage and the
 command's output are searched for those values and for the person reference's pseudonym.
 
-Failed runs (issue 16 item 5): runs that stop on bad person values, bad dates and a missing column,
-in their own process with a fresh PREFECT_HOME, leave no crime reference and no failing value in
-any table of Prefect's database (every column, as text) or any file under PREFECT_HOME, while the
-analyst's message still quotes them."""
+Failed runs (issue 16 item 5): runs that stop on bad person values, bad dates and a missing column
+leave no crime reference and no failing value in any table of Prefect's database (every column, as
+text) or any file under PREFECT_HOME, while the analyst's message still quotes them.
+
+Both sets of flow runs run in one process of their own with a fresh PREFECT_HOME (its temporary
+server and database: nothing else recorded there); the command-line runs use the tests' Prefect
+server (prefect_harness)."""
 
 from __future__ import annotations
 
@@ -19,14 +22,12 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipeline.config import PROJECT_ROOT, load_config
-from pipeline.errors import InputError
 from pipeline.privacy import KEY_ENV, pseudonymisation_key
 from pipeline.sources.record_extract import pseudonymise
 from tests.helpers.tiny_inputs import TINY_VICTIMS, write_tiny_inputs
@@ -67,47 +68,26 @@ def key():
         yield TEST_KEY
 
 
-@pytest.fixture(scope="module")
-def flow_runs(tmp_path_factory, prefect_harness, key):
-    """Each case through the flow: the message of each failed run (None for a success)."""
-    from flows.annual_assessment import annual_assessment
-
-    cases = {
-        "quarantined": dict(victims=_victims(), threshold=50),   # age 150 and a duplicate quarantined; run succeeds
-        "over_threshold": dict(victims=_victims()),              # the same rows, above the 5% threshold
-        "missing_column": dict(victims=_victims(with_age=False)),  # the mapped Age column is absent
-        "no_header": dict(victims=_victims(header=False)),       # the first row is a person's record
+def _person_cases() -> dict:
+    return {
+        "quarantined": {"victims": _victims(), "threshold": 50},  # age 150 and a duplicate quarantined; run succeeds
+        "over_threshold": {"victims": _victims()},                # the same rows, above the 5% threshold
+        "missing_column": {"victims": _victims(with_age=False)},  # the mapped Age column is absent
+        "no_header": {"victims": _victims(header=False)},         # the first row is a person's record
     }
-    configs, outcomes = {}, {}
-    for name, case in cases.items():
-        configs[name] = _case(tmp_path_factory.mktemp(name), **case)
-        try:
-            annual_assessment(str(configs[name]))
-            outcomes[name] = None
-        except InputError as exc:
-            outcomes[name] = exc.message
-    return configs, outcomes
 
 
-def _prefect_files() -> list[Path]:
-    """The Prefect database (with its journal) and every file Prefect keeps under PREFECT_HOME."""
-    import prefect.settings as ps
-
-    url = ps.PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
-    database = Path(url.split(":///", 1)[1])
-    files = [p for p in database.parent.glob(database.name + "*") if p.is_file()]
-    home = Path(ps.get_current_settings().home)
-    storage = Path(ps.get_current_settings().results.local_storage_path)
-    files += [p for folder in (home, storage) if folder.exists() for p in folder.rglob("*") if p.is_file()]
-    return list(dict.fromkeys(files))
+@pytest.fixture(scope="module")
+def flow_runs(own_prefect_runs):
+    """Each case through the flow: its config and the message of each failed run (None for a success)."""
+    _, messages, _, configs = own_prefect_runs
+    return ({name: Path(configs[f"person/{name}"]) for name in _person_cases()},
+            {name: messages[f"person/{name}"] for name in _person_cases()})
 
 
-def _flush_prefect() -> None:
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    APILogWorker.drain_all()
-    EventsWorker.drain_all()
+def _prefect_files(home: Path) -> list[Path]:
+    """The Prefect database (with its journal) and every file Prefect keeps (result storage too)."""
+    return [p for p in home.rglob("*") if p.is_file()]
 
 
 def _raw(paths: list[Path]) -> bytes:
@@ -131,33 +111,24 @@ def test_messages_quote_no_person_values(flow_runs, key):
             assert secret not in (message or ""), (name, secret)
 
 
-def test_prefect_database_and_storage_hold_no_person_values(flow_runs, key):
+def test_prefect_database_and_storage_hold_no_person_values(flow_runs, own_prefect_runs, key):
     configs, _ = flow_runs
     pseudonym = pseudonymise(pd.Series([PERSON_ID]), pseudonymisation_key(load_config(configs["quarantined"])))[0]
-    _flush_prefect()
-    # the server writes logs, states and events in the background: wait until this module's runs are in
-    # (failed-state messages, a task's log line, an artifact), so the search below is not vacuous
+    raw = _raw(_prefect_files(own_prefect_runs[0]))
+    # not vacuous: Prefect recorded this module's runs (failed-state messages, a task's log line, an artifact)
     expected = [str(configs[name].parent / "extract" / "victims.csv").encode()
                 for name in ("over_threshold", "missing_column", "no_header")]          # failed-state messages
     expected += [b"Reconciled:", b"rows in = loaded + superseded + quarantined"]     # a log line, an artifact
-    deadline = time.monotonic() + 60
-    while True:
-        raw = _raw(_prefect_files())
-        missing = [m for m in expected if m not in raw]
-        if not missing or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+    missing = [m for m in expected if m not in raw]
     assert not missing, f"Prefect never recorded {missing}"
     for secret in SECRETS + [pseudonym]:
         assert secret.encode() not in raw, secret
 
 
-def test_the_command_line_prints_no_person_values(flow_runs, key):
-    """`svna annual` in its own process, against the test Prefect server: stderr and stdout carry
+def test_the_command_line_prints_no_person_values(flow_runs, key, prefect_harness):
+    """`svna annual` in its own process, against the tests' Prefect server: stderr and stdout carry
     the one-paragraph error and nothing from the person's record."""
-    import prefect.settings as ps
-
-    env = {**os.environ, KEY_ENV: key, "PREFECT_API_URL": ps.PREFECT_API_URL.value()}
+    env = {**os.environ, KEY_ENV: key}
     result = subprocess.run([sys.executable, "-m", "pipeline.cli", "annual", "--config", str(flow_runs[0]["no_header"])],
                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
@@ -194,7 +165,7 @@ FAILING = {  # case: (file edited, edit, what the message must quote)
 
 # Runs each config through the flow; prints each InputError's full message (one JSON line), after the
 # server has stored every failed flow run's event (the server's event writer batches in the background).
-RUN_FAILING_FLOWS = """
+RUN_FLOWS = """
 import json, os, sqlite3, sys, time
 from flows.annual_assessment import annual_assessment
 from pipeline.errors import InputError
@@ -210,10 +181,11 @@ for name, config in json.loads(sys.argv[1]).items():
         messages[name] = exc.message
 APILogWorker.drain_all()
 EventsWorker.drain_all()
+failed = sum(message is not None for message in messages.values())
 database, deadline = os.path.join(os.environ["PREFECT_HOME"], "prefect.db"), time.monotonic() + 120
 while time.monotonic() < deadline:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as con:
-        if con.execute("select count(*) from events where event = 'prefect.flow-run.Failed'").fetchone()[0] >= len(messages):
+        if con.execute("select count(*) from events where event = 'prefect.flow-run.Failed'").fetchone()[0] >= failed:
             break
     time.sleep(1)
 print("MESSAGES " + json.dumps(messages))
@@ -232,19 +204,30 @@ def _failing_config(folder: Path, name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def failed_runs(tmp_path_factory):
-    """Every failing case in one process with its own PREFECT_HOME (its temporary server and database)."""
-    base = tmp_path_factory.mktemp("failed_runs")
+def own_prefect_runs(tmp_path_factory, key):
+    """Every case of this file (person/<case>, failing/<case>) in one process with its own PREFECT_HOME
+    (its temporary server and database): (PREFECT_HOME, messages, that process's stderr, configs)."""
+    base = tmp_path_factory.mktemp("runs")
     home = base / "prefect_home"
-    configs = {name: str(_failing_config(base / name, name)) for name in FAILING}
+    configs = {f"person/{name}": str(_case(base / "person" / name, **case)) for name, case in _person_cases().items()}
+    configs |= {f"failing/{name}": str(_failing_config(base / name, name)) for name in FAILING}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
                PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    result = subprocess.run([sys.executable, "-c", RUN_FAILING_FLOWS, json.dumps(configs)], cwd=PROJECT_ROOT,
+    env[KEY_ENV] = key
+    result = subprocess.run([sys.executable, "-c", RUN_FLOWS, json.dumps(configs)], cwd=PROJECT_ROOT,
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     line = [text for text in result.stdout.splitlines() if text.startswith("MESSAGES ")][-1]
     return home, json.loads(line.removeprefix("MESSAGES ")), result.stderr, configs
+
+
+@pytest.fixture(scope="module")
+def failed_runs(own_prefect_runs):
+    """The failing cases: (PREFECT_HOME, messages, stderr, configs)."""
+    home, messages, stderr, configs = own_prefect_runs
+    return (home, {name: messages[f"failing/{name}"] for name in FAILING}, stderr,
+            {name: configs[f"failing/{name}"] for name in FAILING})
 
 
 def _prefect_home_texts(home: Path) -> dict[str, str]:
@@ -298,11 +281,8 @@ def test_failed_runs_leave_no_crime_reference_or_value_in_prefect(failed_runs):
 
 def test_the_command_line_still_prints_the_examples(failed_runs, prefect_harness):
     """`svna annual` on a failing case: the terminal gets the examples Prefect never sees."""
-    import prefect.settings as ps
-
-    env = {**os.environ, "PREFECT_API_URL": ps.PREFECT_API_URL.value()}
     result = subprocess.run([sys.executable, "-m", "pipeline.cli", "annual", "--config", failed_runs[3]["bad_age"]],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+                            cwd=PROJECT_ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=600)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "victims.csv, column 'age': at most 5% of rows may fail row checks" in result.stderr
     assert f"Examples: '{REF}C1: {AGE}', '{REF}C2: {AGE}'" in result.stderr

@@ -45,18 +45,12 @@ POLICE_UK = {
                                                    / "*-street.csv")]}],
     "reference": {"lsoa_to_ward": str(SHARED_DATA / "lookups" / "lsoa21_ward22_best_fit_EW_from_GLA_rds.csv")},
     "geography": {"gi_permutations": 0}}
-LONDON = {
-    "area": {"name": "Merton", "code": "E09000024"}, "areas": "all",
-    "comparator": {"name": "Metropolitan Police Service"}, "period": {"calendar_year": 2022},
-    "inputs": [{"kind": "mps_counts", "paths": [str(p) for p in sorted((MPS / "borough").glob("*extract2023-08.csv"))]}],
-    "reference": {"areas": str(SHARED_DATA / "boundaries" / "london_boroughs" / "London_Borough_Excluding_MHW.shp"),
-                  "area_population": str(SHARED_DATA / "population" / "census2021_usual_residents_lsoa21_age6_EW.csv.gz")},
-    "geography": {"gi_permutations": 0}}
-
 
 @pytest.fixture(scope="module", params=["merton_mps_counts", "city_police_uk", "all_london"])
 def real_run(request, tmp_path_factory):
-    raw = {"merton_mps_counts": MERTON, "city_police_uk": POLICE_UK, "all_london": LONDON}[request.param]
+    if request.param == "all_london":
+        return request.getfixturevalue("shared_london_run")     # also read by test_disclosure_audit_runs
+    raw = {"merton_mps_counts": MERTON, "city_police_uk": POLICE_UK}[request.param]
     root = tmp_path_factory.mktemp(request.param)
     (root / "run.yaml").write_text(yaml.safe_dump({**raw, "tiers": ["restricted", "public"], "output": "out"}))
     cfg = load_config(root / "run.yaml")
