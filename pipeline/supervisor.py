@@ -66,6 +66,9 @@ def start_child() -> None:
     stack = open(folder / STACK, "w")  # noqa: SIM115 - open for the life of the process: faulthandler writes to it
     faulthandler.enable(file=stack, all_threads=True)
     faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)   # a run that seems hung
+    # the supervisor forwards Ctrl-C: the run must stop on it even when svna was started where SIGINT is
+    # ignored (a background job of a non-interactive shell), which the child would otherwise inherit
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.getLogger("prefect.flow_runs").addFilter(_FlowRunId())
 
 

@@ -86,14 +86,10 @@ def svna(args: list[str], root: Path, env: dict, fault: str | None = None, inter
     started = time.monotonic()
     name = (fault or "good").replace(":", "-")
     with open(root / f"stdout-{name}.txt", "w+") as stdout, open(root / f"stderr-{name}.txt", "w+") as stderr:
-        # as from a terminal: a SIGINT ignored by whatever started the tests (`make test &` in a script) is
-        # inherited through exec, and the run could not be interrupted; a handler is not inherited
-        ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
-        try:
-            supervisor = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_ROOT, env=run_env,
-                                          stdout=stdout, stderr=stderr, text=True, start_new_session=True)
-        finally:
-            signal.signal(signal.SIGINT, ignored)
+        # whatever SIGINT disposition the tests were started with (ignored in `make test &` from a script)
+        # is inherited: the supervisor's child must still stop on the Ctrl-C it forwards
+        supervisor = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], cwd=PROJECT_ROOT, env=run_env,
+                                      stdout=stdout, stderr=stderr, text=True, start_new_session=True)
         try:
             if interrupt:
                 while not stopped(tag):
