@@ -55,8 +55,8 @@ def measure(name: str, command: list[str], env: dict | None = None) -> dict:
 
 def in_process_pipeline() -> dict:
     """The same annual job without Prefect: the pipeline's own cost."""
-    code = ("import time; t=time.perf_counter(); from pipeline.config import load_config, DEMO_CONFIG; "
-            "from pipeline.annual import run_annual; "
+    code = ("import time; t=time.perf_counter(); from pipeline.settings.config import load_config, DEMO_CONFIG; "
+            "from pipeline.runs.annual import run_annual; "
             "run_annual(load_config(DEMO_CONFIG, {'output': '/tmp/svna-bench-demo'}, demo=True)); "
             "print(round(time.perf_counter()-t, 2))")
     start, cpu = time.perf_counter(), _cpu()

@@ -19,8 +19,8 @@ import time
 
 import duckdb
 
-from pipeline import db
-from pipeline.config import DEMO_RAW_DIR
+from pipeline.settings.config import DEMO_RAW_DIR
+from pipeline.transform import db
 
 MACROS = (db.SQL_DIR / "macros.sql").read_text()
 FORMATS = re.findall(r"try_strptime_shaped\(trim\(x\), '([^']+)'\)", MACROS)

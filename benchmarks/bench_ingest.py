@@ -4,7 +4,7 @@ A borough ten times the demo (about 265,000 offences, with their victims and sus
 repeating the demo extract with the crime and person references offset, so every copy is a distinct
 crime. Each measurement runs in a fresh subprocess (peak memory is that process's own):
   - bare: `create table as select * from read_csv(..., all_varchar)` of the three files;
-  - ingest: `pipeline.assessment.ingest` of the same files (encoding and header sniffing, line
+  - ingest: `pipeline.transform.assessment.ingest` of the same files (encoding and header sniffing, line
     numbers, rejects, the profile's renames and value maps, pseudonymisation, audit tables).
 Targets (issue 8): ingest within 3x the bare read. Results print as a table and go to
 .bench/ingest.json. `--copies N` changes the scale; `--keep` keeps the generated files.
@@ -33,7 +33,7 @@ def demo_extract() -> dict[str, Path]:
     folder = ROOT / "data" / "raw" / "demo" / "extract"
     if not list(folder.glob("offences_*.csv")):
         folder = Path(tempfile.mkdtemp(prefix="svna-bench-demo-")) / "demo"
-        subprocess.run([sys.executable, "-m", "pipeline.demo", str(folder)], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "pipeline.demo.riverford", str(folder)], cwd=ROOT, check=True, capture_output=True)
         folder = folder / "extract"
     return {role: next(folder.glob(f"{role}_*.csv")) for role in ROLES}
 
@@ -75,8 +75,8 @@ print(time.perf_counter() - start, rows, resource.getrusage(resource.RUSAGE_SELF
 INGEST = """
 import sys, time, resource
 from pathlib import Path
-from pipeline import assessment, db
-from pipeline.config import load_config
+from pipeline.transform import assessment, db
+from pipeline.settings.config import load_config
 cfg = load_config(Path(sys.argv[1]))
 con = db.connect()
 start = time.perf_counter()

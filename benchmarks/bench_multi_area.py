@@ -53,7 +53,7 @@ def national_config(path: Path, output: Path, fan_out: bool) -> Path:
 
 
 def child_fan_out(config: Path, result: Path) -> None:
-    from pipeline.config import configure_runtime
+    from pipeline.settings.config import configure_runtime
 
     configure_runtime()
     from flows.multi_area import multi_area_run
@@ -70,9 +70,10 @@ def child_fan_out(config: Path, result: Path) -> None:
 
 
 def child_single(config: Path, result: Path) -> None:
-    from pipeline import annual, assessment
-    from pipeline.config import load_config
-    from pipeline.steps import run_steps
+    from pipeline.runs import annual
+    from pipeline.runs.steps import run_steps
+    from pipeline.settings.config import load_config
+    from pipeline.transform import assessment
 
     cfg = load_config(config)
     work = WORK / "single"
@@ -126,7 +127,7 @@ def measure(name: str, args: list[str]) -> dict:
 
 
 def london(results: dict) -> None:
-    from pipeline import config_sections as config_module
+    from pipeline.settings import config_sections as config_module
 
     if "areas" not in config_module.RUN_CONFIG_KEYS:
         print("(b) all-London: skipped: this svna has no `areas:` config key yet (issue 11 item 1)")

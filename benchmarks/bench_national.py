@@ -39,8 +39,8 @@ WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); 
 def run_svna(config: Path, result: Path) -> None:
     import duckdb  # noqa: F401  (imports are part of the measured process either way)
 
-    from pipeline import assessment, db
-    from pipeline.config import load_config
+    from pipeline.settings.config import load_config
+    from pipeline.transform import assessment, db
 
     timings = {}
     start = time.perf_counter()

@@ -73,7 +73,7 @@ def prepare(n_points: int, n_polygons: int) -> tuple[Path, Path]:
 SVNA = """
 import json, resource, tempfile, time
 from pathlib import Path
-from pipeline import db
+from pipeline.transform import db
 t = time.perf_counter()
 con = db.connect(Path(tempfile.mkdtemp()) / "bench.duckdb", settings={settings})  # a database file, as in a run
 db.load_macros(con)

@@ -45,8 +45,8 @@ BUILD_WRAPPER = """
 import faulthandler, signal, sys
 faulthandler.enable(all_threads=True); faulthandler.register(signal.SIGUSR1, all_threads=True)
 from pathlib import Path
-from pipeline import assessment, db
-from pipeline.config import DEMO_CONFIG, configure_runtime, load_config
+from pipeline.transform import assessment, db
+from pipeline.settings.config import DEMO_CONFIG, configure_runtime, load_config
 configure_runtime()
 target, work = sys.argv[1], Path(sys.argv[2])
 if target == "demo":
@@ -127,7 +127,7 @@ def run_once(index: int, command: list[str], timeout: float, env: dict[str, str]
 
 def ensure_demo_data(env: dict[str, str]) -> None:
     """The demo's synthetic files, generated once before the builds (not timed, not counted)."""
-    code = ("from pipeline.config import DEMO_RAW_DIR; from pipeline.demo import RELATIVE_PATHS, generate_demo_data\n"
+    code = ("from pipeline.settings.config import DEMO_RAW_DIR; from pipeline.demo.riverford import RELATIVE_PATHS, generate_demo_data\n"
             "if not all((DEMO_RAW_DIR / r).exists() for r in RELATIVE_PATHS.values()): generate_demo_data(DEMO_RAW_DIR)")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
 

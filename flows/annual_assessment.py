@@ -1,6 +1,6 @@
 """Prefect flow `annual_assessment`: the analyst's yearly SNA run.
 
-Its tasks are the steps listed in pipeline/annual.py (STEPS), in that order; they pass the run (its
+Its tasks are the steps listed in pipeline/runs/annual.py (STEPS), in that order; they pass the run (its
 config and work folder), never DuckDB connections. Only aggregates reach logs and artifacts: no
 row-level or personal data.
 """
@@ -13,9 +13,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.steps import as_tasks
-from pipeline import annual, assessment, db
-from pipeline.config import RunConfig, load_config
-from pipeline.steps import run_steps
+from pipeline.runs import annual
+from pipeline.runs.steps import run_steps
+from pipeline.settings.config import RunConfig, load_config
+from pipeline.transform import assessment, db
 
 TASKS = as_tasks(annual.STEPS)
 

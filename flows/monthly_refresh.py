@@ -1,7 +1,7 @@
 """Prefect flow `monthly_refresh`: the unattended monthly update (deployment `monthly-refresh` in
 prefect.yaml; `svna serve` runs it on a cron on one machine).
 
-Its tasks are the steps listed in pipeline/monthly.py (STEPS), in that order; they pass the refresh
+Its tasks are the steps listed in pipeline/runs/monthly.py (STEPS), in that order; they pass the refresh
 (its config and work folder), never DuckDB connections. When the month's files have not arrived the
 run ends in a Completed state named "Waiting for data" (not a failure: nothing was wrong, nothing was
 published). Artifacts carry area-level aggregates only.
@@ -18,8 +18,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed
 
 from flows.steps import as_tasks
-from pipeline import monthly
-from pipeline.steps import run_steps
+from pipeline.runs import monthly
+from pipeline.runs.steps import run_steps
 
 WAITING_STATE = "Waiting for data"
 TASKS = as_tasks(monthly.STEPS)

@@ -1,6 +1,6 @@
-"""Prefect flow `multi_area`: the fan-out over coarse units (forces or years) of pipeline/multi_area.py.
+"""Prefect flow `multi_area`: the fan-out over coarse units (forces or years) of pipeline/runs/multi_area.py.
 
-Its tasks are the steps listed in pipeline/multi_area.py (STEPS), in that order. Each unit (ingest ->
+Its tasks are the steps listed in pipeline/runs/multi_area.py (STEPS), in that order. Each unit (ingest ->
 marts for one force or year, into its own DuckDB file) is a task run, mapped over the units on the
 task runner the config's `engine:` names: Prefect's default runner (threads in this process), or
 prefect-dask's DaskTaskRunner on a temporary LocalCluster of `n_workers` processes or on the Dask
@@ -13,9 +13,9 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.steps import as_tasks
-from pipeline import annual, multi_area
-from pipeline.config_sections import EngineSettings
-from pipeline.steps import run_steps
+from pipeline.runs import annual, multi_area
+from pipeline.runs.steps import run_steps
+from pipeline.settings.config_sections import EngineSettings
 
 TASKS = as_tasks(multi_area.STEPS)
 

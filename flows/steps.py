@@ -1,5 +1,5 @@
-"""Prefect tasks made from a run kind's step list (pipeline/steps.py): the flows run the list with
-`pipeline.steps.run_steps`, calling each step as its task, so their tasks are the list, in its order."""
+"""Prefect tasks made from a run kind's step list (pipeline/runs/steps.py): the flows run the list with
+`pipeline.runs.steps.run_steps`, calling each step as its task, so their tasks are the list, in its order."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from prefect import task, unmapped
 from prefect.cache_policies import NO_CACHE
 
-from pipeline.steps import Step
+from pipeline.runs.steps import Step
 
 
 def io_error(task, task_run, state) -> bool:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
-from pipeline.config import DEMO_CONFIG, DEMO_RAW_DIR, configure_runtime
 from pipeline.errors import InputError
+from pipeline.settings.config import DEMO_CONFIG, DEMO_RAW_DIR, configure_runtime
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="svna: the Serious Violence Strategic Needs Assessment pipeline.")
@@ -84,7 +84,7 @@ def _fail(exc: Exception) -> None:
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         typer.echo("Nothing was written; the previous outputs (if any) are unchanged.", err=True)
         raise typer.Exit(2)
-    from pipeline.disclosure import PublicTierError
+    from pipeline.publish.disclosure import PublicTierError
 
     if isinstance(exc, PublicTierError):
         typer.secho(f"svna failed: {exc}.", fg=typer.colors.RED, err=True)
@@ -112,14 +112,14 @@ def _tiers(tier: str | None) -> list[str] | None:
 
 def _run(config: Path, period: dict | None, output: Path | None, debug: bool, demo: bool = False,
          tier: str | None = None) -> None:
-    from pipeline.annual import enable_crash_stacks
+    from pipeline.runs.annual import enable_crash_stacks
 
     enable_crash_stacks()   # a native crash leaves a stack on stderr (issue 7 item 13)
     configure_runtime()
     try:
         _check_prefect_api()
         from flows.annual_assessment import annual_assessment
-        from pipeline.annual import BUILD_IMPORTS, warm_imports
+        from pipeline.runs.annual import BUILD_IMPORTS, warm_imports
 
         warm_imports(BUILD_IMPORTS)  # while Prefect starts its server
 
@@ -169,8 +169,8 @@ def demo(
     debug: bool = typer.Option(False, help="Show full tracebacks."),
 ) -> None:
     """Generate the synthetic demo borough (if absent) and run the annual assessment on it."""
-    from pipeline.config import CONFIG_DIR, IN_CHECKOUT
-    from pipeline.demo import RELATIVE_PATHS, generate_demo_data
+    from pipeline.demo.riverford import RELATIVE_PATHS, generate_demo_data
+    from pipeline.settings.config import CONFIG_DIR, IN_CHECKOUT
 
     if not IN_CHECKOUT and not DEMO_CONFIG.exists():  # an installed package: a demo workspace of its own
         typer.echo(f"Writing the demo configuration to {DEMO_CONFIG.parent} (set SVNA_DEMO_HOME to choose) ...")
@@ -196,7 +196,7 @@ def multi_area(
     """Fan out over forces or years (data.police.uk files too big for one run), on Prefect's default
     runner or a Dask cluster, and combine the units' tables; one area or all London boroughs need
     `svna annual` (one query)."""
-    from pipeline.annual import enable_crash_stacks
+    from pipeline.runs.annual import enable_crash_stacks
 
     enable_crash_stacks()
     configure_runtime()
@@ -224,7 +224,7 @@ app.add_typer(key_app, name="key")
 @key_app.command("new")
 def key_new(path: Path = typer.Argument(..., help="Where to write the key, e.g. ~/.svna/key (never overwritten).")) -> None:
     """Write a new random pseudonymisation key (32 bytes as hex), readable by you alone (mode 600)."""
-    from pipeline.privacy import write_new_key
+    from pipeline.sources.privacy import write_new_key
 
     try:
         written = write_new_key(path)
@@ -281,7 +281,7 @@ def serve(
     """Serve the monthly-refresh deployment on this machine, on prefect.yaml's cron (Europe/London), until
     stopped. Needs a persistent Prefect server at PREFECT_API_URL: its scheduler creates the runs."""
     configure_runtime()
-    from pipeline.prefect_server import NoPersistentServer, persistent_api_url
+    from pipeline.runs.prefect_server import NoPersistentServer, persistent_api_url
 
     try:
         api_url = persistent_api_url()
@@ -295,10 +295,10 @@ def serve(
 
 def main() -> None:  # pragma: no cover - console entry point
     """`svna`: a run command goes to a supervised child process, so a crash leaves nothing behind
-    (pipeline/supervisor.py); that child, and every other command, runs here."""
+    (pipeline/runs/supervisor.py); that child, and every other command, runs here."""
     import os
 
-    from pipeline import supervisor
+    from pipeline.runs import supervisor
 
     if supervisor.wanted(sys.argv[1:]):
         sys.exit(supervisor.run(sys.argv[1:]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 
-from pipeline.config import SEEDS_DIR
+from pipeline.settings.config import SEEDS_DIR
 
 
 def read_seed(name: str) -> list[dict[str, str]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import configure_runtime
+from pipeline.settings.config import configure_runtime
 from tests.helpers.tiny_inputs import write_tiny_inputs
 
 configure_runtime()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import validation_suites
+from pipeline.checks import validation_suites
 from pipeline.errors import InputError
 from pipeline.sources.csv_reader import read_csv_text
 from pipeline.sources.files import (

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from pipeline.config_sections import check_keys, parse_period
-from pipeline.config_types import load_yaml
 from pipeline.errors import InputError
+from pipeline.settings.config_sections import check_keys, parse_period
+from pipeline.settings.config_types import load_yaml
 
 OFFENCE_COLUMNS = (
     "crime_ref", "recorded_date", "committed_from", "committed_to", "ho_code", "offence_description",

@@ -16,10 +16,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline import validation_suites
-from pipeline.config_sections import parse_period
+from pipeline.checks import validation_suites
 from pipeline.errors import InputError
-from pipeline.privacy import pseudonymisation_key
+from pipeline.settings.config_sections import parse_period
 from pipeline.sources.csv_reader import read_csv_text
 from pipeline.sources.files import (
     WHITESPACE,
@@ -33,6 +32,7 @@ from pipeline.sources.files import (
     repeat_of,
     trimmed_sql,
 )
+from pipeline.sources.privacy import pseudonymisation_key
 from pipeline.sources.profiles import CANONICAL, Profile, load_profile
 from pipeline.sources.registry import Coverage, SourceKind
 from pipeline.sources.xlsx_reader import read_xlsx

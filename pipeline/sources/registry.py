@@ -64,7 +64,7 @@ _KINDS: dict[str, SourceKind] = {}
 
 def kinds() -> dict[str, SourceKind]:
     """Every input kind by name, in rank order: the SOURCE of each module of pipeline/sources (read on
-    first use, so that pipeline.config can import this module) and any registered by `register`."""
+    first use, so that pipeline.settings.config can import this module) and any registered by `register`."""
     if not _KINDS:
         package = importlib.import_module("pipeline.sources")
         for module in pkgutil.iter_modules(package.__path__):

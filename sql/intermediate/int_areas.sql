@@ -5,7 +5,7 @@
 -- Selection (`areas:`, run variable areas_mode): focus = the focus area only; list = it and the
 -- areas named; all = every area in the inputs; neighbours = it and its neighbours. Neighbours share
 -- at least neighbour_min_border_m of border, borders within neighbour_tolerance_m of each other
--- counting as shared (slivers); a point-only touch is not a neighbour (see pipeline/areas.py).
+-- counting as shared (slivers); a point-only touch is not a neighbour (see pipeline/reference/areas.py).
 -- Residents: Census 2021 LSOAs of reference.area_population, by the local authority in the LSOA
 -- name ("Merton 001A"); for the focus area, else the LSOAs of reference.population.
 with input_areas as (

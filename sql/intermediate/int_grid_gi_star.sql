@@ -1,7 +1,7 @@
 -- int_grid_gi_star
 -- Grain: one row per grid cell x theme x period role with at least getvariable('gi_min_crimes')
 -- crimes: the Getis-Ord Gi* z-score from PySAL esda.G_Local (binary queen contiguity among the
--- area's cells, the cell itself included), computed by gi_star_grid (pipeline.hotspots, registered
+-- area's cells, the cell itself included), computed by gi_star_grid (pipeline.transform.hotspots, registered
 -- as a DuckDB function) once per theme x period. p_norm: one-sided normal tail of |z|; p_sim:
 -- conditional-permutation pseudo p-value (getvariable('gi_permutations'), fixed seed).
 -- unique_key: grid_col, grid_row, theme, period_role

@@ -14,7 +14,7 @@ with counts as (
     from stg_mps_counts
 ),
 
--- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/transform/rules.py
 checked as (
     {{ checked_rows('counts') }}
 )

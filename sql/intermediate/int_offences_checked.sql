@@ -4,7 +4,7 @@
 -- unique_key: source_file, source_row
 -- An extract version is the extract date (else the file); a crime reference may appear once per
 -- version: later copies of a reference whose first valid row is kept are `duplicate_crime_ref`.
--- Rules, their order, conditions and reasons: sql/seeds/quarantine_rules.csv (pipeline/rules.py
+-- Rules, their order, conditions and reasons: sql/seeds/quarantine_rules.csv (pipeline/transform/rules.py
 -- renders checked_rows, the tail every checked model shares); `failed_rules` lists every rule a row fails, in
 -- order, and the Great Expectations suite checks each of them. Each row carries its place on the current boundaries
 -- (int_offences_located); coordinates outside the area are `outside_area`.
@@ -43,7 +43,7 @@ prepared as (
     left join located on located.source_file = offences.source_file and located.source_row = offences.source_row
 ),
 
--- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/transform/rules.py
 checked as (
     {{ checked_rows('prepared') }}
 )

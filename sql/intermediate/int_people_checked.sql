@@ -18,7 +18,7 @@ prepared as (
     from people
 ),
 
--- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/transform/rules.py
 checked as (
     {{ checked_rows('prepared') }}
 )

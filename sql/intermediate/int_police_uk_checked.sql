@@ -29,7 +29,7 @@ typed as (
     left join crime_types on crime_types.crime_type_key = lower(crimes.crime_type)
 ),
 
--- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/rules.py
+-- the rules' verdicts (sql/seeds/quarantine_rules.csv), rendered by pipeline/transform/rules.py
 checked as (
     {{ checked_rows('typed') }}
 ),

@@ -5,7 +5,7 @@
 -- Areas: every area of area_comparison with residents; target = their pooled rate. Wards: the focus
 -- area's current wards with residents (ward_hotspots: on the current ward set in both periods);
 -- target = the pooled rate of those wards. Limits: exact Poisson quantiles of the expected count target x population, interpolated
--- (Spiegelhalter 2005; funnel_limit in pipeline/areas.py), at 95% and 99.8%, as rates per 1,000.
+-- (Spiegelhalter 2005; funnel_limit in pipeline/reference/areas.py), at 95% and 99.8%, as rates per 1,000.
 with area_points as (
     select 'area' as unit_level, area_code as unit_code, area_name as unit_name, area_name,
            is_focus, is_neighbour, theme, cast(count as double) as count, residents as population

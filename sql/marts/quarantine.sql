@@ -1,13 +1,13 @@
 -- quarantine
 -- Grain: one row per input row that failed a row-level rule: file, line, the column and value that
 -- failed, the rule and its reason (sql/seeds/quarantine_rules.csv: each rule's column and value are
--- declared there, beside its condition, and expanded by pipeline/rules.py). Only the crime reference and the
+-- declared there, beside its condition, and expanded by pipeline/transform/rules.py). Only the crime reference and the
 -- failing value are kept, never the whole record (it may hold personal data); malformed CSV lines
 -- (wrong field count, undecodable bytes) keep a detail such as "17 fields; the header has 16".
 -- (wide MPS files: one row per month cell, `source_month`; null for other inputs). Each checked model
 -- gives its rows' input_table, source_month and crime_ref, so a new input kind needs no change here.
 -- unique_key: source_file, source_row, source_month, input_table, failing_column, rule
-with checked as (  -- every checked model in sql/seeds/quarantine_rules.csv, rendered by pipeline/rules.py
+with checked as (  -- every checked model in sql/seeds/quarantine_rules.csv, rendered by pipeline/transform/rules.py
     {{ quarantined_rows }}
 ),
 

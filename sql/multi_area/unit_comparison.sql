@@ -1,6 +1,6 @@
 -- unit_comparison
 -- Grain: one row per fan-out unit (a force, or a year) x theme x period, from the units' combined
--- theme_summary: what needs every unit at once, computed once after the combine (pipeline.multi_area).
+-- theme_summary: what needs every unit at once, computed once after the combine (pipeline.runs.multi_area).
 -- unique_key: unit, theme, period_label
 -- For force units: each force's share of the total over all forces in the run, its rank (1 = most
 -- crimes; ties share a rank), and the total's change against the previous period. For year units the

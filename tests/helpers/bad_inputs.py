@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pipeline import assessment, db
-from pipeline.config import RunConfig
+from pipeline.settings.config import RunConfig
+from pipeline.transform import assessment, db
 from tests.helpers.tiny_inputs import TEST_KEY_FILE
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"

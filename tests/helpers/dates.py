@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import assessment, db
-from pipeline.config import load_config
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
 from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
 
 

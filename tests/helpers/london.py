@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from pipeline.config import load_config
+from pipeline.settings.config import load_config
 from tests.helpers.shared_data import SHARED_DATA
 
 BOROUGH_FILES = sorted((SHARED_DATA / "mps_counts" / "borough").glob("*extract2023-08.csv"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from pipeline import assessment, db
-from pipeline.config import load_config
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
 from tests.helpers.shared_data import SHARED_DATA
 from tests.helpers.tiny_inputs import TEST_KEY_FILE
 

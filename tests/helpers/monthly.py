@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from pipeline.config import CONFIG_DIR
+from pipeline.settings.config import CONFIG_DIR
 from tests.helpers.tiny_inputs import TEST_KEY_FILE
 
 

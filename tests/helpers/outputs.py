@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.config import SQL_DIR
+from pipeline.settings.config import SQL_DIR
 
 
 def declared_key(mart: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import PROJECT_ROOT
+from pipeline.settings.config import PROJECT_ROOT
 
 SHARED_DATA = (PROJECT_ROOT.parent / "shared" / "data").resolve()  # paths as the pipeline records them
 

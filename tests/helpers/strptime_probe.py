@@ -1,4 +1,4 @@
-"""Probe (run in its own process by tests/unit/test_strptime_overread.py): every date parse svna does in SQL,
+"""Probe (run in its own process by tests/unit/transform/test_strptime_overread.py): every date parse svna does in SQL,
 applied to fresh heap strings of every length and shape, the pattern that made DuckDB 1.5.5's strptime read
 past the end of its input (/work/shared/repro/duckdb_strptime_overread.py, docs/performance.md).
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.db import load_spatial, sql_literal
+from pipeline.transform.db import load_spatial, sql_literal
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL = ROOT / "sql"

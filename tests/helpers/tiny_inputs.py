@@ -1,4 +1,4 @@
-"""A tiny record extract whose every metric was computed by hand (tests/unit/test_metrics.py), a
+"""A tiny record extract whose every metric was computed by hand (tests/unit/transform/test_metrics.py), a
 two-borough MPS comparator file, and one random pseudonymisation key for the test session."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from pipeline.privacy import write_new_key
+from pipeline.sources.privacy import write_new_key
 
 # One random pseudonymisation key for the test session (the fixed demo key is for `svna demo` only).
 TEST_KEY_FILE = write_new_key(Path(tempfile.mkdtemp(prefix="svna-test-key-")) / "svna.key")

@@ -68,8 +68,8 @@ def shared_demo_run(request, tmp_path_factory) -> DemoRun:
     by every test that only reads it (never write into it: make your own run for that)."""
     def build(root: Path) -> dict:
         from flows.annual_assessment import annual_assessment
-        from pipeline.config import CONFIG_DIR
-        from pipeline.demo import generate_demo_data
+        from pipeline.demo.riverford import generate_demo_data
+        from pipeline.settings.config import CONFIG_DIR
 
         request.getfixturevalue("prefect_harness")
         generate_demo_data(root / "data" / "raw" / "demo")
@@ -81,7 +81,7 @@ def shared_demo_run(request, tmp_path_factory) -> DemoRun:
 
 
 class LondonRun(NamedTuple):
-    cfg: object       # the run's loaded config (pipeline.config)
+    cfg: object       # the run's loaded config (pipeline.settings.config)
     out: Path         # its output folder: both tiers
 
 
@@ -90,11 +90,11 @@ def shared_london_run(tmp_path_factory) -> LondonRun:
     """Every London borough (`areas: all`) of the real MPS counts through the annual run with both tiers,
     built once per suite and shared by the tests that only read it (test_public_tier_real,
     test_disclosure_audit_runs)."""
-    from pipeline.config import load_config
+    from pipeline.settings.config import load_config
     from tests.helpers.real_configs import ALL_LONDON
 
     def build(root: Path) -> dict:
-        from pipeline.annual import run_annual
+        from pipeline.runs.annual import run_annual
 
         (root / "run.yaml").write_text(yaml.safe_dump({**ALL_LONDON, "tiers": ["restricted", "public"],
                                                        "output": "out"}))

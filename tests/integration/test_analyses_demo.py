@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.demo import BAD_CODE_REF
+from pipeline.demo.riverford import BAD_CODE_REF
 
 pytestmark = pytest.mark.integration
 ANALYSES = ["temporal_profile", "trend", "victim_rates", "repeat_victimisation", "knife_crime_profile",

@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.demo import BAD_CODE_REF, BAD_DATE_REF
+from pipeline.demo.riverford import BAD_CODE_REF, BAD_DATE_REF
 
 pytestmark = pytest.mark.integration
 VWI_CODES = {"2", "4/3", "4/7", "5D", "5E", "8N", "8P", "8S", "8T"}
@@ -110,8 +110,8 @@ def test_every_demo_table_is_written_in_its_stated_order(demo_run):
 
 def test_the_flow_runs_the_annual_step_list_as_its_tasks(tmp_path, prefect_harness, task_order):
     from flows.annual_assessment import annual_assessment
-    from pipeline import annual
-    from pipeline.steps import task_names
+    from pipeline.runs import annual
+    from pipeline.runs.steps import task_names
     from tests.helpers.tiny_inputs import write_tiny_inputs
 
     state = annual_assessment(str(write_tiny_inputs(tmp_path)), return_state=True)

@@ -8,8 +8,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from pipeline import assessment, db
-from pipeline.config import load_config
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
 from tests.helpers.london import BOROUGH_FILES, CENSUS, write_london_config
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
@@ -81,7 +81,7 @@ def test_merton_vwi_rate_and_rank_hand_checked(london):
 
 
 def test_area_comparison_change_uses_the_exact_test(london):
-    from pipeline.stats_functions import exact_change_p_values
+    from pipeline.transform.stats_functions import exact_change_p_values
 
     row = london.execute("select count, previous_count, p_value, change_flag from area_comparison "
                          "where theme = 'vwi' and area_name = 'Merton'").fetchone()
@@ -117,9 +117,9 @@ def test_funnel_limits_are_exact_poisson_quantiles(london):
 
 
 def test_headline_names_rank_and_neighbours_with_higher_rates(london):
-    from pipeline import narrative
+    from pipeline.narrative import sentences
 
-    text = narrative.headlines_markdown(london, "Metropolitan Police Service", "OFFICIAL")
+    text = sentences.headlines_markdown(london, "Metropolitan Police Service", "OFFICIAL")
     # 2022 VWI per 1,000: Lambeth 11.43, Croydon 9.55, Wandsworth 7.36, Sutton 6.61 > Merton 6.60 >
     # Kingston upon Thames 6.50 (counts from pandas_vwi_2022 over Census 2021 residents)
     assert ("Merton's VWI rate was 6.6 per 1,000 residents, 27th highest of the 32 boroughs; of its five "
@@ -143,8 +143,8 @@ def test_theme_summary_carries_every_selected_area_and_the_focus_is_unchanged(lo
 
 
 def test_a_listed_area_missing_from_the_inputs_is_refused(tmp_path):
-    from pipeline import areas
     from pipeline.errors import InputError
+    from pipeline.reference import areas
 
     cfg = write_london_config(tmp_path, "[Sutton, Suton]")
     with db.connect() as con:
@@ -156,8 +156,8 @@ def test_a_listed_area_missing_from_the_inputs_is_refused(tmp_path):
 
 
 def test_areas_value_must_be_a_list_all_or_neighbours(tmp_path):
-    from pipeline.config_sections import AreaSelection
     from pipeline.errors import InputError
+    from pipeline.settings.config_sections import AreaSelection
 
     assert write_london_config(tmp_path, "all").areas == AreaSelection("all")
     assert write_london_config(tmp_path, "[Sutton, Merton]").areas == AreaSelection("list", ("Sutton", "Merton"))
@@ -166,8 +166,9 @@ def test_areas_value_must_be_a_list_all_or_neighbours(tmp_path):
 
 
 def test_the_build_steps_give_every_borough_for_areas_all(tmp_path):
-    from pipeline import annual, db
-    from pipeline.steps import run_steps
+    from pipeline.runs import annual
+    from pipeline.runs.steps import run_steps
+    from pipeline.transform import db
 
     run = annual.Run(write_london_config(tmp_path, "all"), "t", tmp_path)
     run_steps(annual.BUILD_STEPS, run)                    # ingest -> marts and the gates, as a multi-area unit
@@ -181,7 +182,7 @@ def test_the_build_steps_give_every_borough_for_areas_all(tmp_path):
 
 
 def test_ward_funnel_uses_current_wards_and_charts_are_drawn(tmp_path):
-    from pipeline import funnel_chart
+    from pipeline.publish import funnel_chart
 
     config = tmp_path / "wards.yaml"
     config.write_text(textwrap.dedent(f"""\

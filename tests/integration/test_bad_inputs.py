@@ -14,9 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import assessment, db, validation, validation_suites
-from pipeline.config import RunConfig, load_config
+from pipeline.checks import validation, validation_suites
 from pipeline.errors import InputError
+from pipeline.settings.config import RunConfig, load_config
+from pipeline.transform import assessment, db
 from tests.helpers.bad_inputs import CORPUS, MANIFEST, build_core, write_corpus_config
 
 CASES = MANIFEST["cases"]

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from pipeline.config import PROJECT_ROOT, configure_runtime
+from pipeline.settings.config import PROJECT_ROOT, configure_runtime
 from tests.helpers.tiny_inputs import write_tiny_inputs
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ and the next run succeeds.
 this file, whose flow runs the supervisor marks Crashed. One `svna demo`, killed as ingest starts, runs
 under its default temporary Prefect server, which the supervisor must stop (one such run: each start of
 a temporary server costs seconds of CPU). Each kill is made by the test-only hook SVNA_FAULT_AT
-(pipeline/run_record.py). One run of each command writes the previous outputs, four kills follow, then
+(pipeline/runs/run_record.py). One run of each command writes the previous outputs, four kills follow, then
 one good run: runs are slow on a busy machine, so each is shared by the tests below.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import PROJECT_ROOT
+from pipeline.settings.config import PROJECT_ROOT
 from tests.helpers.prefect_server import persistent_server
 from tests.helpers.tiny_inputs import write_tiny_inputs
 

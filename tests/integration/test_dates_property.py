@@ -1,5 +1,5 @@
 """Issue 16 item 7: any recorded date, however extreme or malformed, goes through the whole annual run
-(ingest -> build -> check -> validate -> publish, pipeline.annual.run_annual) without a crash.
+(ingest -> build -> check -> validate -> publish, pipeline.runs.annual.run_annual) without a crash.
 
 Each example adds a few rows with random recorded dates to the tiny extract (tests/conftest.py):
 real dates from year 1 to 9999 in every accepted format (day-first, ISO, dashes, dots, with times,
@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.annual import run_annual
-from pipeline.config import load_config
 from pipeline.errors import InputError
+from pipeline.runs.annual import run_annual
+from pipeline.settings.config import load_config
 from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
 
 pytestmark = pytest.mark.integration

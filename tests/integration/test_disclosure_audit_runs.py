@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import catalog, db, disclosure, disclosure_audit, disclosure_suppression
-from pipeline.config import load_config
-from pipeline.disclosure_rules import SENSITIVE_THEMES, row_keys
+from pipeline.publish import catalog, disclosure, disclosure_audit, disclosure_suppression
+from pipeline.publish.disclosure_rules import SENSITIVE_THEMES, row_keys
+from pipeline.settings.config import load_config
+from pipeline.transform import db
 from tests.helpers.shared_data import needs_shared_data
 
 # rows that add up to a total the reader knows (another table, the area's figure, the year)

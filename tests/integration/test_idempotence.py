@@ -15,9 +15,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import annual, assessment
-from pipeline.config import load_config
 from pipeline.errors import InputError
+from pipeline.runs import annual
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment
 from tests.helpers.outputs import assert_written_in_stated_order
 from tests.helpers.tiny_inputs import write_tiny_inputs
 
@@ -126,7 +127,7 @@ def test_reconciliation_and_quarantine_are_in_the_data_pack_and_the_validation_r
     assert {"quarantine", "quarantine_summary"} <= set(book.sheetnames)
     book.close()
     assert (cfg.output / "validation" / "index.html").exists(), \
-        "the publish step must call pipeline.validation.validate(con, cfg, work) (Data Docs in <output>/validation)"
+        "the publish step must call pipeline.checks.validation.validate(con, cfg, work) (Data Docs in <output>/validation)"
 
 
 def test_a_crash_mid_run_leaves_the_previous_outputs_intact(runs, monkeypatch):

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from shapely import contains_xy
 
-from pipeline import assessment, db
-from pipeline.config import load_config
 from pipeline.errors import InputError
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
 from tests.helpers.merton import POPULATION, WARD_FILE_2022, WARD_FILE_PRE_2022, WARDS, build_merton, merton_config
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 

@@ -15,9 +15,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline import monthly
-from pipeline.demo import generate_demo_data
+from pipeline.demo.riverford import generate_demo_data
 from pipeline.errors import InputError
+from pipeline.runs import monthly
 from tests.helpers.monthly import riverford_config
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 

@@ -16,8 +16,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import monthly, monthly_outputs
-from pipeline.demo import generate_demo_data
+from pipeline.demo.riverford import generate_demo_data
+from pipeline.runs import monthly, monthly_outputs
 from tests.helpers.monthly import riverford_config
 
 pytestmark = pytest.mark.integration
@@ -131,7 +131,7 @@ def test_december_once_delivered(drops):
     assert {s for s in openpyxl.load_workbook(folder / monthly_outputs.EXCEL_NAME, read_only=True).sheetnames} == set(
         monthly_outputs.PUBLISHED_TABLES)
     assert "In the 12 months to December 2023 there were" in (folder / "headlines.md").read_text()
-    page = (folder / "report.html").read_text()                # the month's report.html (pipeline/report.py)
+    page = (folder / "report.html").read_text()                # the month's report.html (pipeline/report/annual_report.py)
     assert "The 12 months to December 2023 compared with the 12 before" in page
     assert f'<td class="n">{row["rolling_12m_count"]:,}</td>' in page
     assert (root / "out" / "monthly" / "2023-11" / "run.json").exists()          # November stays published
@@ -173,7 +173,7 @@ def test_prefect_artifacts_hold_aggregates_only(drops):
 
 
 def test_the_flow_runs_the_monthly_step_list_as_its_tasks(drops, task_order):
-    from pipeline.steps import task_names
+    from pipeline.runs.steps import task_names
 
     *_, states = drops
     steps = task_names(monthly.STEPS)

@@ -15,7 +15,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import monthly, monthly_outputs, periods
+from pipeline.runs import monthly, monthly_outputs
+from pipeline.settings import periods
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]

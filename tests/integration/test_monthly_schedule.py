@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from pipeline.config import PROJECT_ROOT
+from pipeline.settings.config import PROJECT_ROOT
 from tests.helpers.prefect_server import free_port, persistent_server, stop
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from pipeline import assessment, db
-from pipeline.config import load_config
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]

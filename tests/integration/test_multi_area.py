@@ -15,9 +15,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import assessment, db, multi_area
-from pipeline.config import load_config
 from pipeline.errors import InputError
+from pipeline.runs import multi_area
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
 from tests.helpers.police_uk_forces import FORCES, write_forces
 
 pytestmark = pytest.mark.integration
@@ -209,7 +210,7 @@ def test_the_flow_runs_the_multi_area_step_list_as_its_tasks(runs, task_order):
         FlowRunFilterId,
     )
 
-    from pipeline.steps import task_names
+    from pipeline.runs.steps import task_names
 
     with get_client(sync_client=True) as client:
         flow_runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["multi_area"])))

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from pipeline.config import load_config
+from pipeline.settings.config import load_config
 from tests.helpers.merton import WARD_FILE_2022, build_merton, merton_config
 from tests.helpers.shared_data import needs_shared_data
 
@@ -92,7 +92,7 @@ def test_a_fully_covered_previous_year_is_compared(tmp_path):
 def test_homicide_ward_map_says_no_offences_and_rape_is_mapped_in_whole_numbers(partly_covered, partly_covered_config,
                                                                                   tmp_path):
     """The issue's case: no homicide in any Merton ward in 2022 was painted as one dark class, "0.0 to 0.0"."""
-    from pipeline import maps, spatial_outputs
+    from pipeline.publish import maps, spatial_outputs
 
     assert partly_covered.execute("select sum(count), max(count) from ward_hotspots where theme = 'homicide'"
                                   ).fetchone() == (0, 0)

@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import PROJECT_ROOT, load_config
-from pipeline.privacy import KEY_ENV, pseudonymisation_key
+from pipeline.settings.config import PROJECT_ROOT, load_config
+from pipeline.sources.privacy import KEY_ENV, pseudonymisation_key
 from pipeline.sources.record_extract import pseudonymise
 from tests.helpers.tiny_inputs import TINY_VICTIMS, write_tiny_inputs
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import annual, output_folders
-from pipeline.config import load_config
 from pipeline.errors import InputError
+from pipeline.publish import output_folders
+from pipeline.runs import annual
+from pipeline.settings.config import load_config
 from tests.helpers.tiny_inputs import write_tiny_inputs
 
 

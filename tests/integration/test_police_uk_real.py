@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline import assessment, db
-from pipeline.config import load_config
 from pipeline.errors import InputError
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = needs_shared_data
@@ -108,7 +108,7 @@ def test_a_period_the_files_do_not_cover_is_refused(city):
 
 
 def test_the_annual_run_publishes_a_police_uk_assessment_in_limited_mode(tmp_path):
-    from pipeline.annual import run_annual
+    from pipeline.runs.annual import run_annual
 
     config = {"area": {"name": "City of London Police"}, "period": {"start": "2022-05-01", "end": "2022-05-31"},
               "inputs": [{"kind": "police_uk", "paths": [str(FOLDER / "*-street.csv")]}],

@@ -9,8 +9,8 @@ import textwrap
 
 import openpyxl
 
-from pipeline import assessment, db
-from pipeline.config import load_config
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
 from tests.helpers.tiny_inputs import TEST_KEY_FILE, TINY_OFFENCES, TINY_SUSPECTS, TINY_VICTIMS, write_tiny_inputs
 
 SINGLE_PROFILE = """\

@@ -10,8 +10,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline import catalog, db, excel_pack
-from pipeline.disclosure_rules import SENSITIVE_THEMES, row_keys
+from pipeline.publish import catalog, excel_pack
+from pipeline.publish.disclosure_rules import SENSITIVE_THEMES, row_keys
+from pipeline.transform import db
 
 
 @pytest.fixture(scope="module")

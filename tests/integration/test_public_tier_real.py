@@ -14,10 +14,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline import catalog, excel_pack
-from pipeline.annual import run_annual
 from pipeline.cli import app
-from pipeline.config import load_config
+from pipeline.publish import catalog, excel_pack
+from pipeline.runs.annual import run_annual
+from pipeline.settings.config import load_config
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 from tests.helpers.tiny_inputs import write_tiny_inputs
 

@@ -11,9 +11,9 @@ import os
 import duckdb
 import pytest
 
-from pipeline.catalog import MARKING
-from pipeline.config import load_config
-from pipeline.report import REPORT_NAME
+from pipeline.publish.catalog import MARKING
+from pipeline.report.annual_report import REPORT_NAME
+from pipeline.settings.config import load_config
 from tests.helpers.browser import chromium_path, open_offline
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ import duckdb
 import openpyxl
 import pytest
 
-from pipeline import annual
-from pipeline.config import load_config
+from pipeline.runs import annual
+from pipeline.settings.config import load_config
 from tests.helpers.tiny_inputs import write_tiny_inputs
 
 pytestmark = pytest.mark.integration
@@ -102,6 +102,6 @@ def test_data_docs_and_headlines_carry_no_markup_from_inputs(hostile_run):
     headlines = (out / "headlines.md").read_text()
     assert "<img" not in headlines and "[click](" not in headlines and " *bold* " not in headlines
     assert r"For the \[click\](javascript:alert(1)) \*bold\* &lt;img src=x onerror=alert(1)&gt;" in headlines
-    report = (out / "report.html").read_text()                 # pipeline/report.py: jinja2 autoescape
+    report = (out / "report.html").read_text()                 # pipeline/report/annual_report.py: jinja2 autoescape
     assert "<img" not in report and 'href="javascript' not in report
     assert "For the [click](javascript:alert(1)) *bold* &lt;img src=x onerror=alert(1)&gt; there was" in report

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "pipeline"
 MAX_LINES = 450
 MAX_TOP_MODULES = 8
-LONG_BY_NATURE = {"pipeline.demo.borough"}   # the synthetic borough's generator: data, not logic
+LONG_BY_NATURE = {"pipeline.demo.riverford"}   # the synthetic borough's generator: data, not logic
 # names that are a theme id and something else too: the extract's domestic-abuse flag column
 NOT_THEMES = {"pipeline.sources.profiles": {"domestic_abuse"}}
 

@@ -1,0 +1,1 @@
+"""Drafted sentences from the marts: phrases, sentences, headlines."""

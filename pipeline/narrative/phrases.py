@@ -1,0 +1,50 @@
+"""What every drafted sentence shares (pipeline.narrative.sentences, pipeline.narrative.analyses, the report):
+the smallest base a percentage is quoted on, number formatting, inert Markdown for input text, and
+the few table reads the sentences make."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+MIN_BASE = 10  # no percentage is quoted on a denominator smaller than this
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")
+ENTITY_LIKE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
+def md_text(value: object) -> str:
+    """Input text (area, comparator, ward names) as inert Markdown: one line, HTML tags shown as text,
+    Markdown punctuation backslash-escaped, so a name cannot become a link, an emphasis or markup."""
+    text = " ".join(str(value).split())  # a newline in a name must not start a Markdown block
+    text = ENTITY_LIKE.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def fmt_count(n: float | None) -> str:
+    return "–" if n is None else f"{int(n):,}"  # a missing figure never ends the run
+
+
+def fmt_pct(p: float | None) -> str:
+    return "–" if p is None else f"{abs(p):.0f}%"
+
+
+def offences(n: int, label: str = "") -> str:
+    """'1 offence', '19 offences', '1 homicide offence'; `label` goes before the noun."""
+    noun = f"{label} offence" if label else "offence"
+    return f"{fmt_count(n)} {noun}{'' if n == 1 else 's'}"
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchone()[0])
+
+
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.columns where table_name = ? and column_name = ?",
+                            [table, column]).fetchone()[0])
+
+
+def records(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -1,0 +1,289 @@
+"""The Excel data pack of a tier: Contents, one sheet per mart in the catalog's reading order, ready-made
+year x theme and ward x theme sheets with charts, Definitions and Caveats."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from pipeline.publish import catalog
+from pipeline.publish.table_files import ordered
+from pipeline.seeds import themes_where
+from pipeline.transform import db
+
+EXCEL_NAME = "svna_data_pack.xlsx"
+PUBLIC_EXCEL_NAME = "svna_data_pack_public.xlsx"
+SUPPRESSED_MARK = "[c]"                # a suppressed cell in the public pack and report (GSS convention)
+# columns shown as percentages in the Excel pack (values are already 0-100)
+PCT_SUFFIXES = ("_pct", "pct_change", "_pct_of_role", "pct_of_role")
+PVALUE_COLUMNS = ("p_value", "q_value", "p_sim", "trend_p_value")
+# the sheets after the marts' (not marts: described here)
+BACK_SHEETS = {
+    "Definitions": "Every column heading with its table name and definition; the themes' definitions",
+    "Caveats": "What to bear in mind when reading the figures",
+}
+EMPTY_SHEET = "the run's inputs do not give this table (see Definitions and Caveats)."
+
+
+def is_pct(column: str) -> bool:
+    return column.endswith(PCT_SUFFIXES)
+
+
+def _pivot_sources(con: duckdb.DuckDBPyConnection, suppressed: set | None = None
+                   ) -> dict[str, tuple[str, list, list, list[list]]]:
+    """The ready-made sheets: (title, row labels, theme columns, values) for year x theme (trend, the
+    area's own source) and ward x theme (ward_hotspots, current period); a suppressed cell is [c]."""
+    themes = [t for (t,) in con.execute("select theme from seed_themes order by cast(sort_order as integer)").fetchall()]
+    label = dict(con.execute("select theme, label from seed_themes").fetchall())
+    pivots = {}
+    year_rows = con.execute(
+        "with ranked as (select source, count(*) as n from trend where area_role = 'area' group by source), "
+        "chosen as (select source from ranked order by case source when 'record_extract' then 0 "
+        "when 'mps_counts' then 1 else 2 end limit 1) "
+        "select t.period_label, t.theme, t.count, concat_ws(' | ', t.source, t.area_role, t.theme, "
+        "strftime(t.period_start, '%Y-%m-%d')) from trend as t join chosen using (source) "
+        "where t.area_role = 'area' order by t.period_start").fetchall()
+    ward_rows = con.execute(
+        "select ward_name, theme, count, concat_ws(' | ', area_code, ward_code, theme, period_label) "
+        "from ward_hotspots order by ward_name").fetchall()
+    for sheet, title, rows in (("year_by_theme", "Year", year_rows), ("ward_by_theme", "Ward", ward_rows)):
+        table = "trend" if sheet == "year_by_theme" else "ward_hotspots"
+        row_labels = list(dict.fromkeys(r[0] for r in rows))
+        present = [t for t in themes if any(r[1] == t for r in rows)]
+        cells = {(r[0], r[1]): SUPPRESSED_MARK if r[2] is None and (table, r[3], "count") in (suppressed or ())
+                 else r[2] for r in rows}
+        pivots[sheet] = (title, row_labels, [label.get(t, t) for t in present],
+                         [[cells.get((r, t)) for t in present] for r in row_labels], present)
+    return pivots
+
+
+def page_setup(ws, marking: str, title: str) -> None:
+    """Landscape A4, fit to the page width, the marking in every printed page's header and footer."""
+    mark = marking.replace("&", "&&")
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_header(f'&L&"Calibri,Bold"{mark}&R{title.replace("&", "&&")}')
+    ws.set_footer(f"&L{mark}&RPage &P of &N")
+
+
+def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL_NAME, tier: str = "restricted",
+                names: list[str] | None = None, headlines: str | None = None,
+                suppressed: set[tuple[str, str, str]] | None = None) -> Path:
+    """The data pack: Contents (headlines and a link to every sheet) first, then one sheet per table in
+    reading order with human headings, ready-made year x theme and ward x theme sheets with charts,
+    Definitions (heading, table column name, definition) and Caveats. Numbers stay numbers; percentages
+    are fractions with a % format; p- and q-values numbers shown to 3 decimals (<0.001 below that).
+    Every sheet carries `tier`'s marking (catalog.marking). Reads the connection's current schema
+    (publish_public: the public one); `suppressed` (public tier: table, row key, column of each
+    suppressed cell) show as [c] in an otherwise numeric column."""
+    import xlsxwriter
+
+    path = out_dir / name
+    names = catalog.mart_names() if names is None else names
+    labels = catalog.column_labels()
+    marking, public = catalog.marking(tier), tier == "public"
+    # every str is written as text: input values such as "=HYPERLINK(...)" never become formulas or links
+    book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True,
+                                      "strings_to_formulas": False, "strings_to_urls": False,
+                                      "strings_to_numbers": False})
+    header = book.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "white", "text_wrap": True,
+                              "valign": "top", "border": 1})
+    pct = book.add_format({"num_format": "0.0%"})
+    num = book.add_format({"num_format": "#,##0"})
+    dec = book.add_format({"num_format": "0.00"})
+    pvalue = book.add_format({"num_format": '[<0.001]"<0.001";0.000'})
+    date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
+    marking_fmt = book.add_format({"bold": True, "font_color": "#C00000"})
+    title_fmt = book.add_format({"bold": True, "font_size": 14})
+    bold = book.add_format({"bold": True})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    link = book.add_format({"font_color": "blue", "underline": 1})
+
+    contents = book.add_worksheet("Contents")   # first: the reader opens on it
+    pivots = _pivot_sources(con, suppressed) if {"trend", "ward_hotspots"} <= set(names) else {}
+    order = catalog.sheet_order(list(names) + list(pivots))
+    sheets: list[tuple[str, int]] = []   # (sheet, rows) for the contents list
+    described = catalog.sheets()
+    for sheet in order:
+        ws = book.add_worksheet(sheet[:31])
+        page_setup(ws, marking, sheet)
+        ws.write_string(0, 0, marking, marking_fmt)
+        if sheet in pivots:
+            rows = _write_pivot(book, ws, sheet, pivots[sheet], header, num, public=public)
+        else:
+            rows = _write_table(con, ws, sheet, labels, header, (pct, num, dec, pvalue, date_fmt),
+                                suppressed=suppressed)
+        if not rows:
+            empty = described[sheet].empty if sheet in described else ""
+            ws.write_string(2, 0, "This sheet is empty: " + (empty or EMPTY_SHEET), bold)
+        sheets.append((sheet, rows))
+
+    # Contents
+    page_setup(contents, marking, "Contents")
+    contents.write_string(0, 0, marking, marking_fmt)
+    contents.write_string(1, 0, "Serious Violence Strategic Needs Assessment: data pack", title_fmt)
+    r = 3
+    if headlines:
+        contents.write_string(r, 0, "Headlines", bold)
+        r += 1
+        for line in _plain_lines(headlines):
+            contents.write_string(r, 0, line, wrap)
+            r += 1
+        r += 1
+    contents.write_string(r, 0, "Sheets", bold)
+    r += 1
+    for sheet, rows in sheets + [("Definitions", 1), ("Caveats", 1)]:
+        contents.write_url(r, 0, f"internal:'{sheet[:31]}'!A1", link, sheet[:31])
+        description = BACK_SHEETS[sheet] if sheet in BACK_SHEETS else \
+            described[sheet].description if sheet in described else ""
+        contents.write_string(r, 1, description + ("" if rows else " (empty: see the sheet)"))
+        r += 1
+    if public:
+        r += 1
+        contents.write_string(r, 0, "Public tier: small counts (by default 1-4; under 10 for sexual offences, rape and "
+                              "domestic abuse at ward level: the run's disclosure: settings are in run.json) and cells "
+                              f"that would reveal them read {SUPPRESSED_MARK}; disclosure_log.csv lists every "
+                              "suppressed cell.", wrap)
+        r += 1
+        for mart in catalog.MARTS.values():
+            if mart.public:
+                continue
+            contents.write_string(r, 0, mart.name)
+            contents.write_string(r, 1, f"Not published in the public tier: {mart.not_public}")
+            r += 1
+    contents.set_column(0, 0, 30, wrap)
+    contents.set_column(1, 1, 110)
+
+    themes, _ = catalog.definitions(con)
+    ws = book.add_worksheet("Definitions")
+    page_setup(ws, marking, "Definitions")
+    ws.write_string(0, 0, marking, marking_fmt)
+    ws.write_row(1, 0, ["heading", "column name", "definition", "tables"], header)
+    tables_of: dict[str, list[str]] = {}
+    for table in names:
+        if table not in pivots:
+            for (column,) in con.execute("select column_name from information_schema.columns where table_catalog = "
+                                         "current_database() and table_schema = current_schema() and table_name = ? "
+                                         "order by ordinal_position", [table]).fetchall():
+                tables_of.setdefault(column, []).append(table)
+    r = 2
+    for column, tables in tables_of.items():
+        heading, definition = labels.get(column, (column, ""))
+        ws.write_row(r, 0, [heading, column, definition, ", ".join(tables)], wrap)
+        r += 1
+    r += 1
+    ws.write_row(r, 0, ["theme", "label", "record extract definition", "MPS count file definition"], header)
+    for i, row in enumerate(themes, start=r + 1):
+        ws.write_row(i, 0, row, wrap)
+    ws.write_string(r + len(themes) + 2, 0, "Percentages are stored as fractions (0.25 shows as 25.0%). p- and q-values are numbers "
+                    "shown to 3 decimals; below 0.001 they show as <0.001 (the cell keeps the exact value).", wrap)
+    ws.set_column(0, 1, 28)
+    ws.set_column(2, 2, 90)
+    ws.set_column(3, 3, 40)
+    ws.freeze_panes(2, 0)
+
+    ws = book.add_worksheet("Caveats")
+    page_setup(ws, marking, "Caveats")
+    ws.write_string(0, 0, marking, marking_fmt)
+    ws.write_row(1, 0, ["topic", "applies to", "caveat"], header)
+    for r, row in enumerate(con.execute("select topic, applies_to, caveat from seed_caveats").fetchall(), start=2):
+        ws.write_row(r, 0, row, wrap)
+    ws.set_column(0, 1, 22)
+    ws.set_column(2, 2, 110)
+    ws.freeze_panes(2, 0)
+    book.close()
+    return path
+
+
+def _plain_lines(markdown: str) -> list[str]:
+    """headlines.md as plain sentences for a cell: no marking line, headings and bullets unmarked."""
+    lines = []
+    for line in markdown.splitlines():
+        text = re.sub(r"\\(.)", r"\1", re.sub(r"\*\*|^#+\s*|^[-*]\s+|^_|_$", "", line.strip())).strip()
+        text = re.sub(r" \(run [^)]*\)", "", text)   # the run id is in every table's Run id column
+        if text and "OFFICIAL" not in text:
+            lines.append(text)
+    return lines
+
+
+def _write_table(con, ws, name: str, labels: dict, header, formats, suppressed: set | None = None) -> int:
+    pct, num, dec, pvalue, date_fmt = formats
+    model = db.load_models(("marts",)).get(name)
+    key = list(model.unique_key) if model else []
+    mart = catalog.MARTS.get(name)
+    where, note = mart.extract if mart and mart.extract else ("true", None)
+    cursor = con.execute(ordered(name, where))  # `where`: ours, above
+    columns = [d[0] for d in cursor.description]
+    types = [str(d[1]) for d in cursor.description]
+    rows = cursor.fetchall()
+    if note:
+        ws.write_string(0, 4, note)
+    ws.write_row(1, 0, [labels.get(c, (c, ""))[0] for c in columns], header)
+    pct_at = [c for c, column in enumerate(columns) if is_pct(column)]
+    for c, (column, dtype) in enumerate(zip(columns, types)):
+        fmt = None
+        if is_pct(column):
+            fmt = pct
+        elif column in PVALUE_COLUMNS:
+            fmt = pvalue
+        elif dtype in ("BIGINT", "INTEGER", "HUGEINT"):
+            fmt = num
+        elif dtype == "DOUBLE" or dtype.startswith("DECIMAL"):
+            fmt = dec
+        elif dtype == "DATE":
+            fmt = date_fmt
+        width = max([len(labels.get(column, (column,))[0]) // 2 + 2] + [len(str(r[c])) for r in rows[:200]])
+        ws.set_column(c, c, min(max(width + 2, 10), 60), fmt)
+    at = {column: c for c, column in enumerate(columns)}
+    for r, row in enumerate(rows, start=2):
+        row = list(row)
+        for c in pct_at:  # the marts hold 0-100; Excel's % format wants a fraction
+            if row[c] is not None:
+                row[c] = row[c] / 100
+        if suppressed and all(k in at for k in key):
+            row_key = " | ".join("" if row[at[k]] is None else _key_text(row[at[k]]) for k in key)
+            for c, column in enumerate(columns):
+                if row[c] is None and (name, row_key, column) in suppressed:
+                    row[c] = SUPPRESSED_MARK     # a string cell in a numeric column: Excel keeps it as text
+        ws.write_row(r, 0, row)
+    ws.freeze_panes(2, 1 if columns and columns[0] != "area_code" else 3)
+    if rows:
+        ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
+    return len(rows)
+
+
+def _key_text(value) -> str:
+    """A key value as disclosure_rules.row_keys writes it (dates as YYYY-MM-DD)."""
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+
+
+def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False) -> int:
+    """A ready-made table (rows x themes) and a native Excel chart of it (all crime and VAP left out
+    of the chart: they dwarf the other themes)."""
+    title, row_labels, theme_labels, values, themes = pivot
+    ws.write_row(1, 0, [title] + theme_labels, header)
+    for r, (label, row) in enumerate(zip(row_labels, values), start=2):
+        ws.write(r, 0, label)
+        ws.write_row(r, 1, row, num)
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, len(theme_labels), 14)
+    ws.freeze_panes(2, 1)
+    if not row_labels:
+        return 0
+    chart = book.add_chart({"type": "line" if sheet == "year_by_theme" else "bar"})
+    last = len(row_labels) + 1
+    charted = themes_where("in_excel_chart")  # all crime and VAP left out (sql/seeds/themes.csv)
+    for c, theme in enumerate(themes, start=1):
+        if theme not in charted:
+            continue
+        chart.add_series({"name": [ws.name, 1, c], "categories": [ws.name, 2, 0, last, 0],
+                          "values": [ws.name, 2, c, last, c]})
+    chart.set_title({"name": ("Crimes by year and theme" if sheet == "year_by_theme"
+                              else "Crimes by ward and theme, current period") + " (all crime and VAP in the table)"})
+    chart.set_size({"width": 900, "height": 420 if sheet == "year_by_theme" else max(420, 22 * len(row_labels))})
+    ws.insert_chart(last + 2, 0, chart)
+    ws.write_string(0, 4, "Blank cells: not available" + (f"; {SUPPRESSED_MARK}: suppressed (public tier)" if public else ""))
+    return len(row_labels)

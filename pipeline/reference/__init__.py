@@ -1,0 +1,1 @@
+"""Reference files -> ref_* tables: boundaries, lookups, populations, areas."""

@@ -1,0 +1,1 @@
+"""report.html: tables, SVG charts and maps, the annual and monthly pages."""

@@ -1,0 +1,1 @@
+"""Each run kind's steps, defined once, and the plain runner that executes them without Prefect."""

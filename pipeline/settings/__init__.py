@@ -1,0 +1,1 @@
+"""Run configuration: paths, periods, the typed RunConfig read from one YAML file."""

@@ -1,0 +1,1 @@
+"""The DuckDB build: connections, the model runner, quarantine rules, SQL functions in Python."""

@@ -1,0 +1,86 @@
+"""The model runner: references found in code only, layers in order, one model per name, selection with
+upstream models, unique keys checked and data tests run on every build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.transform import db
+from pipeline.transform.db import ModelError
+
+
+def _project(tmp_path: Path, models: dict[str, str], tests: dict[str, str] | None = None) -> Path:
+    for relative, sql in {**models, **{f"tests/{k}": v for k, v in (tests or {}).items()}}.items():
+        path = tmp_path / f"{relative}.sql"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql)
+    for layer in db.LAYERS:
+        (tmp_path / layer).mkdir(exist_ok=True)
+    return tmp_path
+
+
+BASE = {
+    "staging/stg_a": "-- unique_key: id\nselect * from (values (1, 'x'), (2, 'y')) as t(id, label)",
+    "intermediate/int_b": "-- unique_key: id\n-- reads stg_a (and this comment names int_c, which it does not read)\n"
+                          "select id, 'int_c' as note from stg_a",
+    "intermediate/int_c": "-- unique_key: id\nselect id * 10 as id from stg_a",
+    "marts/mart_d": "-- unique_key: id\nselect * from int_b",
+}
+
+
+def test_references_ignore_comments_and_string_literals(tmp_path):
+    models = db.load_models(sql_dir=_project(tmp_path, BASE))
+    assert models["int_b"].refs == {"stg_a"}
+    assert models["mart_d"].refs == {"int_b"} and models["mart_d"].unique_key == ("id",)
+    assert db.sql_identifiers("select 'from x' /* y */ -- z\n, w from v") == {"select", "w", "from", "v"}
+
+
+def test_two_models_with_one_name_are_refused(tmp_path):
+    root = _project(tmp_path, {**BASE, "marts/int_b": "-- unique_key: id\nselect 1 as id"})
+    with pytest.raises(ModelError, match="two models are named int_b"):
+        db.load_models(sql_dir=root)
+
+
+def test_a_model_reading_a_later_layer_is_refused(tmp_path):
+    root = _project(tmp_path, {**BASE, "intermediate/int_e": "-- unique_key: id\nselect * from mart_d"})
+    with pytest.raises(ModelError, match="intermediate model int_e reads marts model mart_d"):
+        db.load_models(sql_dir=root)
+
+
+def test_select_with_upstream_builds_only_what_the_model_needs(tmp_path):
+    root = _project(tmp_path, BASE)
+    con = db.connect()
+    built = db.run_models(con, select=["mart_d"], upstream=True, sql_dir=root)
+    assert built == ["stg_a", "int_b", "mart_d"]
+    tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert tables == {"stg_a", "int_b", "mart_d"}                   # int_c is not needed
+    with pytest.raises(ModelError, match="no model named nope"):
+        db.run_models(con, select=["nope"], sql_dir=root)
+
+
+def test_a_unique_key_that_is_not_unique_stops_the_build(tmp_path):
+    root = _project(tmp_path, {**BASE, "intermediate/int_c": "-- unique_key: id\nselect 1 as id from stg_a"})
+    with pytest.raises(ModelError, match=r"int_c: its unique_key \(id\) has 1 value"):
+        db.run_models(db.connect(), sql_dir=root)
+
+
+def test_data_tests_run_on_every_build_and_fail_on_rows(tmp_path):
+    passing = {"ids_positive": "select * from mart_d where id <= 0"}
+    root = _project(tmp_path, BASE, passing)
+    assert db.run_data_tests(_built(root), {"stg_a", "int_b", "int_c", "mart_d"}, root) == ["ids_positive"]
+    failing = _project(tmp_path, BASE, {"no_two": "select id, note from mart_d where id = 2"})
+    with pytest.raises(ModelError, match=r"data test no_two .*1 row\(s\) break it, e.g. \[\(2, 'int_c'\)\]"):
+        db.run_models(db.connect(), sql_dir=failing)
+
+
+def _built(root: Path):
+    con = db.connect()
+    db.run_models(con, sql_dir=root)
+    return con
+
+
+def test_every_project_model_states_its_unique_key():
+    missing = [name for name, model in db.load_models().items() if not model.unique_key]
+    assert missing == []
