@@ -10,8 +10,9 @@ from __future__ import annotations
 import duckdb
 
 from pipeline import seeds
-from pipeline.narrative import analyses as analyses
+from pipeline.narrative import analyses
 from pipeline.narrative.phrases import MIN_BASE, fmt_count, fmt_pct, has_column, has_table, md_text, offences, records
+from pipeline.sources import registry
 
 
 def _base(detail: dict, column: str) -> bool:
@@ -164,7 +165,7 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
         ) if sentence]
         if extra:
             lines += ["", " ".join(extra)]
-        if str(row.get("definition", "")).startswith("source: police_uk"):
+        if getattr(registry.kind_of(row), "limited", False):
             lines += ["", "_From data.police.uk street-level files (limited mode)"
                       + "".join(f"; {n}" for n in police_uk_notes.get(row["theme"], [])) + "._"]
         wards = top_wards_sentence(con, row["theme"], row["short_label"])
@@ -182,7 +183,7 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
                            "(select theme from theme_summary) order by cast(sort_order as integer)")
     if missing:
         lines += ["## Not available from these inputs", ""]
-        only_police_uk = bool(summary) and all(str(r["definition"]).startswith("source: police_uk") for r in summary)
+        only_police_uk = bool(summary) and all(getattr(registry.kind_of(r), "limited", False) for r in summary)
         lines += [f"- {m['label']}: " + ("not in data.police.uk files (14 broad crime types, no ages or flags)"
                                           if only_police_uk else m['mps_counts_definition']) + "." for m in missing]
         lines.append("")
@@ -192,4 +193,4 @@ def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | No
 
 
 def _is_record(row: dict) -> bool:
-    return str(row.get("definition", "")).startswith("source: record_extract")
+    return getattr(registry.kind_of(row), "people", False)

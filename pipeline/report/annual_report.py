@@ -20,8 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from pipeline import seeds
-from pipeline.narrative import analyses as analyses
-from pipeline.narrative import sentences
+from pipeline.narrative import analyses, sentences
 from pipeline.narrative.phrases import MIN_BASE, records
 from pipeline.publish.catalog import definitions, marking
 from pipeline.report.report_tables import (
@@ -37,6 +36,7 @@ from pipeline.report.report_tables import (
 )
 from pipeline.report.svg_charts import bar_chart, heatmap, ward_map
 from pipeline.settings.config import RunConfig
+from pipeline.sources import registry
 
 REPORT_NAME = "report.html"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -85,7 +85,7 @@ def _paragraph(t: Tables, row: dict, periods: dict, comparator: str | None, open
     detail = {k: (None if v is SUPPRESSED else v) for k, v in detail.items()}
     clean = {k: (None if v is SUPPRESSED else v) for k, v in row.items()}
     prev = None
-    if str(row.get("definition", "")).startswith("source: record_extract") and t.has("int_theme_people_measures"):
+    if getattr(registry.kind_of(row), "people", False) and t.has("int_theme_people_measures"):
         found = records(t.con, "select theme, victims_known_age, pct(victims_u25, victims_known_age) as "
                         "victims_u25_pct, suspects_known_age, pct(suspects_u25, suspects_known_age) as "
                         "suspects_u25_pct from int_theme_people_measures "
@@ -192,7 +192,7 @@ def _theme_section(t: Tables, row: dict, periods: dict, comparator: str | None) 
     ward_svg, ward_rows, ward_note = _wards(t, row)
     return {"row": row, "anchor": f"theme-{row['theme']}",
             "paragraph": _paragraph(t, row, periods, comparator), "extra": [e for e in extra if e],
-            "limited": str(row.get("definition", "")).startswith("source: police_uk"),
+            "limited": getattr(registry.kind_of(row), "limited", False),
             "trend": _trend_chart(t, row), "season": _season_chart(t, row, periods), "heatmap": heat,
             "heatmap_note": heat_note, "map": ward_svg, "wards": ward_rows, "ward_note": ward_note,
             "ward_reason_column": next((c for c in ("change_note", "change_reason", "note")

@@ -254,6 +254,7 @@ def parse_options(path: Path, index: int, item: dict, base: Path) -> dict:
 SOURCE = SourceKind(
     name="record_extract",
     display_name="police recorded crime, record-level extract",
+    people=True,
     rank=0,
     config_keys=("kind", "profile", "offences", "victims", "suspects", "extract_period"),
     file_keys={role: role for role in RAW_TABLES},

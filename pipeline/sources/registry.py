@@ -57,6 +57,7 @@ class SourceKind:
     monthly_files: str = ""   # "MPS count files": files of whole months, so the periods must be month-aligned
     suites: Callable[..., list] | None = None   # (con, cfg) -> its Great Expectations suites (validation_suites)
     limited: bool = False     # limited mode: broad crime types, no people, no flags
+    people: bool = False      # record-level victims and suspects: the marts' people measures exist
 
 
 _KINDS: dict[str, SourceKind] = {}
@@ -73,6 +74,11 @@ def kinds() -> dict[str, SourceKind]:
                 _KINDS[source.name] = source
         _sort()
     return _KINDS
+
+
+def kind_of(row: dict) -> SourceKind | None:
+    """The kind a mart row's counts come from (its `source` column); None for a row with none."""
+    return kinds().get(str(row.get("source") or ""))
 
 
 def register(kind: SourceKind) -> None:

@@ -2,7 +2,8 @@
 -- Grain: one row per area x theme x period (the current period, compared with the previous one), for
 -- the focus area (is_focus) and every other area the run selects (`areas:`; from MPS count files).
 -- The area's counts come from the record extract when there is one, else from MPS count files, else
--- from data.police.uk files (limited mode); columns a source cannot fill are null and `definition` says why.
+-- from data.police.uk files (limited mode): `source` names the kind; columns a source cannot fill are
+-- null and `definition` says why.
 -- change, pct_change, poisson_z, p_value and change_flag are null when the source does not cover both
 -- periods in full (int_period_coverage), and change_note says why.
 -- unique_key: area_name, theme, period_label
@@ -88,6 +89,7 @@ final as (
                     change_p_value(area.current_count, area.previous_count), getvariable('significance_alpha')) end
             as change_flag,
         area.change_note,
+        area.source,
         concat_ws('; ',
             'source: ' || area.source || ' (' || case area.source
                 when 'record_extract' then themes.record_extract_definition
