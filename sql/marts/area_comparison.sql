@@ -57,11 +57,7 @@ rated as (
 coverage as (  -- a change is shown only when both periods are covered in full (int_change_coverage)
     -- one row always: when the focus area is not in the count files its coverage is unknown, and the
     -- other areas' changes are shown
-    select
-        coalesce(bool_and(change_comparable(months_covered, months_in_period, previous_months_covered,
-                                            previous_months_in_period)), true) as comparable,
-        any_value(change_note(months_covered, months_in_period, previous_months_covered, previous_months_in_period))
-            as change_note
+    select coalesce(bool_and(comparable), true) as comparable, any_value(change_note) as change_note
     from int_change_coverage
     where source = 'mps_counts' and area_level = 'borough'
 ),

@@ -32,11 +32,7 @@ counted as (
 ),
 
 coverage as (  -- a change is shown only when both periods are covered in full (int_change_coverage)
-    select
-        change_comparable(months_covered, months_in_period, previous_months_covered, previous_months_in_period)
-            as comparable,
-        change_note(months_covered, months_in_period, previous_months_covered, previous_months_in_period)
-            as change_note
+    select comparable, change_note
     from int_change_coverage
     where source = 'record_extract' and area_level = 'borough'
 ),

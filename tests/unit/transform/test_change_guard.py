@@ -99,9 +99,8 @@ def test_record_extract_marts_show_no_change_when_a_period_is_short(tmp_path):
     assert split[0] > 0 and split == (split[0], 0, 0, 0, 0, split[0])
 
     # the same rows, had the extract covered both years in full: the change is shown
-    con.execute("update int_change_coverage set months_covered = 12, previous_months_covered = 12 "
-                "where source = 'record_extract'")
-    db.run_models(con, select=marts)
+    con.execute("update int_period_coverage set months_covered = months_in_period where source = 'record_extract'")
+    db.run_models(con, select=["int_change_coverage", *marts])
     for mart in marts:
         shown = con.execute(f"select count(*), count(change), count(*) filter (where change = count - previous_count), "
                             f"count(*) filter (where definition like '%change not shown%') "
