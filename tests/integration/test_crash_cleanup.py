@@ -205,7 +205,7 @@ def test_the_supervisor_exits_non_zero_with_one_paragraph(sequence):
 def test_a_native_crash_prints_the_python_stack(annual):
     stderr = annual["killed"]["build"]["stderr"]
     assert "Fatal Python error: Segmentation fault" in stderr
-    assert re.search(r'line \d+ in build_models', stderr)          # the step's task, in the stack
+    assert re.search(r'line \d+ in run_steps', stderr)             # the step runner, as the build step starts
     assert "Extension modules" not in stderr                      # not a 250-name list
 
 
