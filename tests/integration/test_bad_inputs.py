@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.checks import validation, validation_suites
+from pipeline.checks import gates, validation, validation_suites
 from pipeline.errors import InputError
 from pipeline.settings.config import RunConfig, load_config
 from pipeline.transform import assessment, db
@@ -35,9 +35,9 @@ def run_steps(cfg: RunConfig, steps: list[str], out_dir: Path, con: duckdb.DuckD
         elif step == "build":
             build_core(con, cfg)
         elif step == "reconcile":
-            assessment.check_reconciliation(con, cfg)
+            gates.check_reconciliation(con, cfg)
         elif step == "coverage":
-            assessment.check_coverage(con, cfg)
+            gates.check_coverage(con, cfg)
         elif step == "validate":
             validation.validate(con, cfg, out_dir)
     return con

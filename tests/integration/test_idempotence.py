@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import InputError
+from pipeline.publish import output_folders
 from pipeline.runs import annual
 from pipeline.settings.config import load_config
-from pipeline.transform import assessment
 from tests.helpers.outputs import assert_written_in_stated_order
 from tests.helpers.tiny_inputs import write_tiny_inputs
 
@@ -165,7 +165,7 @@ def test_a_bad_input_leaves_the_previous_outputs_intact(runs, tmp_path):
 def test_a_lock_stops_a_second_run_writing_the_same_output(runs):
     cfg = runs[0]
     before = _digest(cfg.output)
-    with assessment.output_lock(cfg.output), pytest.raises(InputError, match="another run is writing this output"):
+    with output_folders.output_lock(cfg.output), pytest.raises(InputError, match="another run is writing this output"):
         annual.run_annual(cfg, run_id="run-concurrent")
     assert _digest(cfg.output) == before
     assert not cfg.output.with_name(cfg.output.name + ".lock").exists()

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from shapely import contains_xy
 
+from pipeline.checks import gates
 from pipeline.errors import InputError
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
@@ -149,6 +150,6 @@ def test_ward_files_alone_are_refused_with_a_clear_message(tmp_path):
         assessment.ingest(con, cfg)
         assessment.build(con, cfg, "test-run")
         with pytest.raises(InputError, match="only ward-level rows .* borough-level file"):
-            assessment.check_coverage(con, cfg)
+            gates.check_coverage(con, cfg)
     finally:
         con.close()

@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from pipeline.checks import gates
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
@@ -32,8 +33,8 @@ def theme_counts(tmp_path, files, period="{calendar_year: 2021}"):
     with db.connect() as con:
         assessment.ingest(con, cfg)
         assessment.build(con, cfg, "t")
-        assessment.check_coverage(con, cfg)
-        assessment.check_reconciliation(con, cfg)
+        gates.check_coverage(con, cfg)
+        gates.check_reconciliation(con, cfg)
         counts = {r[0]: r[1:] for r in con.execute(
             "select theme, count, previous_count, comparator_pct_change from theme_summary").fetchall()}
         superseded = con.execute("select sum(rows_superseded) from quarantine_summary").fetchone()[0]

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from pipeline.checks import gates
 from pipeline.errors import InputError
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
@@ -82,7 +83,7 @@ def test_every_file_reconciles_and_only_repeated_crime_ids_are_quarantined(city)
     assert [(f, r) for f, r, *_ in summary] == list(per_file.items())
     for source_file, read, loaded, held, reconciled in summary:
         assert reconciled and held == quarantined.get(source_file, 0) and loaded + held == read
-    assessment.check_reconciliation(con, cfg)
+    gates.check_reconciliation(con, cfg)
 
 
 def test_theme_counts_are_the_notifiable_rows_of_the_period(city):
@@ -104,7 +105,7 @@ def test_theme_counts_are_the_notifiable_rows_of_the_period(city):
 def test_a_period_the_files_do_not_cover_is_refused(city):
     con, cfg = city
     with pytest.raises(InputError, match="11 month"):   # the previous 12 months hold only May 2021
-        assessment.check_coverage(con, cfg)
+        gates.check_coverage(con, cfg)
 
 
 def test_the_annual_run_publishes_a_police_uk_assessment_in_limited_mode(tmp_path):

@@ -9,6 +9,7 @@ import textwrap
 
 import openpyxl
 
+from pipeline.checks import gates
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.tiny_inputs import TEST_KEY_FILE, TINY_OFFENCES, TINY_SUSPECTS, TINY_VICTIMS, write_tiny_inputs
@@ -68,7 +69,7 @@ def counts(config):
     with db.connect() as con:
         assessment.ingest(con, cfg)
         assessment.build(con, cfg, "t")
-        assessment.check_reconciliation(con, cfg)
+        gates.check_reconciliation(con, cfg)
         return {r[0]: r[1:] for r in con.execute(
             "select theme, count, previous_count, suspects_u25_pct from theme_summary").fetchall()}
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.checks import gates
 from pipeline.errors import InputError
-from pipeline.transform import assessment
 from tests.helpers.dates import (
     build_to_coverage,
     quarantined_rules,
@@ -44,7 +44,7 @@ def test_a_comparator_file_missing_a_month_stops_the_run_naming_file_and_month(t
     _rewrite_mps(tmp_path / "mps.csv", drop_months=("202306",), drop_boroughs=("Tinytown",))
     cfg, con = build_to_coverage(config)
     with pytest.raises(InputError) as caught:
-        assessment.check_coverage(con, cfg)
+        gates.check_coverage(con, cfg)
     message = caught.value.message
     assert "mps.csv" in message and "'2023-06'" in message and "1 month(s)" in message
     assert "comparator (Demo Force)" in message
@@ -54,7 +54,7 @@ def test_a_full_comparator_file_passes(tmp_path):
     config = write_tiny_inputs(tmp_path)
     _rewrite_mps(tmp_path / "mps.csv", drop_boroughs=("Tinytown",))
     cfg, con = build_to_coverage(config)
-    assessment.check_coverage(con, cfg)
+    gates.check_coverage(con, cfg)
     # Otherton VWI: 13 in 2023 vs 9 in 2022
     assert con.execute("select comparator_pct_change from theme_summary where theme = 'vwi'").fetchone()[0] == 44.4
 
@@ -67,7 +67,7 @@ def test_a_month_missing_from_the_newest_file_but_in_an_older_one_is_covered(tmp
     mps.unlink()
     config.write_text(config.read_text().replace("paths: [mps.csv]", "paths: [mps_extract*.csv]"))
     cfg, con = build_to_coverage(config)
-    assessment.check_coverage(con, cfg)
+    gates.check_coverage(con, cfg)
     # June 2023 comes from the older file: Tinytown VWI 2 + Otherton 13 in 2023 vs 1 + 9 in 2022
     assert con.execute("select comparator_pct_change from theme_summary where theme = 'vwi'").fetchone()[0] == 50.0
 
@@ -79,7 +79,7 @@ def test_a_recorded_date_after_the_run_date_is_quarantined(tmp_path):
     offences = tmp_path / "extract" / "offences.csv"
     assert quarantined_rules(con, offences) == {"future_recorded_date": "recorded_date: 2024-03-15 > run date 2024-03-01"}
     assert reconciliation_row(con, offences) == (13, 12, 0, 1, True)
-    assessment.check_reconciliation(con, cfg)
+    gates.check_reconciliation(con, cfg)
     reason = con.execute("select reason from quarantine where rule = 'future_recorded_date'").fetchone()[0]
     assert "after the day of the run" in reason
 
@@ -108,4 +108,4 @@ def test_committed_to_before_committed_from_is_quarantined(tmp_path):
     assert quarantined_rules(con, offences) == {
         "committed_to_before_from": "committed_to: 2023-03-01 23:00 < from 2023-03-02 09:00"}
     assert reconciliation_row(con, offences) == (14, 13, 0, 1, True)   # B2 (no committed-to) loads
-    assessment.check_reconciliation(con, cfg)
+    gates.check_reconciliation(con, cfg)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipeline.checks import gates
 from pipeline.narrative.analyses import trend_sentence
-from pipeline.transform import assessment
 from tests.helpers.dates import build_to_coverage, quarantined_rules, reconciliation_row, write_offences_with
 
 EXTREMES = {  # crime ref -> (recorded date as written, the rule it must fail)
@@ -34,7 +34,7 @@ def test_extreme_recorded_dates_are_quarantined_with_their_rule(tmp_path):
     assert got == {ref: rule for ref, (_, rule) in EXTREMES.items()}
     assert quarantined_rules(con, offences)["implausible_recorded_date"].endswith(" before 1900-01-01")
     assert reconciliation_row(con, offences) == (12 + 7, 12 + 1, 0, 6, True)
-    assessment.check_reconciliation(con, cfg)
+    gates.check_reconciliation(con, cfg)
     assert con.execute("select min(event_date) from int_offences_current").fetchone()[0].year == 1900
 
 

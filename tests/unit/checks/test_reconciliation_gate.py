@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.checks import gates
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.bad_inputs import build_core
@@ -22,7 +23,7 @@ def built(tmp_path):
 
 def test_the_tiny_extract_reconciles(built):
     con, cfg = built
-    assessment.check_reconciliation(con, cfg)
+    gates.check_reconciliation(con, cfg)
     assert con.execute("select bool_and(reconciled), sum(rows_superseded) from quarantine_summary").fetchone() == (True, 0)
 
 
@@ -39,4 +40,4 @@ def test_a_valid_row_dropped_on_purpose_fails_the_run(built, table, where):
                       "where not reconciled").fetchone()
     assert row is not None and row[0] > row[1] + row[2] + row[3]
     with pytest.raises(RuntimeError, match="do not reconcile"):
-        assessment.check_reconciliation(con, cfg)
+        gates.check_reconciliation(con, cfg)

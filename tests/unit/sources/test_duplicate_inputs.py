@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from pipeline.checks import gates
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.tiny_inputs import write_tiny_inputs
@@ -21,8 +22,8 @@ def _run(config: Path):
     con = db.connect()
     assessment.ingest(con, cfg)
     assessment.build(con, cfg, "test-run")
-    assessment.check_coverage(con, cfg)
-    assessment.check_reconciliation(con, cfg)
+    gates.check_coverage(con, cfg)
+    gates.check_reconciliation(con, cfg)
     return con
 
 

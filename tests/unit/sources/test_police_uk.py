@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.checks import gates
 from pipeline.errors import InputError
 from pipeline.settings.config import load_config
 from pipeline.sources.police_uk import LAYOUT, ingest_police_uk
@@ -72,7 +73,7 @@ def test_every_line_is_loaded_or_quarantined_with_its_line_number(by_force):
     summary = con.execute("select input_table, rows_read, rows_in, rows_loaded, rows_superseded, rows_quarantined, "
                           "reconciled from quarantine_summary").fetchall()
     assert summary == [("crimes", 12, 12, 5, 0, 7, True)]
-    assessment.check_reconciliation(con, cfg.__class__(**{**cfg.__dict__, "quarantine_threshold_pct": 100.0}))
+    gates.check_reconciliation(con, cfg.__class__(**{**cfg.__dict__, "quarantine_threshold_pct": 100.0}))
 
 
 def test_free_text_is_never_loaded(by_force):

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from pipeline.checks import gates
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.bad_inputs import build_core, write_corpus_config
@@ -36,7 +37,7 @@ def counts(tmp_path_factory):
     con = db.connect()
     assessment.ingest(con, cfg)
     build_core(con, cfg)
-    assessment.check_reconciliation(con, cfg)
+    gates.check_reconciliation(con, cfg)
     yield con
     con.close()
 

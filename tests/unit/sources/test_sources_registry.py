@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.checks import validation_suites
+from pipeline.checks import gates, validation_suites
 from pipeline.errors import InputError
 from pipeline.settings.config import load_config
 from pipeline.sources import registry
@@ -129,12 +129,12 @@ def test_a_kind_defined_outside_svna_runs_through_config_ingest_build_and_covera
     assert db.run_models(con, sql_dir=sql_dir) == ["stg_tally"]
     assert con.execute("select min(source_row), max(source_row), sum(tally) from stg_tally").fetchone() == \
         (2, 25, sum(range(3, 27)))
-    assessment.check_coverage(con, cfg)  # both years covered: passes
+    gates.check_coverage(con, cfg)  # both years covered: passes
     assert validation_suites.build_suites(con, cfg)[-1].name == "reconciliation"  # no suite of its own
 
     con.execute("delete from stg_tally where month_start = date '2022-06-01'")
     with pytest.raises(InputError) as caught:
-        assessment.check_coverage(con, cfg)
+        gates.check_coverage(con, cfg)
     assert "the tally inputs must cover every month" in caught.value.message and "2022-06" in caught.value.message
 
 

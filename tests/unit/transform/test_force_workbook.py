@@ -18,6 +18,7 @@ import geopandas as gpd
 import openpyxl
 from shapely.geometry import box
 
+from pipeline.checks import gates
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.borough import ALPHA, BETA, write_borough
@@ -35,8 +36,8 @@ def _figures(config: Path) -> dict[str, list[tuple]]:
     with db.connect() as con:
         assessment.ingest(con, cfg)
         assessment.build(con, cfg, "test-run")
-        assessment.check_coverage(con, cfg)
-        assessment.check_reconciliation(con, cfg)
+        gates.check_coverage(con, cfg)
+        gates.check_reconciliation(con, cfg)
         figures = {name: con.execute(sql).fetchall() for name, sql in FIGURES.items()}
         figures["input_files"] = con.execute("select regexp_extract(path, '[^/]+$'), role, rows_read, duplicate_of "
                                              "from input_files where kind = 'record_extract' order by role").fetchall()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.checks import gates
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.tiny_inputs import write_tiny_inputs
@@ -23,8 +24,8 @@ def marts(tmp_path_factory):
     con = db.connect()
     assessment.ingest(con, cfg)
     assessment.build(con, cfg, "test-run")
-    assessment.check_coverage(con, cfg)
-    assessment.check_reconciliation(con, cfg)
+    gates.check_coverage(con, cfg)
+    gates.check_reconciliation(con, cfg)
     yield con
     con.close()
 
