@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 import pytest
 import yaml
-from prefect.testing.utilities import prefect_test_harness
 
 SUITE_PREFECT_ENV = "SVNA_TEST_PREFECT_API_URL"   # set by tests/run_isolated.py
 
@@ -30,6 +29,8 @@ def prefect_harness():
                 patch.setenv("PREFECT_API_URL", suite_api)
                 yield
         else:
+            from prefect.testing.utilities import prefect_test_harness   # the server's code: ~5 s of CPU to import
+
             # the 30 s default is often missed on a busy 2-core machine; svna itself allows 180 s
             with prefect_test_harness(server_startup_timeout=180):
                 patch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
