@@ -223,7 +223,7 @@ def _legend(entries: list[tuple[str, str]], title: str | None = None) -> str:
 
 
 def _save(out_dir: Path, stem: str, base: BaseLayer, title: str, subtitle: str, source: str, body: str,
-          legend: str, defs: str = "", over: str = "") -> list[Path]:
+          legend: str, defs: str = "", over: str = "", labels: bool = True) -> list[Path]:
     """One map as a self-contained SVG: marking, title, subtitle, the theme's layer under the shared
     base layer, the ward labels, the legend and the source line."""
     source_lines = "".join(_text(20, 668 + 11 * i, line) for i, line in enumerate(_wrap(source, 185)))
@@ -234,7 +234,7 @@ def _save(out_dir: Path, stem: str, base: BaseLayer, title: str, subtitle: str, 
            + _text(20, 30, MARKING, font_size=10, font_weight="bold", fill="#b00020")
            + _text(20, 56, title, font_size=16, font_weight="bold")
            + _text(20, 78, subtitle, font_size=12, fill="#444444")
-           + body + base.outlines + over + base.labels + legend
+           + body + base.outlines + over + (base.labels if labels else "") + legend
            + f'<g font-size="8.5" fill="#444444">{source_lines}</g></svg>\n')
     path = out_dir / f"{stem}.svg"
     path.write_text(svg, encoding="utf-8")
@@ -305,7 +305,7 @@ def no_offences_figure(layers: dict, data, theme: str, title: str, out_dir: Path
             'stroke="#555555"/>' + _text(x, y + 6, "No offences recorded", font_size=21, text_anchor="middle",
                                            fill="#333333"))
     return _save(out_dir, f"ward_{theme}", base, title, "Current ward boundaries; no ward is shaded",
-                 _source(data, source), _fill(base.all_wards, "#ffffff"), "", over=over)
+                 _source(data, source), _fill(base.all_wards, "#ffffff"), "", over=over, labels=False)
 
 
 def _current_cells(layers: dict, theme: str):
