@@ -1,6 +1,6 @@
 """Funnel plots (issue 11): rate per 1,000 residents against population, with 95% and 99.8% limits.
 
-One PNG per unit level (areas, wards) and theme, from the funnel_points mart, only where there are at
+One SVG per unit level (areas, wards) and theme, from the funnel_points mart, only where there are at
 least MIN_UNITS units with residents. The limit curves use the mart's own definition
 (pipeline.reference.areas.funnel_limit_counts: exact Poisson, Spiegelhalter 2005) around its pooled rate.
 The themes charted are those whose in_funnels is true in sql/seeds/themes.csv.
@@ -67,8 +67,10 @@ def funnel_chart(points, level: str, label: str, out_dir: Path) -> Path:
     fig.text(0.01, 0.02, "Limits: exact Poisson around the pooled rate (Spiegelhalter 2005). Points outside the "
              "99.8% limits differ by more than chance alone would explain. Source: svna funnel_points.",
              fontsize=6, color="#444444")
-    path = out_dir / f"funnel_{level}s_{theme}.png"
-    fig.savefig(path, dpi=200)
+    path = out_dir / f"funnel_{level}s_{theme}.svg"
+    # text stays text (no glyph layout into paths), stable ids and no date: same inputs, same file
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "svna"}):
+        fig.savefig(path, metadata={"Date": None})
     plt.close(fig)
     return path
 

@@ -1,4 +1,4 @@
-"""Static maps for the report: PNG (screens, Word) and SVG (print, web).
+"""Static maps of a run, one self-contained SVG each (screens, print, Word, and inline in a web page).
 
 * ``ward_<theme>``    choropleth of the rate per 1,000 residents (the count when no population is
                       configured) on the current wards, in five classes, with ward labels
@@ -12,11 +12,15 @@ whole-number classes, with fewer classes when there are few distinct counts.
 
 Every map has a legend and a source line. There are no point maps at all, so none of domestic abuse
 or sexual offences (DESIGN §8): only ward aggregates and grid statistics are drawn.
+
+The SVG is written here, not by matplotlib: the ward outlines, labels and scale bar (the base layer) are
+made once and shared by every map, each class is one path, and the viewer lays out the text (with
+matplotlib, text layout and PNG encoding were most of a second a map).
 """
 
 from __future__ import annotations
 
-import os
+from html import escape
 from pathlib import Path
 
 import duckdb
@@ -27,7 +31,6 @@ from pipeline.settings.config import RunConfig
 from pipeline.sources import registry
 from pipeline.transform import db
 
-FORMATS = ("png", "svg")
 CLASS_COLOURS = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]
 HOT, COLD = "#d7301f", "#2c7bb6"
 # hotspot change: Okabe-Ito colours (distinct under the common colour-vision deficiencies), each with
@@ -108,39 +111,77 @@ def _fmt(v: float, rate: bool) -> str:
     return f"{v:.1f}" if rate else f"{v:,.0f}"
 
 
-def _base(ax, wards, area, title: str, subtitle: str, source: str):
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    wards.boundary.plot(ax=ax, color="#555555", linewidth=0.5, zorder=3)
-    if area is not None and len(area):
-        area.boundary.plot(ax=ax, color="#222222", linewidth=1.0, zorder=4)
-    ax.annotate(MARKING, (0, 1.12), xycoords="axes fraction", fontsize=7, fontweight="bold", color="#b00020",
-                va="bottom", ha="left")
-    ax.annotate(title, (0, 1.06), xycoords="axes fraction", fontsize=11, fontweight="bold", va="bottom", ha="left")
-    ax.annotate(subtitle, (0, 1.02), xycoords="axes fraction", fontsize=8, color="#444444", va="bottom", ha="left")
-    ax.annotate(source, (0, -0.02), xycoords="axes fraction", fontsize=6, color="#444444", va="top", ha="left",
-                wrap=True)
-    _scale_bar(ax, wards.total_bounds)
+WIDTH, HEIGHT = 960, 700                 # the page, in SVG pixels
+MAP_BOX = (20.0, 100.0, 640.0, 640.0)    # left, top, right, bottom of the map on the page
+LEGEND_X, LEGEND_Y = 655, 112
+FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
+LINE = 8.0                               # px between the lines of a ward label
 
 
-def _scale_bar(ax, bounds) -> None:
-    xmin, ymin, xmax, ymax = bounds
-    width = xmax - xmin
-    length = 10 ** np.floor(np.log10(width / 4))
-    length = length * 2 if width / 4 > length * 2 else length
-    x0, y0 = xmin + width * 0.02, ymin + (ymax - ymin) * 0.02
-    ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=2, zorder=5)
-    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(x0 + length / 2, y0 + (ymax - ymin) * 0.012, label, ha="center", va="bottom", fontsize=7, zorder=5)
+def _text(x: float, y: float, text: str, **attrs) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(text)}</text>'
 
 
-def _labels(ax, wards) -> None:
-    import matplotlib.patheffects as pe
+class BaseLayer:
+    """What every map of a run shares, made once: the projection from British National Grid metres to
+    the page, each ward's outline as a path, the ward and area outlines, ward labels and the scale bar."""
 
-    points = wards.geometry.representative_point()
-    for name, point in zip(wards.ward_name, points):
-        ax.text(point.x, point.y, "\n".join(_wrap(str(name))), fontsize=5, ha="center", va="center", zorder=6,
-                path_effects=[pe.withStroke(linewidth=1.5, foreground="white")])
+    def __init__(self, wards, area) -> None:
+        xmin, ymin, xmax, ymax = wards.total_bounds
+        if area is not None and len(area):
+            axmin, aymin, axmax, aymax = area.total_bounds
+            xmin, ymin, xmax, ymax = min(xmin, axmin), min(ymin, aymin), max(xmax, axmax), max(ymax, aymax)
+        left, top, right, bottom = MAP_BOX
+        self.scale = min((right - left) / max(xmax - xmin, 1.0), (bottom - top) / max(ymax - ymin, 1.0))
+        self.x0 = left + ((right - left) - (xmax - xmin) * self.scale) / 2 - xmin * self.scale
+        self.y0 = top + ((bottom - top) - (ymax - ymin) * self.scale) / 2 + ymax * self.scale
+        self.ward_paths = dict(zip(wards.ward_code, self.paths(wards.geometry)))
+        self.all_wards = " ".join(self.ward_paths.values())
+        self.outlines = f'<path d="{self.all_wards}" fill="none" stroke="#555555" stroke-width="0.7"/>'
+        if area is not None and len(area):
+            self.outlines += f'<path d="{" ".join(self.paths(area.geometry))}" fill="none" stroke="#222222" stroke-width="1.4"/>'
+        self.outlines += self._scale_bar(wards.total_bounds)
+        self.labels = self._labels(wards)
+
+    def page(self, xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([self.x0 + xy[:, 0] * self.scale, self.y0 - xy[:, 1] * self.scale])
+
+    def paths(self, geometries) -> list[str]:
+        """An SVG path (even-odd rings, page coordinates) per (multi)polygon."""
+        import shapely
+
+        geometries = np.asarray(geometries, dtype=object)
+        parts, part_of = shapely.get_parts(geometries, return_index=True)
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
+        coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+        points = [f"{x:.1f},{y:.1f}" for x, y in self.page(coords)]
+        starts = np.searchsorted(coord_of, np.arange(len(rings) + 1))
+        out = [[] for _ in range(len(geometries))]
+        for i, geometry in enumerate(part_of[ring_of]):  # a ring's last point repeats its first: Z closes it
+            out[geometry].append("M" + " ".join(points[starts[i]:starts[i + 1] - 1]) + "Z")
+        return [" ".join(d) for d in out]
+
+    def _scale_bar(self, bounds) -> str:
+        xmin, ymin, xmax, ymax = bounds
+        width = xmax - xmin
+        length = 10 ** np.floor(np.log10(width / 4))
+        length = length * 2 if width / 4 > length * 2 else length
+        (x0, y0), (x1, _) = self.page(np.array([[xmin + width * 0.02, ymin + (ymax - ymin) * 0.02],
+                                                [xmin + width * 0.02 + length, 0.0]]))
+        label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+        return (f'<path d="M{x0:.1f},{y0:.1f}H{x1:.1f}" stroke="#000000" stroke-width="2.8"/>'
+                + _text((x0 + x1) / 2, y0 - 6, label, font_size=10, text_anchor="middle"))
+
+    def _labels(self, wards) -> str:
+        """Ward names at a point inside each ward, on a white halo so they read over any class colour."""
+        points = self.page(np.array([(p.x, p.y) for p in wards.geometry.representative_point()]).reshape(-1, 2))
+        texts = []
+        for name, (x, y) in zip(wards.ward_name, points):
+            lines = _wrap(str(name))
+            texts += [_text(x, y + (i - (len(lines) - 1) / 2) * LINE + 2.5, line) for i, line in enumerate(lines)]
+        return ('<g font-size="7.5" text-anchor="middle" fill="#000000" stroke="#ffffff" stroke-width="1.6" '
+                'stroke-linejoin="round" paint-order="stroke">' + "".join(texts) + "</g>")
 
 
 def _wrap(text: str, width: int = 14) -> list[str]:
@@ -154,39 +195,66 @@ def _wrap(text: str, width: int = 14) -> list[str]:
     return lines + ([line] if line else [])
 
 
-def _figure():
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8.5, 7))
-    fig.subplots_adjust(left=0.02, right=0.74, bottom=0.07, top=0.84)  # room for titles and the legend
-    # geopandas redraws the whole figure after every layer it plots; one draw, at save, is enough
-    fig.canvas.draw_idle = lambda *args, **kwargs: None
-    return fig, ax
-
-
-def _save(fig, out_dir: Path, stem: str) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    paths = []
-    for fmt in FORMATS:
-        path = out_dir / f"{stem}.{fmt}"
-        fig.savefig(path, dpi=200 if fmt == "png" else None, metadata=None if fmt == "png" else {"Date": None})
-        paths.append(path)
-    plt.close(fig)
-    return paths
+def _pattern(pid: str, colour: str, hatch: str) -> str:
+    """Hatching as an SVG pattern over the class colour: lines for '/', dots for '.'."""
+    mark = ('<circle cx="3" cy="3" r="1" fill="#333333"/>' if "." in hatch
+            else '<path d="M0,0V6" stroke="#333333" stroke-width="1.2"/>')
+    rotate = "" if "." in hatch else ' patternTransform="rotate(45)"'
+    return (f'<pattern id="{pid}" width="6" height="6" patternUnits="userSpaceOnUse"{rotate}>'
+            f'<rect width="6" height="6" fill="{colour}"/>{mark}</pattern>')
 
 
-def ward_choropleth(layers: dict, theme: str, out_dir: Path, source: str) -> list[Path]:
-    from matplotlib.patches import Patch
+def _fill(d: str, fill: str, opacity: float | None = None) -> str:
+    alpha = f' fill-opacity="{opacity:g}"' if opacity is not None else ""
+    return f'<path d="{d}" fill="{fill}"{alpha} fill-rule="evenodd" stroke="none"/>' if d else ""
 
+
+def _legend(entries: list[tuple[str, str]], title: str | None = None) -> str:
+    """Legend entries (fill, text) beside the map, each with a swatch outlined like a ward."""
+    y, out = LEGEND_Y, ['<g font-size="10">']
+    if title:
+        out.append(_text(LEGEND_X + 40, y, title, text_anchor="middle"))
+        y += 16
+    for fill, text in entries:
+        out.append(f'<rect x="{LEGEND_X}" y="{y - 9}" width="18" height="10" fill="{fill}" stroke="#555555" '
+                   'stroke-width="0.7"/>' + _text(LEGEND_X + 24, y, text))
+        y += 17
+    return "".join(out) + "</g>"
+
+
+def _save(out_dir: Path, stem: str, base: BaseLayer, title: str, subtitle: str, source: str, body: str,
+          legend: str, defs: str = "", over: str = "", labels: bool = True) -> list[Path]:
+    """One map as a self-contained SVG: marking, title, subtitle, the theme's layer under the shared
+    base layer, the ward labels, the legend and the source line."""
+    source_lines = "".join(_text(20, 668 + 11 * i, line) for i, line in enumerate(_wrap(source, 185)))
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+           f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" font-family="{FONT}">'
+           f"<title>{escape(title)}</title>" + (f"<defs>{defs}</defs>" if defs else "")
+           + f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>'
+           + _text(20, 30, MARKING, font_size=10, font_weight="bold", fill="#b00020")
+           + _text(20, 56, title, font_size=16, font_weight="bold")
+           + _text(20, 78, subtitle, font_size=12, fill="#444444")
+           + body + base.outlines + over + (base.labels if labels else "") + legend
+           + f'<g font-size="8.5" fill="#444444">{source_lines}</g></svg>\n')
+    path = out_dir / f"{stem}.svg"
+    path.write_text(svg, encoding="utf-8")
+    return [path]
+
+
+def _base(layers: dict, base: BaseLayer | None) -> BaseLayer:
+    return base if base is not None else BaseLayer(layers["wards"], layers.get("area"))
+
+
+def ward_choropleth(layers: dict, theme: str, out_dir: Path, source: str, base: BaseLayer | None = None) -> list[Path]:
     data = layers["ward_hotspots"]
     data = data[data.theme == theme]
     if data.empty or data["count"].isna().all():
         return []
+    base = _base(layers, base)
     label = layers["themes"].get(theme, theme)
     period = data.period_label.iloc[0]
     if data["count"].fillna(0).max() == 0:
-        return no_offences_figure(layers, data, theme, f"{label}: no offences recorded, {period}", out_dir, source)
+        return no_offences_figure(layers, data, theme, f"{label}: no offences recorded, {period}", out_dir, source, base)
     counts = data["count"].astype(float).to_numpy()
     rate = data.rate_per_1000.notna().any() and np.nanmax(counts) > SMALL_COUNT_MAX
     if rate:
@@ -206,168 +274,107 @@ def ward_choropleth(layers: dict, theme: str, out_dir: Path, source: str) -> lis
         subtitle = (f"Current ward boundaries; crimes, not rates (no ward has more than {SMALL_COUNT_MAX}, "
                     "too few for a stable rate)")
     classes = np.searchsorted(breaks, values, side="left")
-    fig, ax = _figure()
-    for i, colour in enumerate(colours):
-        part = data[classes == i]
-        if len(part):
-            part.plot(ax=ax, color=colour, linewidth=0, zorder=2)
-    missing = data[np.isnan(values)]
-    if len(missing):
-        missing.plot(ax=ax, color="#dddddd", hatch="///", linewidth=0, zorder=2)
-    _base(ax, layers["wards"], layers.get("area"), f"{label}: {'rate per 1,000 residents' if rate else 'crimes'}, {period}",
-          subtitle, _source(data, source))
-    _labels(ax, data)
-    handles = [Patch(facecolor=c, edgecolor="#555555", linewidth=0.5, label=text) for c, text in zip(colours, labels)]
-    if len(missing):
-        handles.append(Patch(facecolor="#dddddd", hatch="///", label="not available"))
-    ax.legend(handles=handles, title="rate per 1,000" if rate else "crimes", loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              fontsize=7, title_fontsize=7, frameon=False)
-    return _save(fig, out_dir, f"ward_{theme}")
+    paths = _ward_paths(base, data)
+    missing = np.isnan(values)
+    body = "".join(_fill(" ".join(paths[(classes == i) & ~missing]), colour) for i, colour in enumerate(colours))
+    entries = list(zip(colours, labels))
+    stem, defs = f"ward_{theme}", ""
+    if missing.any():
+        defs = _pattern(f"{stem}-missing", "#dddddd", "///")
+        body += _fill(" ".join(paths[missing]), f"url(#{stem}-missing)")
+        entries.append((f"url(#{stem}-missing)", "not available"))
+    return _save(out_dir, stem, base, f"{label}: {'rate per 1,000 residents' if rate else 'crimes'}, {period}",
+                 subtitle, _source(data, source), body, _legend(entries, "rate per 1,000" if rate else "crimes"), defs)
 
 
-def no_offences_figure(layers: dict, data, theme: str, title: str, out_dir: Path, source: str) -> list[Path]:
+def _ward_paths(base: BaseLayer, data) -> np.ndarray:
+    """The base layer's path of each ward of `data` (drawn from its own geometry when the base has none)."""
+    known = data.ward_code.isin(list(base.ward_paths)).to_numpy()
+    paths = np.array([base.ward_paths.get(code, "") for code in data.ward_code], dtype=object)
+    if not known.all():
+        paths[~known] = base.paths(data.geometry[~known])
+    return paths
+
+
+def no_offences_figure(layers: dict, data, theme: str, title: str, out_dir: Path, source: str,
+                       base: BaseLayer | None = None) -> list[Path]:
     """The ward outlines, unshaded, saying so: a map of zeros in one colour would read as a hot borough."""
-    fig, ax = _figure()
-    layers["wards"].plot(ax=ax, color="#ffffff", linewidth=0, zorder=1)
-    _base(ax, layers["wards"], layers.get("area"), title, "Current ward boundaries; no ward is shaded",
-          _source(data, source))
-    ax.text(0.5, 0.5, "No offences recorded", transform=ax.transAxes, ha="center", va="center", fontsize=16,
-            color="#333333", zorder=7, bbox={"facecolor": "white", "edgecolor": "#555555", "boxstyle": "round,pad=0.5"})
-    return _save(fig, out_dir, f"ward_{theme}")
+    base = _base(layers, base)
+    x, y = (MAP_BOX[0] + MAP_BOX[2]) / 2, (MAP_BOX[1] + MAP_BOX[3]) / 2
+    over = (f'<rect x="{x - 115:.1f}" y="{y - 22:.1f}" width="230" height="40" rx="8" fill="#ffffff" '
+            'stroke="#555555"/>' + _text(x, y + 6, "No offences recorded", font_size=21, text_anchor="middle",
+                                           fill="#333333"))
+    return _save(out_dir, f"ward_{theme}", base, title, "Current ward boundaries; no ward is shaded",
+                 _source(data, source), _fill(base.all_wards, "#ffffff"), "", over=over, labels=False)
 
 
-def gi_star_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Path]:
-    from matplotlib.patches import Patch
-
+def _current_cells(layers: dict, theme: str):
     grid = layers.get("grid_hotspots")
     if grid is None or grid.empty:
+        return None
+    return grid[(grid.theme == theme) & (grid.period_role == "current")]
+
+
+def gi_star_map(layers: dict, theme: str, out_dir: Path, source: str, base: BaseLayer | None = None) -> list[Path]:
+    cells = _current_cells(layers, theme)
+    if cells is None or cells.empty or (cells.hotspot_class == "not_computed").all():
         return []
-    cells = grid[(grid.theme == theme) & (grid.period_role == "current")]
-    if cells.empty or (cells.hotspot_class == "not_computed").all():
-        return []
-    fig, ax = _figure()
-    layers["wards"].plot(ax=ax, color="#f7f7f7", linewidth=0, zorder=1)
+    base = _base(layers, base)
+    body = _fill(base.all_wards, "#f7f7f7")
     for cls, colour in (("hot", HOT), ("cold", COLD)):
-        part = cells[cells.hotspot_class == cls]
-        if len(part):
-            part.plot(ax=ax, color=colour, linewidth=0, alpha=0.85, zorder=2)
-    handles = [Patch(facecolor=HOT, label=f"hot spot ({(cells.hotspot_class == 'hot').sum()} cells)"),
-               Patch(facecolor=COLD, label=f"cold spot ({(cells.hotspot_class == 'cold').sum()} cells)"),
-               Patch(facecolor="#f7f7f7", edgecolor="#555555", linewidth=0.5, label="not significant")]
-    return _finish_grid_map(fig, ax, layers, theme, cells, "Gi* hot and cold spots",
-                            "Getis-Ord Gi* (PySAL esda), Benjamini-Hochberg FDR", source, handles, out_dir, "gi_star")
+        body += _fill(" ".join(base.paths(cells.geometry[(cells.hotspot_class == cls).to_numpy()])), colour, 0.85)
+    entries = [(HOT, f"hot spot ({(cells.hotspot_class == 'hot').sum()} cells)"),
+               (COLD, f"cold spot ({(cells.hotspot_class == 'cold').sum()} cells)"),
+               ("#f7f7f7", "not significant")]
+    return _grid_map(layers, theme, cells, "Gi* hot and cold spots", "Getis-Ord Gi* (PySAL esda), Benjamini-Hochberg FDR",
+                     source, body, entries, out_dir, "gi_star", base)
 
 
-def _finish_grid_map(fig, ax, layers: dict, theme: str, cells, heading: str, method: str, source: str, handles: list,
-                     out_dir: Path, name: str) -> list[Path]:
-    """Title, note, ward labels and legend of a map of Gi* grid cells, then the files."""
+def _grid_map(layers: dict, theme: str, cells, heading: str, method: str, source: str, body: str, entries: list,
+              out_dir: Path, name: str, base: BaseLayer, defs: str = "") -> list[Path]:
+    """Title, note, legend and file of a map of Gi* grid cells."""
     label = layers["themes"].get(theme, theme)
-    _base(ax, layers["wards"], layers.get("area"), f"{label}: {heading}, {cells.period_label.iloc[0]}",
-          f"{method}; {layers.get('cell_m'):g} m grid cells; q <= {layers['fdr_alpha']:g}",
-          _source({"source": ["record_extract"]}, source))
-    _labels(ax, layers["wards"])
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-    return _save(fig, out_dir, f"{name}_{theme}")
+    return _save(out_dir, f"{name}_{theme}", base, f"{label}: {heading}, {cells.period_label.iloc[0]}",
+                 f"{method}; {layers.get('cell_m'):g} m grid cells; q <= {layers['fdr_alpha']:g}",
+                 _source({"source": ["record_extract"]}, source), body, _legend(entries), defs)
 
 
-def hotspot_change_map(layers: dict, theme: str, out_dir: Path, source: str) -> list[Path]:
+def hotspot_change_map(layers: dict, theme: str, out_dir: Path, source: str, base: BaseLayer | None = None) -> list[Path]:
     """New, persistent and former Gi* hot spots between the previous and the current period; none
     when Gi* was not computed for both periods or no cell was a hot spot in either."""
-    from matplotlib.patches import Patch
-
-    grid = layers.get("grid_hotspots")
-    if grid is None or grid.empty:
+    cells = _current_cells(layers, theme)
+    if cells is None:
         return []
-    cells = grid[(grid.theme == theme) & (grid.period_role == "current")]
     shown = cells[cells.hotspot_change.isin(list(CHANGE_STYLES))]
     if shown.empty:
         return []
-    fig, ax = _figure()
-    layers["wards"].plot(ax=ax, color="#f7f7f7", linewidth=0, zorder=1)
-    handles = []
+    base = _base(layers, base)
+    stem = f"hotspot_change_{theme}"
+    body, defs, entries = _fill(base.all_wards, "#f7f7f7"), "", []
     for change, (colour, hatch, text) in CHANGE_STYLES.items():
-        part = shown[shown.hotspot_change == change]
-        if len(part):
-            part.plot(ax=ax, facecolor=colour, hatch=hatch, edgecolor="#333333", linewidth=0, zorder=2)
-        handles.append(Patch(facecolor=colour, hatch=hatch, edgecolor="#333333", linewidth=0.5,
-                             label=f"{text}: {len(part)} cells"))
-    handles.append(Patch(facecolor="#f7f7f7", edgecolor="#555555", linewidth=0.5, label="not a hot spot in either period"))
-    return _finish_grid_map(fig, ax, layers, theme, cells, "change in Gi* hot spots",
-                            "Compared with the previous period; Getis-Ord Gi*, FDR", source, handles, out_dir,
-                            "hotspot_change")
+        fill = colour
+        if hatch:
+            fill = f"url(#{stem}-{change})"
+            defs += _pattern(f"{stem}-{change}", colour, hatch)
+        part = shown[(shown.hotspot_change == change).to_numpy()]
+        body += _fill(" ".join(base.paths(part.geometry)), fill)
+        entries.append((fill, f"{text}: {len(part)} cells"))
+    entries.append(("#f7f7f7", "not a hot spot in either period"))
+    return _grid_map(layers, theme, cells, "change in Gi* hot spots", "Compared with the previous period; Getis-Ord Gi*, FDR",
+                     source, body, entries, out_dir, "hotspot_change", base, defs)
 
 
-MAP_KINDS = ("ward", "gi_star", "hotspot_change")
-# layers a map draws from: only these travel to the worker process
-MAP_LAYERS = ("wards", "area", "ward_hotspots", "grid_hotspots", "themes", "cell_m", "fdr_alpha")
+MAP_KINDS = {"ward": ward_choropleth, "gi_star": gi_star_map, "hotspot_change": hotspot_change_map}
 
 
-def _setup_matplotlib() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "svna"  # stable SVG ids: same inputs, same files
-    plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: editable in reports, and faster to write
-
-
-def _draw(layers: dict, kind: str, theme: str, out_dir: Path, source_line: str) -> list[Path]:
-    draw = {"ward": ward_choropleth, "gi_star": gi_star_map, "hotspot_change": hotspot_change_map}[kind]
-    return draw(layers, theme, out_dir, source_line)
-
-
-_WORKER_LAYERS: dict = {}
-
-
-def _worker_start(layers: dict) -> None:
-    _setup_matplotlib()
-    _WORKER_LAYERS.update(layers)
-
-
-def _worker_draw(kind: str, theme: str, out_dir: Path, source_line: str) -> list[Path]:
-    return _draw(_WORKER_LAYERS, kind, theme, out_dir, source_line)
-
-
-def map_workers() -> int:
-    """Processes that draw maps: SVNA_MAP_WORKERS, else 2 where there are two cores (1 = this process only)."""
-    configured = os.environ.get("SVNA_MAP_WORKERS")
-    return max(1, int(configured)) if configured else min(2, os.cpu_count() or 1)
-
-
-def write_maps(layers: dict, out_dir: Path, source_line: str, workers: int | None = None) -> list[Path]:
-    """Every map of the run; returns the files written, in the same order however many processes drew them.
-
-    Drawing is most of the publish step (about 1 s a figure), so with `workers` > 1 a second process
-    draws every other map while this one draws the rest. It is spawned (a fresh interpreter: this
-    process runs DuckDB and Prefect threads, which must not be forked) and gets only the layers maps
-    draw from. Each map is a pure function of its layers, so the files are the same either way.
-    """
+def write_maps(layers: dict, out_dir: Path, source_line: str) -> list[Path]:
+    """Every map of the run (each kind for each theme with something to show), on one base layer;
+    returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    _setup_matplotlib()
     hotspots = layers.get("ward_hotspots")
-    themes = [t for t in layers["themes"] if hotspots is not None and t in set(hotspots.theme)]
-    jobs = [(kind, theme) for theme in themes for kind in MAP_KINDS]
-    workers = map_workers() if workers is None else workers
-    if workers < 2 or len(jobs) < 4:  # a process start costs more than a few maps
-        return [path for kind, theme in jobs for path in _draw(layers, kind, theme, out_dir, source_line)]
-
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    shipped = {name: layers[name] for name in MAP_LAYERS if name in layers}
-    grid = shipped.get("grid_hotspots")
-    if grid is not None and "period_role" in grid:  # maps draw only the current period's cells
-        shipped["grid_hotspots"] = grid[grid.period_role == "current"]
-    results: dict[int, list[Path]] = {}
-    with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_start, initargs=(shipped,)) as pool:
-        # the worker takes the odd jobs (its start-up overlaps the first maps drawn here)
-        futures = {i: pool.submit(_worker_draw, kind, theme, out_dir, source_line)
-                   for i, (kind, theme) in enumerate(jobs) if i % workers}
-        for i, (kind, theme) in enumerate(jobs):
-            if i not in futures:
-                results[i] = _draw(layers, kind, theme, out_dir, source_line)
-        for i, future in futures.items():
-            results[i] = future.result()
-    return [path for i in sorted(results) for path in results[i]]
+    if hotspots is None:
+        return []
+    present = set(hotspots.theme)
+    base = BaseLayer(layers["wards"], layers.get("area"))
+    return [path for theme in layers["themes"] if theme in present
+            for draw in MAP_KINDS.values() for path in draw(layers, theme, out_dir, source_line, base)]

@@ -1,4 +1,4 @@
-"""Spatial outputs at publish time: the maps (PNG, SVG) and the GeoPackage of a run."""
+"""Spatial outputs at publish time: the maps (SVG) and the GeoPackage of a run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pipeline.transform import db
 
 
 def write_spatial_outputs(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
-    """Maps (PNG and SVG) under <out_dir>/maps and the GeoPackage <out_dir>/svna.gpkg; none without
+    """Maps (SVG) under <out_dir>/maps and the GeoPackage <out_dir>/svna.gpkg; none without
     current ward boundaries."""
     if not db.has_table(con, "ref_wards") or not con.execute("select count(*) from ref_area").fetchone()[0]:
         return []

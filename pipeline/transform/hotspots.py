@@ -191,15 +191,24 @@ def kde_layer(con: duckdb.DuckDBPyConnection, gs, cell: float, area):
 
 def write_geopackage(layers: dict, path: Path) -> Path:
     """One GeoPackage for QGIS and ArcGIS users: wards with metrics, the Gi* grid, the KDE surface."""
+    import pyogrio
+
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    for name in ("wards", "sub_areas", "ward_hotspots", "grid_hotspots", "kde_surface"):
-        layer = layers.get(name)
-        if layer is None or len(layer) == 0:
-            continue
-        layer = layer.copy()
-        for column in layer.columns:  # GeoPackage has no date type for pandas dates stored as object
-            if layer[column].dtype == object and len(layer) and hasattr(layer[column].dropna().iloc[0] if layer[column].notna().any() else None, "isoformat"):
-                layer[column] = layer[column].astype(str)
-        layer.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    # a new file, written whole or not at all: SQLite need not wait for the disk after each layer
+    synchronous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        for name in ("wards", "sub_areas", "ward_hotspots", "grid_hotspots", "kde_surface"):
+            layer = layers.get(name)
+            if layer is None or len(layer) == 0:
+                continue
+            layer = layer.copy()
+            for column in layer.columns:  # GeoPackage has no date type for pandas dates stored as object
+                if layer[column].dtype == object and len(layer) and hasattr(layer[column].dropna().iloc[0] if layer[column].notna().any() else None, "isoformat"):
+                    layer[column] = layer[column].astype(str)
+            # through Arrow: the same features and fields at about half the CPU time of row by row
+            pyogrio.write_dataframe(layer, path, layer=name, driver="GPKG", use_arrow=True)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": synchronous})
     return path

@@ -213,6 +213,6 @@ def test_ward_funnel_uses_current_wards_and_charts_are_drawn(tmp_path):
                                                                 abs=1e-4)
     above = points[1000 * points["count"] / points.population > points.upper_998]
     assert set(above.unit_code) == set(points[points.funnel_position == "above_99.8"].unit_code)
-    assert tmp_path / "maps" / "funnel_wards_vwi.png" in charts
+    assert tmp_path / "maps" / "funnel_wards_vwi.svg" in charts
     assert not any("funnel_areas" in p.name for p in charts)          # only where there is data
-    assert (tmp_path / "maps" / "funnel_wards_vwi.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "maps" / "funnel_wards_vwi.svg").read_text()[:2000]

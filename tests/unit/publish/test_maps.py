@@ -1,5 +1,5 @@
 """Maps that cannot mislead (issue 12 item 4): whole-number classes on small counts, and the
-hotspot-change map. Matplotlib writes each text it draws into the SVG, so titles and legends are read back."""
+hotspot-change map. Each map is one SVG whose texts are <text> elements, so titles and legends are read back."""
 
 from __future__ import annotations
 
@@ -55,9 +55,7 @@ def test_few_homicides_are_mapped_as_counts_in_whole_numbers(tmp_path):
     maps.ward_choropleth(_layers([0, 1, 2]), "homicide", tmp_path, "test")
     svg = (tmp_path / "ward_homicide.svg").read_text()
     assert "Homicide: crimes, 2022" in svg and "rate per 1,000" not in svg
-    # matplotlib notes each text it draws as paths; as text (svg.fonttype "none", which maps.write_maps
-    # sets for the rest of the process) each is a <text> element
-    texts = re.findall(r"<!-- (.*?) -->", svg) or re.findall(r"<text[^>]*>(.*?)</text>", svg)
+    texts = re.findall(r"<text[^>]*>(.*?)</text>", svg)
     legend = texts[texts.index("crimes"):]                              # the legend's title, then its classes
     assert legend[1:4] == ["0", "1", "2"]                               # one whole-number class per count
 
@@ -65,8 +63,8 @@ def test_few_homicides_are_mapped_as_counts_in_whole_numbers(tmp_path):
 def test_hotspot_change_map_shows_new_persistent_and_former_hot_spots(tmp_path):
     layers = _layers([5, 5], ["new_hot", "persistent_hot", "persistent_hot", "former_hot"])
     written = maps.hotspot_change_map(layers, "homicide", tmp_path, "test")
-    assert [p.name for p in written] == ["hotspot_change_homicide.png", "hotspot_change_homicide.svg"]
-    svg = written[1].read_text()
+    assert [p.name for p in written] == ["hotspot_change_homicide.svg"]
+    svg = written[0].read_text()
     assert "new hot spot (hot now, not before): 1 cells" in svg
     assert "persistent hot spot (hot in both periods): 2 cells" in svg
     assert "former hot spot (hot before, not now): 1 cells" in svg
@@ -78,15 +76,22 @@ def test_no_hotspot_change_map_when_no_cell_was_ever_hot(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_maps_drawn_in_two_processes_are_the_files_drawn_in_one(tmp_path):
+def test_write_maps_draws_each_map_with_something_to_show_once_as_svg(tmp_path):
     layers = _layers([0, 3, 40], ["new_hot", "persistent_hot", "former_hot", "no_hotspot"])
-    layers["ward_hotspots"] = pd.concat([layers["ward_hotspots"], layers["ward_hotspots"].assign(theme="rape")])
+    layers["ward_hotspots"] = pd.concat([layers["ward_hotspots"], layers["ward_hotspots"].assign(theme="rape"),
+                                         layers["ward_hotspots"].assign(theme="robbery", count=0)])
     layers["grid_hotspots"] = pd.concat([layers["grid_hotspots"], layers["grid_hotspots"].assign(theme="rape")])
     layers["grid_hotspots"]["hotspot_class"] = "hot"
-    layers["themes"] = {"homicide": "Homicide", "rape": "Rape"}
-    one = maps.write_maps(layers, tmp_path / "one", "test", workers=1)
-    two = maps.write_maps(layers, tmp_path / "two", "test", workers=2)
-    assert [p.name for p in one] == [p.name for p in two]
-    assert len(one) == 12                                                # 2 themes x 3 kinds x PNG and SVG
-    for a, b in zip(one, two):
+    layers["themes"] = {"homicide": "Homicide", "rape": "Rape", "robbery": "Robbery", "arson": "Arson"}
+    written = maps.write_maps(layers, tmp_path / "one", "test")
+    # no Gi* or change map of a theme without grid cells, nothing for a theme with no ward rows
+    assert [p.name for p in written] == [f"{kind}_{theme}.svg" for theme in ("homicide", "rape")
+                                         for kind in ("ward", "gi_star", "hotspot_change")] + ["ward_robbery.svg"]
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == sorted(p.name for p in written)
+    again = maps.write_maps(layers, tmp_path / "two", "test")
+    for a, b in zip(written, again):                                     # same inputs, same bytes
         assert a.read_bytes() == b.read_bytes(), a.name
+    svg = written[0].read_text()
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and "<title>Homicide: rate per 1,000 residents, 2022</title>" in svg
+    assert "href" not in svg and "<image" not in svg                   # self-contained: nothing linked or embedded
+    assert [re.findall(r"<text[^>]*>(.*?)</text>", svg).count(f"Ward {i}") for i in range(3)] == [1, 1, 1]
