@@ -128,9 +128,9 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
             lc, rc = (column, column) if isinstance(column, str) else column
             if not {*left_on, lc} <= set(frames[left]) or not {*right_on, rc} <= set(frames[right]):
                 continue
-            a = frames[left][list(left_on)].assign(a=masks[left][lc].to_numpy(), ai=np.arange(len(frames[left])),
+            a = frames[left][list(left_on)].assign(a=masks[left][lc], ai=np.arange(len(frames[left])),
                                                     av=pd.to_numeric(frames[left][lc], errors="coerce").to_numpy())
-            b = frames[right][list(right_on)].assign(b=masks[right][rc].to_numpy(), bi=np.arange(len(frames[right])),
+            b = frames[right][list(right_on)].assign(b=masks[right][rc], bi=np.arange(len(frames[right])),
                                                      bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
             both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
             same = both[both["av"] == both["bv"]]
@@ -159,8 +159,8 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
             if column not in frame or not set(group) <= set(frame.columns) or (name, column) in catalog.NOT_ADDITIVE:
                 continue
             values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-            hidden = masks[name][column].to_numpy() & ~np.isnan(values)
-            limit = thresholds(frame, rule, column, settings).to_numpy()
+            hidden = masks[name][column] & ~np.isnan(values)
+            limit = thresholds(frame, rule, column, settings)
             # a null in a helper key (theme_monthly's _year): the rows belong to no published total
             helper = [g for g in group if g.startswith("_")]
             unpublished = frame[helper].isna().any(axis=1).to_numpy() if helper else np.zeros(len(frame), dtype=bool)
@@ -180,7 +180,7 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                 # only a cell holding the same figure is the group's total (not a partial year's months)
                 totals = [c for c in total_cells.get(int(rows[0]), [])
                           if abs(float(pd.to_numeric(frames[c[0]][c[1]].iat[c[2]], errors="coerce")) - total) < 1e-9]
-                withheld = [c for c in totals if masks[c[0]][c[1]].iat[c[2]]]
+                withheld = [c for c in totals if masks[c[0]][c[1]][c[2]]]
                 if withheld and len(withheld) == len(totals):
                     # the total is suppressed wherever published: those cells' one unknown (tied to their groups)
                     terms.append((system.variable(withheld[0]), -1.0))
@@ -193,7 +193,7 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                     terms.append((system.variable(("", f"{name}.{column}.{'.'.join(group)}", int(rows[0]))), -1.0))
                     rhs = -shown_sum
                 system.equation(terms, rhs, [(name, column, int(r)) for r in shown],
-                                [c for c in totals if not masks[c[0]][c[1]].iat[c[2]]])
+                                [c for c in totals if not masks[c[0]][c[1]][c[2]]])
     return system
 
 
@@ -300,8 +300,8 @@ def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.
     for (name, column), part in cells[cells["name"] != ""].groupby(["name", "column"], sort=False):
         v, r = part.index.to_numpy(), part["row"].to_numpy()
         value = pd.to_numeric(frames[name][column], errors="coerce").to_numpy(dtype=float)[r]
-        limit = thresholds(frames[name], rules[name], column, settings).to_numpy(dtype=float)[r]
-        rule = rule_of[name][column].to_numpy()[r]
+        limit = thresholds(frames[name], rules[name], column, settings).astype(float)[r]
+        rule = rule_of[name][column][r]
         primary = np.array([primary_limit.get(x, 0) for x in rule], dtype=float)
         # a primary cell: 1 to threshold - 1 (a weighted count may be a fraction under 1)
         lb[v] = np.where(primary > 0, np.minimum(1.0, value), lb[v])
@@ -331,7 +331,7 @@ def audit(frames, masks, rule_of, rules, mirrors, settings) -> tuple[pd.DataFram
             limit = thresholds(frame, rule, column, settings)
             small = masks[name][column] & (values > 0) & (values < limit)
             for r in np.flatnonzero(small.to_numpy()):
-                checked.append((name, column, int(r), limit.iat[r], rule_of[name][column].iat[r]))
+                checked.append((name, column, int(r), limit[r], rule_of[name][column][r]))
     where = np.array([system.variable((c[0], c[1], c[2])) for c in checked], dtype=int)
     n = len(system.cells)
     targets = np.zeros(n, dtype=bool)

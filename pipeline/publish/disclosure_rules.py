@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from pipeline import seeds
@@ -42,21 +43,20 @@ PREVIOUS_START = ("cast(period_start - to_months(datediff('month', period_start,
                   "as _previous_start")
 
 
-def thresholds(frame: pd.DataFrame, rule: TableRule, column: str, settings) -> pd.Series:
+def thresholds(frame: pd.DataFrame, rule: TableRule, column: str, settings) -> np.ndarray:
     """The protection threshold of each cell of a count column (sensitive_min_count where it applies)."""
-    sensitive = pd.Series(rule.small_area and "u18" in column, index=frame.index)
+    sensitive = np.full(len(frame), rule.small_area and "u18" in column)
     if rule.small_area and "theme" in frame:
-        sensitive |= frame["theme"].isin(SENSITIVE_THEMES)
-    return pd.Series(settings.min_count, index=frame.index).where(~sensitive, settings.sensitive_min_count)
+        sensitive |= frame["theme"].isin(SENSITIVE_THEMES).to_numpy(dtype=bool)
+    return np.where(sensitive, settings.sensitive_min_count, settings.min_count)
 
 
 def row_keys(frame: pd.DataFrame, key: list[str]) -> pd.Series:
     """The log's row_key: the unique key's values joined with " | " (dates as YYYY-MM-DD, null as '')."""
-    if not key:
-        return pd.Series("", index=frame.index)
-    parts = []
-    for column in key:
+    joined = np.full(len(frame), "", dtype=object)
+    for n, column in enumerate(key):
         values = frame[column]
         text = values.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(values) else values.astype(str)
-        parts.append(text.where(values.notna(), ""))
-    return pd.concat(parts, axis=1).agg(" | ".join, axis=1)
+        text = text.where(values.notna(), "").to_numpy(dtype=object)
+        joined = text if n == 0 else joined + " | " + text
+    return pd.Series(joined, index=frame.index, dtype=object)
