@@ -47,7 +47,7 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.publish import catalog
-from pipeline.publish.disclosure_rules import row_keys, thresholds
+from pipeline.publish.disclosure_rules import join_rows, numbers, row_keys, thresholds
 
 SECONDARY = "secondary"
 TABLE = "disclosure_audit"         # main.disclosure_audit and <output>/disclosure_audit.csv (restricted)
@@ -118,9 +118,20 @@ def _total_cells(frames, name: str, column: str) -> dict[int, list[tuple[str, st
     return out
 
 
-def build_system(frames, masks, rules, mirrors, settings) -> System:
+def _memo(memo: dict, key: tuple, make):
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
+def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
+    """`memo`: what depends on the frames alone (joins, groups, values), kept between the rounds of one run."""
     system = System([], {}, [], [], [], [], [], [], {}, {}, set())
-    for left, right, on, columns in mirrors:
+
+    def values_of(name, column):
+        return _memo(memo, ("values", name, column), lambda: numbers(frames[name], column))
+
+    for k, (left, right, on, columns) in enumerate(mirrors):
         if left not in frames or right not in frames:
             continue
         left_on, right_on = zip(*[(c, c) if isinstance(c, str) else c for c in on])
@@ -128,50 +139,52 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
             lc, rc = (column, column) if isinstance(column, str) else column
             if not {*left_on, lc} <= set(frames[left]) or not {*right_on, rc} <= set(frames[right]):
                 continue
-            a = frames[left][list(left_on)].assign(a=masks[left][lc], ai=np.arange(len(frames[left])),
-                                                    av=pd.to_numeric(frames[left][lc], errors="coerce").to_numpy())
-            b = frames[right][list(right_on)].assign(b=masks[right][rc], bi=np.arange(len(frames[right])),
-                                                     bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
-            both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
-            same = both[both["av"] == both["bv"]]
-            for ai, bi in zip(same["ai"].to_numpy(), same["bi"].to_numpy()):
-                system.mirror_of.setdefault((left, lc, int(ai)), []).append((right, rc, int(bi)))
-                system.mirror_of.setdefault((right, rc, int(bi)), []).append((left, lc, int(ai)))
-            for row in both[both["a"] | both["b"]].itertuples(index=False):
-                if pd.isna(row.av) or pd.isna(row.bv) or row.av != row.bv:
-                    continue   # not the same figure (a join wider than one cell): no equation
-                if row.a and row.b:   # one unknown
-                    system.alias[(right, rc, int(row.bi))] = system.alias.get((left, lc, int(row.ai)), (left, lc, int(row.ai)))
+            ai, bi = _memo(memo, ("mirror", k), lambda: join_rows(frames[left], left_on, frames[right], right_on))
+            av, bv = values_of(left, lc)[ai], values_of(right, rc)[bi]
+            a, b = masks[left][lc][ai], masks[right][rc][bi]
+            same = av == bv
+            for i, j in zip(ai[same].tolist(), bi[same].tolist()):
+                system.mirror_of.setdefault((left, lc, i), []).append((right, rc, j))
+                system.mirror_of.setdefault((right, rc, j), []).append((left, lc, i))
+            # not the same figure (a join wider than one cell): no equation
+            for i, j, x, y, row_a, row_b in zip(ai[same & (a | b)].tolist(), bi[same & (a | b)].tolist(),
+                                                av[same & (a | b)].tolist(), bv[same & (a | b)].tolist(),
+                                                a[same & (a | b)].tolist(), b[same & (a | b)].tolist()):
+                if row_a and row_b:   # one unknown
+                    system.alias[(right, rc, j)] = system.alias.get((left, lc, i), (left, lc, i))
                     continue
                 terms, rhs = [], 0.0
-                if row.a:
-                    terms.append((system.variable((left, lc, int(row.ai))), 1.0))
+                if row_a:
+                    terms.append((system.variable((left, lc, i)), 1.0))
                 else:
-                    rhs -= float(row.av)
-                if row.b:
-                    terms.append((system.variable((right, rc, int(row.bi))), -1.0))
+                    rhs -= float(x)
+                if row_b:
+                    terms.append((system.variable((right, rc, j)), -1.0))
                 else:
-                    rhs += float(row.bv)
+                    rhs += float(y)
                 system.equation(terms, rhs, [])
     for name, frame in frames.items():
         rule = rules[name]
         for column, group in rule.groups:
             if column not in frame or not set(group) <= set(frame.columns) or (name, column) in catalog.NOT_ADDITIVE:
                 continue
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+            values = values_of(name, column)
             hidden = masks[name][column] & ~np.isnan(values)
-            limit = thresholds(frame, rule, column, settings)
+            if not hidden.any():
+                continue
+            limit = _memo(memo, ("limit", name, column), lambda: thresholds(frame, rule, column, settings))
             # a null in a helper key (theme_monthly's _year): the rows belong to no published total
             helper = [g for g in group if g.startswith("_")]
-            unpublished = frame[helper].isna().any(axis=1).to_numpy() if helper else np.zeros(len(frame), dtype=bool)
-            total_cells = _total_cells(frames, name, column)
-            for rows in frame.groupby(list(group), dropna=False, sort=False).indices.values():
+            unpublished = _memo(memo, ("unpublished", name, group), lambda: frame[helper].isna().any(axis=1).to_numpy()
+                                if helper else np.zeros(len(frame), dtype=bool))
+            total_cells = _memo(memo, ("totals", name, column), lambda: _total_cells(frames, name, column))
+            groups, codes = _memo(memo, ("groups", name, group), lambda: _group_rows(frame, group))
+            for g in np.flatnonzero(np.bincount(codes, weights=hidden, minlength=len(groups))):
+                rows = groups[g]
                 secret = rows[hidden[rows]]
-                if not len(secret):
-                    continue
                 shown = rows[~hidden[rows] & ~np.isnan(values[rows])]
                 total, shown_sum = float(np.nansum(values[rows])), float(values[shown].sum())
-                terms = [(system.variable((name, column, int(r))), 1.0) for r in secret]
+                terms = [(system.variable((name, column, r)), 1.0) for r in secret.tolist()]
                 smallest = float(values[shown][values[shown] > 0].min(initial=math.inf))
                 for (v, _), r in zip(terms, secret):
                     if smallest >= values[r]:
@@ -179,7 +192,7 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                 rhs = total - shown_sum
                 # only a cell holding the same figure is the group's total (not a partial year's months)
                 totals = [c for c in total_cells.get(int(rows[0]), [])
-                          if abs(float(pd.to_numeric(frames[c[0]][c[1]].iat[c[2]], errors="coerce")) - total) < 1e-9]
+                          if abs(values_of(c[0], c[1])[c[2]] - total) < 1e-9]
                 withheld = [c for c in totals if masks[c[0]][c[1]][c[2]]]
                 if withheld and len(withheld) == len(totals):
                     # the total is suppressed wherever published: those cells' one unknown (tied to their groups)
@@ -192,9 +205,18 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                     # (a null helper key) is unknown too
                     terms.append((system.variable(("", f"{name}.{column}.{'.'.join(group)}", int(rows[0]))), -1.0))
                     rhs = -shown_sum
-                system.equation(terms, rhs, [(name, column, int(r)) for r in shown],
+                system.equation(terms, rhs, [(name, column, r) for r in shown.tolist()],
                                 [c for c in totals if not masks[c[0]][c[1]][c[2]]])
     return system
+
+
+def _group_rows(frame: pd.DataFrame, group) -> tuple[list[np.ndarray], np.ndarray]:
+    """The rows of each group (in the order the audit's equations take them) and each row's group."""
+    groups = list(frame.groupby(list(group), dropna=False, sort=False).indices.values())
+    codes = np.zeros(len(frame), dtype=int)
+    for g, rows in enumerate(groups):
+        codes[rows] = g
+    return groups, codes
 
 
 def _implied(a: sparse.csr_matrix, b: np.ndarray) -> np.ndarray:
@@ -317,10 +339,10 @@ def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.
     return lb, ub
 
 
-def audit(frames, masks, rule_of, rules, mirrors, settings) -> tuple[pd.DataFrame, System]:
+def audit(frames, masks, rule_of, rules, mirrors, settings, memo: dict) -> tuple[pd.DataFrame, System]:
     """One row per suppressed small count: its threshold, its range for the open attacker (lower, upper)
     and for the rule-known attacker (known_lower, known_upper), and whether both cover their interval."""
-    system = build_system(frames, masks, rules, mirrors, settings)
+    system = build_system(frames, masks, rules, mirrors, settings, memo)
     checked = []   # (table, column, row, value, threshold, rule)
     for name, frame in frames.items():
         rule = rules[name]
@@ -353,14 +375,14 @@ def audit(frames, masks, rule_of, rules, mirrors, settings) -> tuple[pd.DataFram
     return result, system
 
 
-def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.DataFrame | None:
+def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys, memo: dict) -> pd.DataFrame | None:
     """Audit; where a cell is not protected, suppress one more cell of one of its groups (the smallest
     published non-zero, else a zero) with its mirrors, and audit again, until every cell passes or none
     can be added. Returns None if cells were added (the caller propagates derived columns and the
     heuristic, then calls again), else the audit (COLUMNS), with any cell it could not protect."""
     added = False
     while True:
-        result, system = audit(frames, masks, rule_of, rules, mirrors, settings)
+        result, system = audit(frames, masks, rule_of, rules, mirrors, settings, memo)
         chosen = _choose(frames, result[~result["protected"]], system)
         if not chosen:
             break

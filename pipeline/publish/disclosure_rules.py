@@ -60,3 +60,22 @@ def row_keys(frame: pd.DataFrame, key: list[str]) -> pd.Series:
         text = text.where(values.notna(), "").to_numpy(dtype=object)
         joined = text if n == 0 else joined + " | " + text
     return pd.Series(joined, index=frame.index, dtype=object)
+
+
+def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column's values as float (NaN for a blank or a value that is not a number)."""
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def group_codes(frame: pd.DataFrame, group) -> tuple[np.ndarray, int]:
+    """Each row's group (0..n-1) of the group-by columns, nulls a group of their own."""
+    codes = frame.groupby(list(group), dropna=False, sort=False).ngroup().to_numpy()
+    return codes, int(codes.max()) + 1 if len(codes) else 0
+
+
+def join_rows(left: pd.DataFrame, left_on, right: pd.DataFrame, right_on, how: str = "inner") -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (i in left, j in right) of the pairs joined on the columns (-1: no match, how="left")."""
+    a = left[list(left_on)].assign(_i=np.arange(len(left)))
+    b = right[list(right_on)].assign(_j=np.arange(len(right)))
+    both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how=how)
+    return both["_i"].to_numpy(), both["_j"].fillna(-1).to_numpy(dtype=int)

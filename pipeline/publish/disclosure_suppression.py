@@ -36,31 +36,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.publish import catalog, disclosure_audit
-from pipeline.publish.disclosure_rules import PCT_BASE_MIN, SENSITIVE_THEMES, TableRule, row_keys
+from pipeline.publish.disclosure_rules import (PCT_BASE_MIN, SENSITIVE_THEMES, TableRule, group_codes, join_rows, numbers,
+                                               row_keys)
 from pipeline.settings.config import DisclosureSettings as Settings
 
 
 def key_order(name: str, frame: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
     return frame.sort_values(list(key), kind="stable").reset_index(drop=True) if key else frame
-
-
-def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A column's values as float (NaN for a blank or a value that is not a number)."""
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
-def group_codes(frame: pd.DataFrame, group) -> tuple[np.ndarray, int]:
-    """Each row's group (0..n-1) of the group-by columns, nulls a group of their own."""
-    codes = frame.groupby(list(group), dropna=False, sort=False).ngroup().to_numpy()
-    return codes, int(codes.max()) + 1 if len(codes) else 0
-
-
-def join_rows(left: pd.DataFrame, left_on, right: pd.DataFrame, right_on, how: str = "inner") -> tuple[np.ndarray, np.ndarray]:
-    """Row positions (i in left, j in right) of the pairs joined on the columns (-1: no match, how="left")."""
-    a = left[list(left_on)].assign(_i=np.arange(len(left)))
-    b = right[list(right_on)].assign(_j=np.arange(len(right)))
-    both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how=how)
-    return both["_i"].to_numpy(), both["_j"].fillna(-1).to_numpy(dtype=int)
 
 
 def _ref(frames: dict[str, pd.DataFrame], name: str, frame: pd.DataFrame, ref: str, key: tuple[str, ...],
@@ -147,6 +129,7 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
                 mark(name, column, np.ones(len(frame), dtype=bool), "unclassified_column")
 
     joins: dict = {}
+    memo: dict = {}   # the audit's join and group structure, made once (the frames do not change)
     pairs = {}   # mirrors: the joined rows (left, right) of each pair of tables, made once
     for k, (left, right, on, _) in enumerate(mirrors):
         if left in frames and right in frames:
@@ -190,7 +173,7 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
                 changed |= mark(left, left_column, from_right, "secondary")
                 changed |= mark(right, right_column, from_left, "secondary")
         if not changed:   # the heuristic is done: the LP audit adds cells until it proves every small cell protected
-            audit = disclosure_audit.protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys)
+            audit = disclosure_audit.protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys, memo)
             changed = audit is None
 
     public, log = {}, []
