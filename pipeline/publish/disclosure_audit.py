@@ -47,7 +47,7 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.publish import catalog
-from pipeline.publish.disclosure_rules import join_rows, numbers, row_keys, thresholds
+from pipeline.publish.disclosure_rules import group_rows, join_rows, numbers, row_keys, thresholds
 
 SECONDARY = "secondary"
 TABLE = "disclosure_audit"         # main.disclosure_audit and <output>/disclosure_audit.csv (restricted)
@@ -147,9 +147,8 @@ def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
                 system.mirror_of.setdefault((left, lc, i), []).append((right, rc, j))
                 system.mirror_of.setdefault((right, rc, j), []).append((left, lc, i))
             # not the same figure (a join wider than one cell): no equation
-            for i, j, x, y, row_a, row_b in zip(ai[same & (a | b)].tolist(), bi[same & (a | b)].tolist(),
-                                                av[same & (a | b)].tolist(), bv[same & (a | b)].tolist(),
-                                                a[same & (a | b)].tolist(), b[same & (a | b)].tolist()):
+            pick = same & (a | b)
+            for i, j, x, y, row_a, row_b in zip(*(column[pick].tolist() for column in (ai, bi, av, bv, a, b))):
                 if row_a and row_b:   # one unknown
                     system.alias[(right, rc, j)] = system.alias.get((left, lc, i), (left, lc, i))
                     continue
@@ -178,7 +177,7 @@ def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
             unpublished = _memo(memo, ("unpublished", name, group), lambda: frame[helper].isna().any(axis=1).to_numpy()
                                 if helper else np.zeros(len(frame), dtype=bool))
             total_cells = _memo(memo, ("totals", name, column), lambda: _total_cells(frames, name, column))
-            groups, codes = _memo(memo, ("groups", name, group), lambda: _group_rows(frame, group))
+            groups, codes = _memo(memo, ("groups", name, group), lambda: group_rows(frame, group))
             for g in np.flatnonzero(np.bincount(codes, weights=hidden, minlength=len(groups))):
                 rows = groups[g]
                 secret = rows[hidden[rows]]
@@ -208,15 +207,6 @@ def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
                 system.equation(terms, rhs, [(name, column, r) for r in shown.tolist()],
                                 [c for c in totals if not masks[c[0]][c[1]][c[2]]])
     return system
-
-
-def _group_rows(frame: pd.DataFrame, group) -> tuple[list[np.ndarray], np.ndarray]:
-    """The rows of each group (in the order the audit's equations take them) and each row's group."""
-    groups = list(frame.groupby(list(group), dropna=False, sort=False).indices.values())
-    codes = np.zeros(len(frame), dtype=int)
-    for g, rows in enumerate(groups):
-        codes[rows] = g
-    return groups, codes
 
 
 def _implied(a: sparse.csr_matrix, b: np.ndarray) -> np.ndarray:

@@ -67,10 +67,13 @@ def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def group_codes(frame: pd.DataFrame, group) -> tuple[np.ndarray, int]:
-    """Each row's group (0..n-1) of the group-by columns, nulls a group of their own."""
-    codes = frame.groupby(list(group), dropna=False, sort=False).ngroup().to_numpy()
-    return codes, int(codes.max()) + 1 if len(codes) else 0
+def group_rows(frame: pd.DataFrame, group) -> tuple[list[np.ndarray], np.ndarray]:
+    """The rows of each group of the group-by columns (nulls a group of their own), and each row's group."""
+    groups = list(frame.groupby(list(group), dropna=False, sort=False).indices.values())
+    codes = np.zeros(len(frame), dtype=int)
+    for g, rows in enumerate(groups):
+        codes[rows] = g
+    return groups, codes
 
 
 def join_rows(left: pd.DataFrame, left_on, right: pd.DataFrame, right_on, how: str = "inner") -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.publish import catalog, disclosure_audit
-from pipeline.publish.disclosure_rules import (PCT_BASE_MIN, SENSITIVE_THEMES, TableRule, group_codes, join_rows, numbers,
+from pipeline.publish.disclosure_rules import (PCT_BASE_MIN, SENSITIVE_THEMES, TableRule, group_rows, join_rows, numbers,
                                                row_keys)
 from pipeline.settings.config import DisclosureSettings as Settings
 
@@ -99,7 +99,7 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
         rule = rules[name]
         for _, group in rule.groups:
             if set(group) <= set(frame.columns) and (name, group) not in groups:
-                groups[(name, group)] = group_codes(frame, group)
+                groups[(name, group)] = group_rows(frame, group)
     for name, frame in frames.items():
         rule = rules[name]
         sensitive = np.zeros(len(frame), dtype=bool)
@@ -110,7 +110,8 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
         for column, group in rule.groups:
             if column in frame and set(group) <= set(frame.columns):
                 values = numbers(frame, column)
-                codes, n = groups[(name, group)]
+                rows, codes = groups[(name, group)]
+                n = len(rows)
                 total = np.bincount(codes, weights=np.nan_to_num(values), minlength=n)[codes]
                 limit = np.where(sensitive, settings.sensitive_min_count, settings.min_count)
                 mark(name, column, (total > 0) & (total < limit) & ~np.isnan(values), "small_total")
@@ -199,12 +200,13 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
     return public, log
 
 
-def _secondary_in_groups(frame: pd.DataFrame, count: str, groups: tuple[np.ndarray, int], mask: dict, mark, name) -> bool:
+def _secondary_in_groups(frame: pd.DataFrame, count: str, groups: tuple[list, np.ndarray], mask: dict, mark, name) -> bool:
     """Per group of rows adding up to a published total: exactly one suppressed cell gets a partner,
     the smallest non-zero published cell (else a zero); ties by table order."""
     values = numbers(frame, count)
     suppressed = mask[count]
-    codes, n = groups
+    rows, codes = groups
+    n = len(rows)
     per_group = np.bincount(codes, weights=suppressed, minlength=n)[codes]
     # a group whose suppressed cells are all 1s gives them away too (k cells of at least 1 adding up to k):
     # it gets one more cell, as a group with a lone suppressed cell does
