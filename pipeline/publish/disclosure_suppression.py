@@ -180,7 +180,9 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
     public, log = {}, []
     for name, frame in frames.items():
         mask = pd.DataFrame(masks[name], index=frame.index, columns=frame.columns)
-        out = frame.astype(object).where(~mask, None)
+        # a column with a suppressed cell holds None there (object); the others keep their type
+        out = frame.assign(**{c: frame[c].astype(object).where(~masks[name][c], None)
+                              for c in frame.columns if masks[name][c].any()})
         if settings.round_to:
             out = _rounded(out, mask, rules[name], settings.round_to)
         public[name] = out[[c for c in frame.columns if not c.startswith("_")]]
