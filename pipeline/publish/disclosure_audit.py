@@ -124,12 +124,20 @@ def _memo(memo: dict, key: tuple, make):
     return memo[key]
 
 
+def _values(memo: dict, frames, name: str, column: str) -> np.ndarray:
+    return _memo(memo, ("values", name, column), lambda: numbers(frames[name], column))
+
+
+def _limits(memo: dict, frames, rules, name: str, column: str, settings) -> np.ndarray:
+    return _memo(memo, ("limit", name, column), lambda: thresholds(frames[name], rules[name], column, settings))
+
+
 def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
     """`memo`: what depends on the frames alone (joins, groups, values), kept between the rounds of one run."""
     system = System([], {}, [], [], [], [], [], [], {}, {}, set())
 
     def values_of(name, column):
-        return _memo(memo, ("values", name, column), lambda: numbers(frames[name], column))
+        return _values(memo, frames, name, column)
 
     for k, (left, right, on, columns) in enumerate(mirrors):
         if left not in frames or right not in frames:
@@ -171,7 +179,7 @@ def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
             hidden = masks[name][column] & ~np.isnan(values)
             if not hidden.any():
                 continue
-            limit = _memo(memo, ("limit", name, column), lambda: thresholds(frame, rule, column, settings))
+            limit = _limits(memo, frames, rules, name, column, settings)
             # a null in a helper key (theme_monthly's _year): the rows belong to no published total
             helper = [g for g in group if g.startswith("_")]
             unpublished = _memo(memo, ("unpublished", name, group), lambda: frame[helper].isna().any(axis=1).to_numpy()
@@ -299,7 +307,7 @@ def _ranges(system: System, n: int, lb: np.ndarray, ub: np.ndarray, targets: np.
     return low, high
 
 
-def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.ndarray, np.ndarray]:
+def _known_bounds(system: System, frames, rule_of, rules, settings, memo) -> tuple[np.ndarray, np.ndarray]:
     """What a reader of a log naming each cell's rule, who knows the method, can say of each unknown:
     a primary cell lies in [1, threshold - 1]; a cell of a small total under the threshold; a non-zero
     secondary cell is not small (>= min_count) and lies under its groups' smallest published non-zero
@@ -311,8 +319,8 @@ def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.
     cells = pd.DataFrame(system.cells, columns=["name", "column", "row"])
     for (name, column), part in cells[cells["name"] != ""].groupby(["name", "column"], sort=False):
         v, r = part.index.to_numpy(), part["row"].to_numpy()
-        value = pd.to_numeric(frames[name][column], errors="coerce").to_numpy(dtype=float)[r]
-        limit = thresholds(frames[name], rules[name], column, settings).astype(float)[r]
+        value = _values(memo, frames, name, column)[r]
+        limit = _limits(memo, frames, rules, name, column, settings).astype(float)[r]
         rule = rule_of[name][column][r]
         primary = np.array([primary_limit.get(x, 0) for x in rule], dtype=float)
         # a primary cell: 1 to threshold - 1 (a weighted count may be a fraction under 1)
@@ -333,35 +341,34 @@ def audit(frames, masks, rule_of, rules, mirrors, settings, memo: dict) -> tuple
     """One row per suppressed small count: its threshold, its range for the open attacker (lower, upper)
     and for the rule-known attacker (known_lower, known_upper), and whether both cover their interval."""
     system = build_system(frames, masks, rules, mirrors, settings, memo)
-    checked = []   # (table, column, row, value, threshold, rule)
+    checked = []   # per count column: (table, column, rows of its suppressed small counts)
     for name, frame in frames.items():
-        rule = rules[name]
-        for column in rule.counts:
-            if column not in frame:
-                continue
-            values = pd.to_numeric(frame[column], errors="coerce")
-            limit = thresholds(frame, rule, column, settings)
-            small = masks[name][column] & (values > 0) & (values < limit)
-            for r in np.flatnonzero(small.to_numpy()):
-                checked.append((name, column, int(r), limit[r], rule_of[name][column][r]))
-    where = np.array([system.variable((c[0], c[1], c[2])) for c in checked], dtype=int)
+        for column in rules[name].counts:
+            if column in frame:
+                values, limit = _values(memo, frames, name, column), _limits(memo, frames, rules, name, column, settings)
+                checked.append((name, column, np.flatnonzero(masks[name][column] & (values > 0) & (values < limit))))
+    tables = [name for name, _, rows in checked for _ in rows]
+    columns = [column for _, column, rows in checked for _ in rows]
+    rows = np.concatenate([rows for *_, rows in checked] + [np.zeros(0, dtype=int)])
+    limit = np.concatenate([_limits(memo, frames, rules, name, column, settings)[rows] for name, column, rows in checked]
+                           + [np.zeros(0, dtype=int)])
+    cell_rules = [rule_of[name][column][r] for name, column, rows in checked for r in rows]
+    where = np.array([system.variable((name, column, int(r))) for name, column, r in zip(tables, columns, rows)], dtype=int)
     n = len(system.cells)
     targets = np.zeros(n, dtype=bool)
     targets[where] = True
     lb, ub = np.zeros(n), np.full(n, np.inf)
-    low, high = _ranges(system, n, lb, ub, targets)
-    known_lb, known_ub = _known_bounds(system, frames, rule_of, rules, settings)
-    known_low, known_high = _ranges(system, n, known_lb, known_ub, targets)
+    low, high = (x[where] for x in _ranges(system, n, lb, ub, targets))
+    known = _known_bounds(system, frames, rule_of, rules, settings, memo)
+    known_lb, known_ub = (x[where] for x in known)
+    known_low, known_high = (x[where] for x in _ranges(system, n, *known, targets))
     tolerance = 1e-6
-    rows = []
-    for (name, column, r, limit, rule), v in zip(checked, where):
-        open_ok = low[v] <= tolerance and high[v] >= limit - tolerance
-        # the reader must learn nothing beyond the rule: every value it allows stays feasible
-        known_ok = known_low[v] <= known_lb[v] + tolerance and known_high[v] >= known_ub[v] - tolerance
-        rows.append((name, r, column, rule, int(limit), low[v], high[v], known_low[v], known_high[v],
-                     bool(open_ok and known_ok)))
-    result = pd.DataFrame(rows, columns=["table_name", "row", "column_name", "rule", "threshold", "lower", "upper",
-                                         "known_lower", "known_upper", "protected"])
+    open_ok = (low <= tolerance) & (high >= limit - tolerance)
+    # the reader must learn nothing beyond the rule: every value it allows stays feasible
+    known_ok = (known_low <= known_lb + tolerance) & (known_high >= known_ub - tolerance)
+    result = pd.DataFrame({"table_name": tables, "row": rows, "column_name": columns, "rule": cell_rules,
+                           "threshold": limit.astype(int), "lower": low, "upper": high, "known_lower": known_low,
+                           "known_upper": known_high, "protected": open_ok & known_ok})
     return result, system
 
 
@@ -373,7 +380,7 @@ def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys, memo: 
     added = False
     while True:
         result, system = audit(frames, masks, rule_of, rules, mirrors, settings, memo)
-        chosen = _choose(frames, result[~result["protected"]], system)
+        chosen = _choose(frames, result[~result["protected"]], system, memo)
         if not chosen:
             break
         for cell in chosen:
@@ -391,7 +398,7 @@ def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys, memo: 
     return pd.concat(out, ignore_index=True)[COLUMNS] if out else pd.DataFrame(columns=COLUMNS)
 
 
-def _choose(frames, failing: pd.DataFrame, system: System) -> set[tuple[str, str, int]]:
+def _choose(frames, failing: pd.DataFrame, system: System, memo: dict) -> set[tuple[str, str, int]]:
     """One published cell per failing cell: the smallest non-zero (else a zero) of its groups; none
     beside a cell already chosen this round (one more cell may be enough for both)."""
     chosen: set[tuple[str, str, int]] = set()
@@ -407,7 +414,7 @@ def _choose(frames, failing: pd.DataFrame, system: System) -> set[tuple[str, str
         if total:   # a group's total: every cell that publishes it (one figure)
             chosen.update(candidates)
             continue
-        value = {cell: float(frames[cell[0]][cell[1]].iat[cell[2]]) for cell in candidates}
+        value = {cell: float(_values(memo, frames, cell[0], cell[1])[cell[2]]) for cell in candidates}
         chosen.add(min(candidates, key=lambda cell: (value[cell] == 0, value[cell], cell)))
     return chosen
 
