@@ -119,9 +119,7 @@ def _total_cells(frames, name: str, column: str) -> dict[int, list[tuple[str, st
 
 
 def _memo(memo: dict, key: tuple, make):
-    if key not in memo:
-        memo[key] = make()
-    return memo[key]
+    return memo[key] if key in memo else memo.setdefault(key, make())
 
 
 def _values(memo: dict, frames, name: str, column: str) -> np.ndarray:
@@ -135,10 +133,6 @@ def _limits(memo: dict, frames, rules, name: str, column: str, settings) -> np.n
 def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
     """`memo`: what depends on the frames alone (joins, groups, values), kept between the rounds of one run."""
     system = System([], {}, [], [], [], [], [], [], {}, {}, set())
-
-    def values_of(name, column):
-        return _values(memo, frames, name, column)
-
     for k, (left, right, on, columns) in enumerate(mirrors):
         if left not in frames or right not in frames:
             continue
@@ -148,7 +142,7 @@ def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
             if not {*left_on, lc} <= set(frames[left]) or not {*right_on, rc} <= set(frames[right]):
                 continue
             ai, bi = _memo(memo, ("mirror", k), lambda: join_rows(frames[left], left_on, frames[right], right_on))
-            av, bv = values_of(left, lc)[ai], values_of(right, rc)[bi]
+            av, bv = _values(memo, frames, left, lc)[ai], _values(memo, frames, right, rc)[bi]
             a, b = masks[left][lc][ai], masks[right][rc][bi]
             same = av == bv
             for i, j in zip(ai[same].tolist(), bi[same].tolist()):
@@ -156,7 +150,7 @@ def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
                 system.mirror_of.setdefault((right, rc, j), []).append((left, lc, i))
             # not the same figure (a join wider than one cell): no equation
             pick = same & (a | b)
-            for i, j, x, y, row_a, row_b in zip(*(column[pick].tolist() for column in (ai, bi, av, bv, a, b))):
+            for i, j, x, y, row_a, row_b in zip(*(x[pick].tolist() for x in (ai, bi, av, bv, a, b))):
                 if row_a and row_b:   # one unknown
                     system.alias[(right, rc, j)] = system.alias.get((left, lc, i), (left, lc, i))
                     continue
@@ -175,7 +169,7 @@ def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
         for column, group in rule.groups:
             if column not in frame or not set(group) <= set(frame.columns) or (name, column) in catalog.NOT_ADDITIVE:
                 continue
-            values = values_of(name, column)
+            values = _values(memo, frames, name, column)
             hidden = masks[name][column] & ~np.isnan(values)
             if not hidden.any():
                 continue
@@ -199,7 +193,7 @@ def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
                 rhs = total - shown_sum
                 # only a cell holding the same figure is the group's total (not a partial year's months)
                 totals = [c for c in total_cells.get(int(rows[0]), [])
-                          if abs(values_of(c[0], c[1])[c[2]] - total) < 1e-9]
+                          if abs(_values(memo, frames, c[0], c[1])[c[2]] - total) < 1e-9]
                 withheld = [c for c in totals if masks[c[0]][c[1]][c[2]]]
                 if withheld and len(withheld) == len(totals):
                     # the total is suppressed wherever published: those cells' one unknown (tied to their groups)
@@ -341,18 +335,17 @@ def audit(frames, masks, rule_of, rules, mirrors, settings, memo: dict) -> tuple
     """One row per suppressed small count: its threshold, its range for the open attacker (lower, upper)
     and for the rule-known attacker (known_lower, known_upper), and whether both cover their interval."""
     system = build_system(frames, masks, rules, mirrors, settings, memo)
-    checked = []   # per count column: (table, column, rows of its suppressed small counts)
+    checked = []   # per count column: (table, column, rows of its suppressed small counts, their thresholds)
     for name, frame in frames.items():
         for column in rules[name].counts:
             if column in frame:
                 values, limit = _values(memo, frames, name, column), _limits(memo, frames, rules, name, column, settings)
-                checked.append((name, column, np.flatnonzero(masks[name][column] & (values > 0) & (values < limit))))
-    tables = [name for name, _, rows in checked for _ in rows]
-    columns = [column for _, column, rows in checked for _ in rows]
-    rows = np.concatenate([rows for *_, rows in checked] + [np.zeros(0, dtype=int)])
-    limit = np.concatenate([_limits(memo, frames, rules, name, column, settings)[rows] for name, column, rows in checked]
-                           + [np.zeros(0, dtype=int)])
-    cell_rules = [rule_of[name][column][r] for name, column, rows in checked for r in rows]
+                rows = np.flatnonzero(masks[name][column] & (values > 0) & (values < limit))
+                checked.append((name, column, rows, limit[rows]))
+    tables = [name for name, _, rows, _ in checked for _ in rows]
+    columns = [column for _, column, rows, _ in checked for _ in rows]
+    rows, limit = (np.concatenate([c[k] for c in checked] + [np.zeros(0, dtype=int)]) for k in (2, 3))
+    cell_rules = [rule_of[name][column][r] for name, column, rows, _ in checked for r in rows]
     where = np.array([system.variable((name, column, int(r))) for name, column, r in zip(tables, columns, rows)], dtype=int)
     n = len(system.cells)
     targets = np.zeros(n, dtype=bool)
