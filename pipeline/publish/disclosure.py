@@ -28,9 +28,9 @@ LOG_TABLE = "disclosure_log"
 def public_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The marts the public tier publishes (every mart with a rule, in the models' order)."""
     rules = catalog.disclosure_rules()
-    return [n for n in catalog.mart_names() if n in rules
-            and con.execute("select count(*) from information_schema.tables where table_schema = 'main' "
-                            "and table_name = ?", [n]).fetchone()[0]]
+    present = {n for n, in con.execute("select table_name from information_schema.tables where table_schema = 'main'")
+               .fetchall()}
+    return [n for n in catalog.mart_names() if n in rules and n in present]
 
 
 class PublicTierError(Exception):
@@ -117,10 +117,17 @@ def build_public_schema(con: duckdb.DuckDBPyConnection, cfg_settings: Settings) 
         table, column = _failing_table(frames, keys, cfg_settings)
         raise PublicTierError(table, column, f"{type(exc).__name__}: {exc}") from exc
     con.execute(f"create schema if not exists {SCHEMA}")
+    all_types: dict[str, dict[str, str]] = {}
+    for table, column, dtype in con.execute("select table_name, column_name, data_type from information_schema.columns "
+                                            "where table_schema = 'main'").fetchall():
+        all_types.setdefault(table, {})[column] = dtype
     for name in names:
         frame = public[name]
-        types = dict(con.execute("select column_name, data_type from information_schema.columns where table_schema = "
-                                 "'main' and table_name = ? order by ordinal_position", [name]).fetchall())
+        # a number column with suppressed cells back to numbers (None -> NaN, which DuckDB reads as null): scanning
+        # Python objects is the slow part of writing the table
+        frame = frame.assign(**{c: frame[c].astype("float64") for c in frame.columns
+                                if frame[c].dtype == object and pd.api.types.is_float_dtype(frames[name][c])})
+        types = all_types[name]
         con.register("_public_frame", frame)
         select = ", ".join(f'cast("{c}" as {types[c]}) as "{c}"' for c in frame.columns)
         try:

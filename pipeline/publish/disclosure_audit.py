@@ -47,7 +47,7 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.publish import catalog
-from pipeline.publish.disclosure_rules import row_keys, thresholds
+from pipeline.publish.disclosure_rules import group_rows, join_rows, numbers, row_keys, thresholds
 
 SECONDARY = "secondary"
 TABLE = "disclosure_audit"         # main.disclosure_audit and <output>/disclosure_audit.csv (restricted)
@@ -118,9 +118,22 @@ def _total_cells(frames, name: str, column: str) -> dict[int, list[tuple[str, st
     return out
 
 
-def build_system(frames, masks, rules, mirrors, settings) -> System:
+def _memo(memo: dict, key: tuple, make):
+    return memo[key] if key in memo else memo.setdefault(key, make())
+
+
+def _values(memo: dict, frames, name: str, column: str) -> np.ndarray:
+    return _memo(memo, ("values", name, column), lambda: numbers(frames[name], column))
+
+
+def _limits(memo: dict, frames, rules, name: str, column: str, settings) -> np.ndarray:
+    return _memo(memo, ("limit", name, column), lambda: thresholds(frames[name], rules[name], column, settings))
+
+
+def build_system(frames, masks, rules, mirrors, settings, memo: dict) -> System:
+    """`memo`: what depends on the frames alone (joins, groups, values), kept between the rounds of one run."""
     system = System([], {}, [], [], [], [], [], [], {}, {}, set())
-    for left, right, on, columns in mirrors:
+    for k, (left, right, on, columns) in enumerate(mirrors):
         if left not in frames or right not in frames:
             continue
         left_on, right_on = zip(*[(c, c) if isinstance(c, str) else c for c in on])
@@ -128,50 +141,51 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
             lc, rc = (column, column) if isinstance(column, str) else column
             if not {*left_on, lc} <= set(frames[left]) or not {*right_on, rc} <= set(frames[right]):
                 continue
-            a = frames[left][list(left_on)].assign(a=masks[left][lc].to_numpy(), ai=np.arange(len(frames[left])),
-                                                    av=pd.to_numeric(frames[left][lc], errors="coerce").to_numpy())
-            b = frames[right][list(right_on)].assign(b=masks[right][rc].to_numpy(), bi=np.arange(len(frames[right])),
-                                                     bv=pd.to_numeric(frames[right][rc], errors="coerce").to_numpy())
-            both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
-            same = both[both["av"] == both["bv"]]
-            for ai, bi in zip(same["ai"].to_numpy(), same["bi"].to_numpy()):
-                system.mirror_of.setdefault((left, lc, int(ai)), []).append((right, rc, int(bi)))
-                system.mirror_of.setdefault((right, rc, int(bi)), []).append((left, lc, int(ai)))
-            for row in both[both["a"] | both["b"]].itertuples(index=False):
-                if pd.isna(row.av) or pd.isna(row.bv) or row.av != row.bv:
-                    continue   # not the same figure (a join wider than one cell): no equation
-                if row.a and row.b:   # one unknown
-                    system.alias[(right, rc, int(row.bi))] = system.alias.get((left, lc, int(row.ai)), (left, lc, int(row.ai)))
+            ai, bi = _memo(memo, ("mirror", k), lambda: join_rows(frames[left], left_on, frames[right], right_on))
+            av, bv = _values(memo, frames, left, lc)[ai], _values(memo, frames, right, rc)[bi]
+            a, b = masks[left][lc][ai], masks[right][rc][bi]
+            same = av == bv
+            for i, j in zip(ai[same].tolist(), bi[same].tolist()):
+                system.mirror_of.setdefault((left, lc, i), []).append((right, rc, j))
+                system.mirror_of.setdefault((right, rc, j), []).append((left, lc, i))
+            # not the same figure (a join wider than one cell): no equation
+            pick = same & (a | b)
+            for i, j, x, y, row_a, row_b in zip(*(x[pick].tolist() for x in (ai, bi, av, bv, a, b))):
+                if row_a and row_b:   # one unknown
+                    system.alias[(right, rc, j)] = system.alias.get((left, lc, i), (left, lc, i))
                     continue
                 terms, rhs = [], 0.0
-                if row.a:
-                    terms.append((system.variable((left, lc, int(row.ai))), 1.0))
+                if row_a:
+                    terms.append((system.variable((left, lc, i)), 1.0))
                 else:
-                    rhs -= float(row.av)
-                if row.b:
-                    terms.append((system.variable((right, rc, int(row.bi))), -1.0))
+                    rhs -= float(x)
+                if row_b:
+                    terms.append((system.variable((right, rc, j)), -1.0))
                 else:
-                    rhs += float(row.bv)
+                    rhs += float(y)
                 system.equation(terms, rhs, [])
     for name, frame in frames.items():
         rule = rules[name]
         for column, group in rule.groups:
             if column not in frame or not set(group) <= set(frame.columns) or (name, column) in catalog.NOT_ADDITIVE:
                 continue
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-            hidden = masks[name][column].to_numpy() & ~np.isnan(values)
-            limit = thresholds(frame, rule, column, settings).to_numpy()
+            values = _values(memo, frames, name, column)
+            hidden = masks[name][column] & ~np.isnan(values)
+            if not hidden.any():
+                continue
+            limit = _limits(memo, frames, rules, name, column, settings)
             # a null in a helper key (theme_monthly's _year): the rows belong to no published total
             helper = [g for g in group if g.startswith("_")]
-            unpublished = frame[helper].isna().any(axis=1).to_numpy() if helper else np.zeros(len(frame), dtype=bool)
-            total_cells = _total_cells(frames, name, column)
-            for rows in frame.groupby(list(group), dropna=False, sort=False).indices.values():
+            unpublished = _memo(memo, ("unpublished", name, group), lambda: frame[helper].isna().any(axis=1).to_numpy()
+                                if helper else np.zeros(len(frame), dtype=bool))
+            total_cells = _memo(memo, ("totals", name, column), lambda: _total_cells(frames, name, column))
+            groups, codes = _memo(memo, ("groups", name, group), lambda: group_rows(frame, group))
+            for g in np.flatnonzero(np.bincount(codes, weights=hidden, minlength=len(groups))):
+                rows = groups[g]
                 secret = rows[hidden[rows]]
-                if not len(secret):
-                    continue
                 shown = rows[~hidden[rows] & ~np.isnan(values[rows])]
                 total, shown_sum = float(np.nansum(values[rows])), float(values[shown].sum())
-                terms = [(system.variable((name, column, int(r))), 1.0) for r in secret]
+                terms = [(system.variable((name, column, r)), 1.0) for r in secret.tolist()]
                 smallest = float(values[shown][values[shown] > 0].min(initial=math.inf))
                 for (v, _), r in zip(terms, secret):
                     if smallest >= values[r]:
@@ -179,8 +193,8 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                 rhs = total - shown_sum
                 # only a cell holding the same figure is the group's total (not a partial year's months)
                 totals = [c for c in total_cells.get(int(rows[0]), [])
-                          if abs(float(pd.to_numeric(frames[c[0]][c[1]].iat[c[2]], errors="coerce")) - total) < 1e-9]
-                withheld = [c for c in totals if masks[c[0]][c[1]].iat[c[2]]]
+                          if abs(_values(memo, frames, c[0], c[1])[c[2]] - total) < 1e-9]
+                withheld = [c for c in totals if masks[c[0]][c[1]][c[2]]]
                 if withheld and len(withheld) == len(totals):
                     # the total is suppressed wherever published: those cells' one unknown (tied to their groups)
                     terms.append((system.variable(withheld[0]), -1.0))
@@ -192,8 +206,8 @@ def build_system(frames, masks, rules, mirrors, settings) -> System:
                     # (a null helper key) is unknown too
                     terms.append((system.variable(("", f"{name}.{column}.{'.'.join(group)}", int(rows[0]))), -1.0))
                     rhs = -shown_sum
-                system.equation(terms, rhs, [(name, column, int(r)) for r in shown],
-                                [c for c in totals if not masks[c[0]][c[1]].iat[c[2]]])
+                system.equation(terms, rhs, [(name, column, r) for r in shown.tolist()],
+                                [c for c in totals if not masks[c[0]][c[1]][c[2]]])
     return system
 
 
@@ -287,7 +301,7 @@ def _ranges(system: System, n: int, lb: np.ndarray, ub: np.ndarray, targets: np.
     return low, high
 
 
-def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.ndarray, np.ndarray]:
+def _known_bounds(system: System, frames, rule_of, rules, settings, memo) -> tuple[np.ndarray, np.ndarray]:
     """What a reader of a log naming each cell's rule, who knows the method, can say of each unknown:
     a primary cell lies in [1, threshold - 1]; a cell of a small total under the threshold; a non-zero
     secondary cell is not small (>= min_count) and lies under its groups' smallest published non-zero
@@ -299,9 +313,9 @@ def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.
     cells = pd.DataFrame(system.cells, columns=["name", "column", "row"])
     for (name, column), part in cells[cells["name"] != ""].groupby(["name", "column"], sort=False):
         v, r = part.index.to_numpy(), part["row"].to_numpy()
-        value = pd.to_numeric(frames[name][column], errors="coerce").to_numpy(dtype=float)[r]
-        limit = thresholds(frames[name], rules[name], column, settings).to_numpy(dtype=float)[r]
-        rule = rule_of[name][column].to_numpy()[r]
+        value = _values(memo, frames, name, column)[r]
+        limit = _limits(memo, frames, rules, name, column, settings).astype(float)[r]
+        rule = rule_of[name][column][r]
         primary = np.array([primary_limit.get(x, 0) for x in rule], dtype=float)
         # a primary cell: 1 to threshold - 1 (a weighted count may be a fraction under 1)
         lb[v] = np.where(primary > 0, np.minimum(1.0, value), lb[v])
@@ -317,51 +331,49 @@ def _known_bounds(system: System, frames, rule_of, rules, settings) -> tuple[np.
     return lb, ub
 
 
-def audit(frames, masks, rule_of, rules, mirrors, settings) -> tuple[pd.DataFrame, System]:
+def audit(frames, masks, rule_of, rules, mirrors, settings, memo: dict) -> tuple[pd.DataFrame, System]:
     """One row per suppressed small count: its threshold, its range for the open attacker (lower, upper)
     and for the rule-known attacker (known_lower, known_upper), and whether both cover their interval."""
-    system = build_system(frames, masks, rules, mirrors, settings)
-    checked = []   # (table, column, row, value, threshold, rule)
+    system = build_system(frames, masks, rules, mirrors, settings, memo)
+    checked = []   # per count column: (table, column, rows of its suppressed small counts, their thresholds)
     for name, frame in frames.items():
-        rule = rules[name]
-        for column in rule.counts:
-            if column not in frame:
-                continue
-            values = pd.to_numeric(frame[column], errors="coerce")
-            limit = thresholds(frame, rule, column, settings)
-            small = masks[name][column] & (values > 0) & (values < limit)
-            for r in np.flatnonzero(small.to_numpy()):
-                checked.append((name, column, int(r), limit.iat[r], rule_of[name][column].iat[r]))
-    where = np.array([system.variable((c[0], c[1], c[2])) for c in checked], dtype=int)
+        for column in rules[name].counts:
+            if column in frame:
+                values, limit = _values(memo, frames, name, column), _limits(memo, frames, rules, name, column, settings)
+                rows = np.flatnonzero(masks[name][column] & (values > 0) & (values < limit))
+                checked.append((name, column, rows, limit[rows]))
+    tables = [name for name, _, rows, _ in checked for _ in rows]
+    columns = [column for _, column, rows, _ in checked for _ in rows]
+    rows, limit = (np.concatenate([c[k] for c in checked] + [np.zeros(0, dtype=int)]) for k in (2, 3))
+    cell_rules = [rule_of[name][column][r] for name, column, rows, _ in checked for r in rows]
+    where = np.array([system.variable((name, column, int(r))) for name, column, r in zip(tables, columns, rows)], dtype=int)
     n = len(system.cells)
     targets = np.zeros(n, dtype=bool)
     targets[where] = True
     lb, ub = np.zeros(n), np.full(n, np.inf)
-    low, high = _ranges(system, n, lb, ub, targets)
-    known_lb, known_ub = _known_bounds(system, frames, rule_of, rules, settings)
-    known_low, known_high = _ranges(system, n, known_lb, known_ub, targets)
+    low, high = (x[where] for x in _ranges(system, n, lb, ub, targets))
+    known = _known_bounds(system, frames, rule_of, rules, settings, memo)
+    known_lb, known_ub = (x[where] for x in known)
+    known_low, known_high = (x[where] for x in _ranges(system, n, *known, targets))
     tolerance = 1e-6
-    rows = []
-    for (name, column, r, limit, rule), v in zip(checked, where):
-        open_ok = low[v] <= tolerance and high[v] >= limit - tolerance
-        # the reader must learn nothing beyond the rule: every value it allows stays feasible
-        known_ok = known_low[v] <= known_lb[v] + tolerance and known_high[v] >= known_ub[v] - tolerance
-        rows.append((name, r, column, rule, int(limit), low[v], high[v], known_low[v], known_high[v],
-                     bool(open_ok and known_ok)))
-    result = pd.DataFrame(rows, columns=["table_name", "row", "column_name", "rule", "threshold", "lower", "upper",
-                                         "known_lower", "known_upper", "protected"])
+    open_ok = (low <= tolerance) & (high >= limit - tolerance)
+    # the reader must learn nothing beyond the rule: every value it allows stays feasible
+    known_ok = (known_low <= known_lb + tolerance) & (known_high >= known_ub - tolerance)
+    result = pd.DataFrame({"table_name": tables, "row": rows, "column_name": columns, "rule": cell_rules,
+                           "threshold": limit.astype(int), "lower": low, "upper": high, "known_lower": known_low,
+                           "known_upper": known_high, "protected": open_ok & known_ok})
     return result, system
 
 
-def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.DataFrame | None:
+def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys, memo: dict) -> pd.DataFrame | None:
     """Audit; where a cell is not protected, suppress one more cell of one of its groups (the smallest
     published non-zero, else a zero) with its mirrors, and audit again, until every cell passes or none
     can be added. Returns None if cells were added (the caller propagates derived columns and the
     heuristic, then calls again), else the audit (COLUMNS), with any cell it could not protect."""
     added = False
     while True:
-        result, system = audit(frames, masks, rule_of, rules, mirrors, settings)
-        chosen = _choose(frames, result[~result["protected"]], system)
+        result, system = audit(frames, masks, rule_of, rules, mirrors, settings, memo)
+        chosen = _choose(frames, result[~result["protected"]], system, memo)
         if not chosen:
             break
         for cell in chosen:
@@ -379,7 +391,7 @@ def protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys) -> pd.
     return pd.concat(out, ignore_index=True)[COLUMNS] if out else pd.DataFrame(columns=COLUMNS)
 
 
-def _choose(frames, failing: pd.DataFrame, system: System) -> set[tuple[str, str, int]]:
+def _choose(frames, failing: pd.DataFrame, system: System, memo: dict) -> set[tuple[str, str, int]]:
     """One published cell per failing cell: the smallest non-zero (else a zero) of its groups; none
     beside a cell already chosen this round (one more cell may be enough for both)."""
     chosen: set[tuple[str, str, int]] = set()
@@ -395,7 +407,7 @@ def _choose(frames, failing: pd.DataFrame, system: System) -> set[tuple[str, str
         if total:   # a group's total: every cell that publishes it (one figure)
             chosen.update(candidates)
             continue
-        value = {cell: float(frames[cell[0]][cell[1]].iat[cell[2]]) for cell in candidates}
+        value = {cell: float(_values(memo, frames, cell[0], cell[1])[cell[2]]) for cell in candidates}
         chosen.add(min(candidates, key=lambda cell: (value[cell] == 0, value[cell], cell)))
     return chosen
 

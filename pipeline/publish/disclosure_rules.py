@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from pipeline import seeds
@@ -42,21 +43,42 @@ PREVIOUS_START = ("cast(period_start - to_months(datediff('month', period_start,
                   "as _previous_start")
 
 
-def thresholds(frame: pd.DataFrame, rule: TableRule, column: str, settings) -> pd.Series:
+def thresholds(frame: pd.DataFrame, rule: TableRule, column: str, settings) -> np.ndarray:
     """The protection threshold of each cell of a count column (sensitive_min_count where it applies)."""
-    sensitive = pd.Series(rule.small_area and "u18" in column, index=frame.index)
+    sensitive = np.full(len(frame), rule.small_area and "u18" in column)
     if rule.small_area and "theme" in frame:
-        sensitive |= frame["theme"].isin(SENSITIVE_THEMES)
-    return pd.Series(settings.min_count, index=frame.index).where(~sensitive, settings.sensitive_min_count)
+        sensitive |= frame["theme"].isin(SENSITIVE_THEMES).to_numpy(dtype=bool)
+    return np.where(sensitive, settings.sensitive_min_count, settings.min_count)
 
 
 def row_keys(frame: pd.DataFrame, key: list[str]) -> pd.Series:
     """The log's row_key: the unique key's values joined with " | " (dates as YYYY-MM-DD, null as '')."""
-    if not key:
-        return pd.Series("", index=frame.index)
-    parts = []
-    for column in key:
+    joined = np.full(len(frame), "", dtype=object)
+    for n, column in enumerate(key):
         values = frame[column]
         text = values.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(values) else values.astype(str)
-        parts.append(text.where(values.notna(), ""))
-    return pd.concat(parts, axis=1).agg(" | ".join, axis=1)
+        text = text.where(values.notna(), "").to_numpy(dtype=object)
+        joined = text if n == 0 else joined + " | " + text
+    return pd.Series(joined, index=frame.index, dtype=object)
+
+
+def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column's values as float (NaN for a blank or a value that is not a number)."""
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def group_rows(frame: pd.DataFrame, group) -> tuple[list[np.ndarray], np.ndarray]:
+    """The rows of each group of the group-by columns (nulls a group of their own), and each row's group."""
+    groups = list(frame.groupby(list(group), dropna=False, sort=False).indices.values())
+    codes = np.zeros(len(frame), dtype=int)
+    for g, rows in enumerate(groups):
+        codes[rows] = g
+    return groups, codes
+
+
+def join_rows(left: pd.DataFrame, left_on, right: pd.DataFrame, right_on, how: str = "inner") -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (i in left, j in right) of the pairs joined on the columns (-1: no match, how="left")."""
+    a = left[list(left_on)].assign(_i=np.arange(len(left)))
+    b = right[list(right_on)].assign(_j=np.arange(len(right)))
+    both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how=how)
+    return both["_i"].to_numpy(), both["_j"].fillna(-1).to_numpy(dtype=int)

@@ -32,10 +32,12 @@ never published unchecked. Tables with point or record-level data are not in the
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipeline.publish import catalog, disclosure_audit
-from pipeline.publish.disclosure_rules import PCT_BASE_MIN, SENSITIVE_THEMES, TableRule, row_keys
+from pipeline.publish.disclosure_rules import (PCT_BASE_MIN, SENSITIVE_THEMES, TableRule, group_rows, join_rows, numbers,
+                                               row_keys)
 from pipeline.settings.config import DisclosureSettings as Settings
 
 
@@ -44,21 +46,29 @@ def key_order(name: str, frame: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFr
 
 
 def _ref(frames: dict[str, pd.DataFrame], name: str, frame: pd.DataFrame, ref: str, key: tuple[str, ...],
-         masks: dict[str, pd.DataFrame], group: tuple[str, ...] | None):
+         masks: dict[str, dict[str, np.ndarray]], group: tuple[str, ...] | None, joins: dict):
     """(values, suppressed) of a ref (see Pct) aligned with `frame`'s rows."""
     if ref.startswith("group_sum:"):
         column = ref.split(":", 1)[1]
         values = frame.groupby(list(group), dropna=False)[column].transform("sum") if group else frame[column].sum()
-        return pd.Series(values, index=frame.index), pd.Series(False, index=frame.index)
+        return pd.Series(values, index=frame.index), np.zeros(len(frame), dtype=bool)
     if "." in ref:
         other, column = ref.split(".", 1)
         if other not in frames:
-            return pd.Series(pd.NA, index=frame.index), pd.Series(False, index=frame.index)
-        right = frames[other][list(key) + [column]].copy()
-        right["_suppressed"] = masks[other][column].to_numpy() if column in masks[other] else False
-        joined = frame[list(key)].merge(right, on=list(key), how="left")
-        return joined[column].set_axis(frame.index), joined["_suppressed"].fillna(False).astype(bool).set_axis(frame.index)
-    return frame[ref], masks[name][ref] if ref in masks[name] else pd.Series(False, index=frame.index)
+            return pd.Series(pd.NA, index=frame.index), np.zeros(len(frame), dtype=bool)
+        if (name, other) not in joins:   # the frames do not change: the join is made once
+            i, j = join_rows(frame, key, frames[other], key, how="left")
+            if len(i) != len(frame):
+                raise ValueError(f"{other} has more than one row per key of {name}")
+            joins[(name, other)] = j
+        j = joins[(name, other)]
+        found = j >= 0
+        values = frames[other][column].iloc[np.where(found, j, 0)].where(found, other=np.nan) if len(frames[other]) \
+            else pd.Series(np.nan, index=frame.index)
+        suppressed = masks[other][column][np.where(found, j, 0)] & found if column in masks[other] and len(frames[other]) \
+            else np.zeros(len(frame), dtype=bool)
+        return values.set_axis(frame.index), suppressed
+    return frame[ref], masks[name][ref] if ref in masks[name] else np.zeros(len(frame), dtype=bool)
 
 
 def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, ...]], settings: Settings,
@@ -69,38 +79,46 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
     rules = catalog.disclosure_rules() if rules is None else rules
     mirrors = catalog.MIRRORS if mirrors is None else mirrors
     frames = {n: key_order(n, f, keys.get(n, ())) for n, f in frames.items()}
-    # rule per cell: the first rule that suppressed it
-    rule_of: dict[str, pd.DataFrame] = {n: pd.DataFrame(None, index=f.index, columns=f.columns, dtype=object)
-                                        for n, f in frames.items()}
-    masks = {n: pd.DataFrame(False, index=f.index, columns=f.columns) for n, f in frames.items()}
+    # per table and column, as arrays over the rows: suppressed or not, and the first rule that suppressed it
+    masks = {n: {c: np.zeros(len(f), dtype=bool) for c in f.columns} for n, f in frames.items()}
+    rule_of = {n: {c: np.full(len(f), None, dtype=object) for c in f.columns} for n, f in frames.items()}
 
-    def mark(name: str, column: str, where: pd.Series, rule: str) -> bool:
+    def mark(name: str, column: str, where, rule: str) -> bool:
         if column not in masks[name]:
             return False
-        new = where.fillna(False).astype(bool) & ~masks[name][column]
+        where = where.fillna(False).to_numpy(dtype=bool) if isinstance(where, pd.Series) else np.asarray(where, dtype=bool)
+        new = where & ~masks[name][column]
         if not new.any():
             return False
-        masks[name].loc[new, column] = True
-        rule_of[name].loc[new, column] = rule
+        masks[name][column][new] = True
+        rule_of[name][column][new] = rule
         return True
 
+    groups = {}   # (table, group-by columns) -> each row's group: the frames do not change
     for name, frame in frames.items():
         rule = rules[name]
-        sensitive = pd.Series(False, index=frame.index)
+        for _, group in rule.groups:
+            if set(group) <= set(frame.columns) and (name, group) not in groups:
+                groups[(name, group)] = group_rows(frame, group)
+    for name, frame in frames.items():
+        rule = rules[name]
+        sensitive = np.zeros(len(frame), dtype=bool)
         if rule.small_area and "theme" in frame:
-            sensitive = frame["theme"].isin(SENSITIVE_THEMES)
+            sensitive = frame["theme"].isin(SENSITIVE_THEMES).to_numpy(dtype=bool)
         # a breakdown of a small total is not published at all, zeros included: with the cells' rules in
         # the log, "4 primary cells of a total under 5" would say each is a 1
         for column, group in rule.groups:
             if column in frame and set(group) <= set(frame.columns):
-                values = pd.to_numeric(frame[column], errors="coerce")
-                total = values.groupby([frame[g] for g in group], dropna=False).transform("sum")
-                limit = pd.Series(settings.min_count, index=frame.index).where(~sensitive, settings.sensitive_min_count)
-                mark(name, column, (total > 0) & (total < limit) & values.notna(), "small_total")
+                values = numbers(frame, column)
+                rows, codes = groups[(name, group)]
+                n = len(rows)
+                total = np.bincount(codes, weights=np.nan_to_num(values), minlength=n)[codes]
+                limit = np.where(sensitive, settings.sensitive_min_count, settings.min_count)
+                mark(name, column, (total > 0) & (total < limit) & ~np.isnan(values), "small_total")
         for column in rule.counts:
             if column not in frame:
                 continue
-            values = pd.to_numeric(frame[column], errors="coerce")
+            values = numbers(frame, column)
             small_area_u18 = rule.small_area and "u18" in column
             mark(name, column, (values > 0) & (values < settings.min_count), "primary_small_count")
             mark(name, column, (sensitive | small_area_u18) & (values > 0) & (values < settings.sensitive_min_count),
@@ -109,8 +127,16 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
         for column in frame.columns:
             numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
             if numeric and column not in classified and not column.startswith("_"):
-                mark(name, column, pd.Series(True, index=frame.index), "unclassified_column")
+                mark(name, column, np.ones(len(frame), dtype=bool), "unclassified_column")
 
+    joins: dict = {}
+    memo: dict = {}   # the audit's join and group structure, made once (the frames do not change)
+    pairs = {}   # mirrors: the joined rows (left, right) of each pair of tables, made once
+    for k, (left, right, on, _) in enumerate(mirrors):
+        if left in frames and right in frames:
+            left_on, right_on = zip(*[(c, c) if isinstance(c, str) else c for c in on])
+            if set(left_on) <= set(frames[left]) and set(right_on) <= set(frames[right]):
+                pairs[k] = join_rows(frames[left], left_on, frames[right], right_on)
     changed, audit = True, None
     while changed:
         changed = False
@@ -124,47 +150,49 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
                 if column not in frame:
                     continue
                 group = next((g for c, g in rule.groups if c == pct.numerator), None)
-                _, num_suppressed = _ref(frames, name, frame, pct.numerator, keys.get(name, ()), masks, group)
-                base, base_suppressed = _ref(frames, name, frame, pct.base, keys.get(name, ()), masks, group)
+                _, num_suppressed = _ref(frames, name, frame, pct.numerator, keys.get(name, ()), masks, group, joins)
+                base, base_suppressed = _ref(frames, name, frame, pct.base, keys.get(name, ()), masks, group, joins)
                 changed |= mark(name, column, num_suppressed | base_suppressed, "secondary")
                 changed |= mark(name, column, pd.to_numeric(base, errors="coerce") < PCT_BASE_MIN, "base_under_10")
             for count, group in rule.groups:
                 if count not in frame or not set(group) <= set(frame.columns):
                     continue
-                changed |= _secondary_in_groups(frame, count, list(group), masks[name], mark, name)
-        for left, right, on, columns in mirrors:
-            if left not in frames or right not in frames:
+                changed |= _secondary_in_groups(frame, count, groups[(name, group)], masks[name], mark, name)
+        for k, (left, right, _, columns) in enumerate(mirrors):
+            if k not in pairs:
                 continue
-            left_on, right_on = zip(*[(c, c) if isinstance(c, str) else c for c in on])
+            ai, bi = pairs[k]
             for column in columns:
                 left_column, right_column = (column, column) if isinstance(column, str) else column
-                if not {*left_on, left_column} <= set(frames[left]) or not {*right_on, right_column} <= set(frames[right]):
+                if left_column not in frames[left] or right_column not in frames[right]:
                     continue
-                a = frames[left][list(left_on)].assign(_a=masks[left][left_column].to_numpy(), _ai=frames[left].index)
-                b = frames[right][list(right_on)].assign(_b=masks[right][right_column].to_numpy(), _bi=frames[right].index)
-                both = a.merge(b, left_on=list(left_on), right_on=list(right_on), how="inner")
-                changed |= mark(left, left_column, pd.Series(both["_b"].to_numpy(), index=both["_ai"].to_numpy())
-                                .groupby(level=0).max().reindex(frames[left].index, fill_value=False), "secondary")
-                changed |= mark(right, right_column, pd.Series(both["_a"].to_numpy(), index=both["_bi"].to_numpy())
-                                .groupby(level=0).max().reindex(frames[right].index, fill_value=False), "secondary")
+                # a cell is suppressed if the same figure is suppressed in the other table
+                from_right = np.zeros(len(frames[left]), dtype=bool)
+                np.logical_or.at(from_right, ai, masks[right][right_column][bi])
+                from_left = np.zeros(len(frames[right]), dtype=bool)
+                np.logical_or.at(from_left, bi, masks[left][left_column][ai])
+                changed |= mark(left, left_column, from_right, "secondary")
+                changed |= mark(right, right_column, from_left, "secondary")
         if not changed:   # the heuristic is done: the LP audit adds cells until it proves every small cell protected
-            audit = disclosure_audit.protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys)
+            audit = disclosure_audit.protect(frames, masks, rule_of, mark, settings, rules, mirrors, keys, memo)
             changed = audit is None
 
     public, log = {}, []
     for name, frame in frames.items():
-        out = frame.astype(object).where(~masks[name], None)
+        mask = pd.DataFrame(masks[name], index=frame.index, columns=frame.columns)
+        # a column with a suppressed cell holds None there (object); the others keep their type
+        out = frame.assign(**{c: frame[c].astype(object).where(~masks[name][c], None)
+                              for c in frame.columns if masks[name][c].any()})
         if settings.round_to:
-            out = _rounded(out, masks[name], rules[name], settings.round_to)
+            out = _rounded(out, mask, rules[name], settings.round_to)
         public[name] = out[[c for c in frame.columns if not c.startswith("_")]]
-        key = list(keys.get(name, ()))
-        stacked = rule_of[name].stack(future_stack=True).dropna()
-        stacked = stacked[[not c.startswith("_") for _, c in stacked.index]]
-        if len(stacked):
-            rows = stacked.index.get_level_values(0)
-            row_key = row_keys(frame.loc[rows], key)
-            log.append(pd.DataFrame({"table_name": name, "row_key": row_key.to_numpy(),
-                                     "column_name": stacked.index.get_level_values(1), "rule": stacked.to_numpy()}))
+        shown = [c for c in frame.columns if not c.startswith("_")]
+        rules_of_cells = np.column_stack([rule_of[name][c] for c in shown]) if shown else np.empty((len(frame), 0))
+        rows, cols = np.nonzero(rules_of_cells != None)  # noqa: E711  (elementwise: cells with a rule, row by row)
+        if len(rows):
+            row_key = row_keys(frame, list(keys.get(name, ()))).to_numpy()[rows]
+            log.append(pd.DataFrame({"table_name": name, "row_key": row_key,
+                                     "column_name": np.array(shown, dtype=object)[cols], "rule": rules_of_cells[rows, cols]}))
         if settings.round_to:
             log += [pd.DataFrame({"table_name": [name], "row_key": ["*"], "column_name": [column], "rule": ["rounded"]})
                     for column in _rounded_columns(frame, rules[name])]
@@ -174,31 +202,31 @@ def suppress_frames(frames: dict[str, pd.DataFrame], keys: dict[str, tuple[str, 
     return public, log
 
 
-def _secondary_in_groups(frame: pd.DataFrame, count: str, group: list[str], mask: pd.DataFrame, mark, name) -> bool:
+def _secondary_in_groups(frame: pd.DataFrame, count: str, groups: tuple[list, np.ndarray], mask: dict, mark, name) -> bool:
     """Per group of rows adding up to a published total: exactly one suppressed cell gets a partner,
     the smallest non-zero published cell (else a zero); ties by table order."""
-    values = pd.to_numeric(frame[count], errors="coerce")
+    values = numbers(frame, count)
     suppressed = mask[count]
-    work = frame[group].copy()
-    work["_suppressed"] = suppressed.astype(int)
-    per_group = work.groupby(group, dropna=False)["_suppressed"].transform("sum")
+    rows, codes = groups
+    n = len(rows)
+    per_group = np.bincount(codes, weights=suppressed, minlength=n)[codes]
     # a group whose suppressed cells are all 1s gives them away too (k cells of at least 1 adding up to k):
     # it gets one more cell, as a group with a lone suppressed cell does
-    positive = (values.where(suppressed) > 0).astype(int)
-    work["_ones"] = (values.where(suppressed) == 1).astype(int)
-    work["_positive"] = positive
-    ones = work.groupby(group, dropna=False)["_ones"].transform("sum")
-    all_ones = (per_group > 0) & (ones == per_group) & (work.groupby(group, dropna=False)["_positive"]
-                                                          .transform("sum") == per_group)
-    candidates = frame.index[((per_group == 1) | all_ones) & ~suppressed & values.notna()]
+    ones = np.bincount(codes, weights=suppressed & (values == 1), minlength=n)[codes]
+    positive = np.bincount(codes, weights=suppressed & (values > 0), minlength=n)[codes]
+    all_ones = (per_group > 0) & (ones == per_group) & (positive == per_group)
+    candidates = np.flatnonzero(((per_group == 1) | all_ones) & ~suppressed & ~np.isnan(values))
     if not len(candidates):
         return False
-    pick = pd.DataFrame({"_value": values[candidates], "_zero": values[candidates] == 0, "_order": candidates},
-                        index=candidates).join(frame.loc[candidates, group])
+    value = values[candidates]
+    zero = value == 0
     # lone cell: the smallest non-zero partner; all ones: a zero first (it hides which cells are the ones)
-    pick["_rank"] = pick["_zero"].where(~all_ones[candidates], ~pick["_zero"])
-    pick = pick.sort_values(["_rank", "_value", "_order"]).groupby(group, dropna=False).head(1)
-    return mark(name, count, pd.Series(True, index=pick.index).reindex(frame.index, fill_value=False), "secondary")
+    rank = np.where(all_ones[candidates], ~zero, zero)
+    order = np.lexsort((candidates, value, rank, codes[candidates]))
+    first = np.r_[True, codes[candidates][order][1:] != codes[candidates][order][:-1]]
+    where = np.zeros(len(frame), dtype=bool)
+    where[candidates[order][first]] = True
+    return mark(name, count, where, "secondary")
 
 
 def _rounded_columns(frame: pd.DataFrame, rule: TableRule) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.publish import disclosure
-from pipeline.publish.disclosure_rules import Pct, TableRule
+from pipeline.publish.disclosure_rules import Pct, TableRule, row_keys
 from pipeline.publish.disclosure_suppression import suppress_frames
 from pipeline.settings.config import DisclosureSettings as Settings
 
@@ -167,6 +167,14 @@ def test_the_log_has_one_row_per_suppressed_cell_keyed_by_the_unique_key():
     assert len(log) == nulls == 8      # two rows: count, change, pct_change and share_pct each
     assert set(log.row_key) == {"W0 | vwi", "W2 | vwi"}
     assert list(log.columns) == ["table_name", "row_key", "column_name", "rule"]
+
+
+def test_a_row_key_writes_dates_as_days_and_nulls_as_blanks_in_key_order():
+    frame = pd.DataFrame({"area": ["A", None, "C"], "month": pd.to_datetime(["2024-01-01", "2024-02-01", None]),
+                          "year": [2023.0, None, 2024.0], "rank": pd.array([1, None, 3], dtype="Int64")})
+    assert row_keys(frame, ["area", "month", "year", "rank"]).tolist() == [
+        "A | 2024-01-01 | 2023.0 | 1", " | 2024-02-01 |  | ", "C |  | 2024.0 | 3"]
+    assert row_keys(frame, []).tolist() == ["", "", ""]
 
 
 def _settings(raw: dict):
