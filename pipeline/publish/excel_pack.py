@@ -9,9 +9,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline.publish import catalog
-from pipeline.publish.table_files import ordered
+from pipeline.publish.table_files import mart_models, ordered
 from pipeline.seeds import themes_where
-from pipeline.transform import db
 
 EXCEL_NAME = "svna_data_pack.xlsx"
 PUBLIC_EXCEL_NAME = "svna_data_pack_public.xlsx"
@@ -211,7 +210,7 @@ def _plain_lines(markdown: str) -> list[str]:
 
 def _write_table(con, ws, name: str, labels: dict, header, formats, suppressed: set | None = None) -> int:
     pct, num, dec, pvalue, date_fmt = formats
-    model = db.load_models(("marts",)).get(name)
+    model = mart_models().get(name)
     key = list(model.unique_key) if model else []
     mart = catalog.MARTS.get(name)
     where, note = mart.extract if mart and mart.extract else ("true", None)

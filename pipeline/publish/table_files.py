@@ -3,6 +3,7 @@ its mart's stated order, so re-runs write identical files."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,10 +24,17 @@ def csv_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
                      for c, dtype in ((db.sql_identifier(c), dtype) for c, dtype in columns))
 
 
+@functools.cache
+def mart_models() -> dict[str, db.Model]:
+    """The marts' models, read from sql/marts once: ordered() is asked for every table file and sheet
+    (reading and checking every model each time cost ~10 ms a call)."""
+    return db.load_models(("marts",))
+
+
 def ordered(name: str, where: str = "true", select: str = "m.*") -> str:
     """`select ... from <mart>` in its stated order, so re-runs write identical files: by the unique key
     in the model's header, themes in their seed order (sql/seeds/themes.csv) rather than alphabetically."""
-    model = db.load_models(("marts",)).get(name)
+    model = mart_models().get(name)
     if model is None:  # not a model (a table made in a test): as stored
         return f"select {select} from {db.sql_identifier(name)} as m where {where}"
     terms = []
