@@ -17,11 +17,10 @@ from pipeline.transform import db
 def csv_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
     """The select list for a table's CSV: text columns through csv_safe_text (sql/macros.sql), so a
     cell starting with = + - @, a tab or CR cannot run as a spreadsheet formula; numbers untouched."""
-    columns = con.execute("select column_name, data_type from information_schema.columns "
-                          "where table_catalog = current_database() and table_schema = current_schema() and table_name = ? "
-                          "order by ordinal_position", [name]).fetchall()
+    # the columns from an empty select: a catalog query (information_schema) costs ~7 ms a table
+    columns = con.execute(f"select * from {db.sql_identifier(name)} limit 0").description
     return ", ".join(f'csv_safe_text("{c}") as "{c}"' if dtype == "VARCHAR" else f'"{c}"'
-                     for c, dtype in ((db.sql_identifier(c), dtype) for c, dtype in columns))
+                     for c, dtype in ((db.sql_identifier(c), str(dtype)) for c, dtype, *_ in columns))
 
 
 @functools.cache
