@@ -77,6 +77,24 @@ def _check_prefect_api() -> None:
                      f"no answer from {url}")
 
 
+def _start_temporary_server():
+    """Without a Prefect API the flow starts Prefect's temporary server and waits for it; started here on
+    a thread, the server process comes up while the flow's and the run's modules import. Returns the wait
+    (raising the start's error); the flow is called only after it, and finds the server running."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return lambda: None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="svna-prefect-server")
+    started = pool.submit(SubprocessASGIServer().start)
+    pool.shutdown(wait=False)
+    return started.result
+
+
 def _fail(exc: Exception) -> None:
     """The one-paragraph message for a failed run, and its exit code (2: bad input; 3: the public tier
     failed, the restricted one was written; 1: anything else)."""
@@ -118,6 +136,7 @@ def _run(config: Path, period: dict | None, output: Path | None, debug: bool, de
     configure_runtime()
     try:
         _check_prefect_api()
+        server_started = _start_temporary_server()
         from flows.annual_assessment import annual_assessment
         from pipeline.runs.annual import BUILD_IMPORTS, warm_imports
 
@@ -127,6 +146,7 @@ def _run(config: Path, period: dict | None, output: Path | None, debug: bool, de
             for name in ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine"):
                 logging.getLogger(name).addFilter(_NoTraceback())
 
+        server_started()
         out = annual_assessment(str(config), period=period, output=str(output.resolve()) if output else None,
                                 demo=demo, tiers=_tiers(tier))
     except Exception as exc:

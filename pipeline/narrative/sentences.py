@@ -11,7 +11,7 @@ import duckdb
 
 from pipeline import seeds
 from pipeline.narrative import analyses
-from pipeline.narrative.phrases import MIN_BASE, fmt_count, fmt_pct, has_column, has_table, md_text, offences, records
+from pipeline.narrative.phrases import MIN_BASE, catalog_read_once, fmt_count, fmt_pct, has_column, has_table, md_text, offences, records
 from pipeline.sources import registry
 
 
@@ -130,6 +130,11 @@ def top_wards_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -
 
 
 def headlines_markdown(con: duckdb.DuckDBPyConnection, comparator_name: str | None, marking: str) -> str:
+    with catalog_read_once(con):
+        return _headlines(con, comparator_name, marking)
+
+
+def _headlines(con: duckdb.DuckDBPyConnection, comparator_name: str | None, marking: str) -> str:
     periods = {r["period_role"]: r["period_label"] for r in records(con, "select * from periods")}
     summary = records(con, "select s.*, t.label, t.short_label from theme_summary s "  # the focus area's story
                            "join seed_themes t using (theme) where s.is_focus order by cast(t.sort_order as integer)")

@@ -9,9 +9,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline.publish import catalog
-from pipeline.publish.table_files import ordered
+from pipeline.publish.table_files import mart_models, ordered
 from pipeline.seeds import themes_where
-from pipeline.transform import db
 
 EXCEL_NAME = "svna_data_pack.xlsx"
 PUBLIC_EXCEL_NAME = "svna_data_pack_public.xlsx"
@@ -162,12 +161,15 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     page_setup(ws, marking, "Definitions")
     ws.write_string(0, 0, marking, marking_fmt)
     ws.write_row(1, 0, ["heading", "column name", "definition", "tables"], header)
+    columns_of: dict[str, list[str]] = {}   # one catalog query for every table (~7 ms each)
+    for table, column in con.execute("select table_name, column_name from information_schema.columns where "
+                                     "table_catalog = current_database() and table_schema = current_schema() "
+                                     "order by table_name, ordinal_position").fetchall():
+        columns_of.setdefault(table, []).append(column)
     tables_of: dict[str, list[str]] = {}
     for table in names:
         if table not in pivots:
-            for (column,) in con.execute("select column_name from information_schema.columns where table_catalog = "
-                                         "current_database() and table_schema = current_schema() and table_name = ? "
-                                         "order by ordinal_position", [table]).fetchall():
+            for column in columns_of.get(table, []):
                 tables_of.setdefault(column, []).append(table)
     r = 2
     for column, tables in tables_of.items():
@@ -211,7 +213,7 @@ def _plain_lines(markdown: str) -> list[str]:
 
 def _write_table(con, ws, name: str, labels: dict, header, formats, suppressed: set | None = None) -> int:
     pct, num, dec, pvalue, date_fmt = formats
-    model = db.load_models(("marts",)).get(name)
+    model = mart_models().get(name)
     key = list(model.unique_key) if model else []
     mart = catalog.MARTS.get(name)
     where, note = mart.extract if mart and mart.extract else ("true", None)

@@ -4,6 +4,9 @@ headlines and reports, and run.json."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,23 +55,41 @@ def write_manifest(out_dir: Path, cfg: RunConfig, run_id: str, files, timings: d
 
 
 
-def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
+@contextmanager
+def timed(timings: dict | None, part: str) -> Iterator[None]:
+    """Adds the block's seconds to timings["publish.<part>"] (run.json's timings_seconds), when given."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            key = f"publish.{part}"
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+
+
+def publish(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path, timings: dict | None = None) -> list[Path]:
     """Both tiers; the restricted one first, so a failure in the public tier never costs it: the public
-    tier's folder and schema are removed and a PublicTierError (carrying the restricted outputs) is raised."""
+    tier's folder and schema are removed and a PublicTierError (carrying the restricted outputs) is raised.
+    `timings` (the run's) gets the seconds of its parts: tables (and headlines), public tier (suppression,
+    its tables and headlines), excel, maps, report (both tiers each)."""
     tiers = cfg.tiers
     outputs = []
     if "restricted" in tiers:
-        outputs += write_tables(con, out_dir)
-        headlines = out_dir / "headlines.md"
-        headlines.write_text(sentences.headlines_markdown(con, cfg.comparator_name, catalog.marking("restricted")))
-        outputs.append(write_excel(con, out_dir, headlines=headlines.read_text()))
+        with timed(timings, "tables"):
+            outputs += write_tables(con, out_dir)
+            headlines = out_dir / "headlines.md"
+            headlines.write_text(sentences.headlines_markdown(con, cfg.comparator_name, catalog.marking("restricted")))
+        with timed(timings, "excel"):
+            outputs.append(write_excel(con, out_dir, headlines=headlines.read_text()))
         outputs.append(headlines)
-        outputs += spatial_outputs.write_spatial_outputs(con, cfg, out_dir)
-        outputs += funnel_chart.write_funnel_charts(con, out_dir / "maps")
-        outputs.append(annual_report.write_report(con, cfg, out_dir / annual_report.REPORT_NAME))
+        with timed(timings, "maps"):
+            outputs += spatial_outputs.write_spatial_outputs(con, cfg, out_dir)
+            outputs += funnel_chart.write_funnel_charts(con, out_dir / "maps")
+        with timed(timings, "report"):
+            outputs.append(annual_report.write_report(con, cfg, out_dir / annual_report.REPORT_NAME))
     if "public" in tiers:
         try:
-            outputs += publish_public(con, cfg, out_dir)
+            outputs += publish_public(con, cfg, out_dir, timings)
         except Exception as exc:
             _remove_public_tier(con, out_dir)
             failure = exc if isinstance(exc, disclosure.PublicTierError) else disclosure.PublicTierError(
@@ -91,28 +112,34 @@ def _remove_public_tier(con: duckdb.DuckDBPyConnection, out_dir: Path) -> None:
     con.execute(f"drop table if exists main.{disclosure.LOG_TABLE}")
 
 
-def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
+def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path, timings: dict | None = None
+                   ) -> list[Path]:
     """<output>/public/: the public schema's tables, disclosure_log.csv (which cells are suppressed), the
     public data pack, headlines and report; <output>/disclosure_log.csv (restricted) adds each cell's
     rule. No maps or GeoPackage (point and fine-grid data are not published)."""
-    counts = disclosure.build_public_schema(con, cfg.disclosure)
-    print(f"Public tier: {disclosure.summary(counts)}")
-    public = out_dir / PUBLIC_DIR
-    public.mkdir(parents=True, exist_ok=True)
-    outputs = write_disclosure_logs(con, out_dir)
-    # the audit's ranges beside the restricted tables (not in public/): run.json carries its summary
-    outputs.append(write_csv(con, disclosure_audit.TABLE, out_dir / f"{disclosure_audit.TABLE}.csv"))
-    suppressed = {tuple(r) for r in con.execute(
-        f"select table_name, row_key, column_name from {disclosure.SCHEMA}.{disclosure.LOG_TABLE}").fetchall()}
+    with timed(timings, "public_tier"):
+        counts = disclosure.build_public_schema(con, cfg.disclosure)
+        print(f"Public tier: {disclosure.summary(counts)}")
+        public = out_dir / PUBLIC_DIR
+        public.mkdir(parents=True, exist_ok=True)
+        outputs = write_disclosure_logs(con, out_dir)
+        # the audit's ranges beside the restricted tables (not in public/): run.json carries its summary
+        outputs.append(write_csv(con, disclosure_audit.TABLE, out_dir / f"{disclosure_audit.TABLE}.csv"))
+        suppressed = {tuple(r) for r in con.execute(
+            f"select table_name, row_key, column_name from {disclosure.SCHEMA}.{disclosure.LOG_TABLE}").fetchall()}
     with in_schema(con, disclosure.SCHEMA):
-        outputs += write_tables(con, public, names=disclosure.public_tables(con))
-        headlines = public / "headlines.md"
-        headlines.write_text(sentences.headlines_markdown(con, cfg.comparator_name, catalog.marking("public")))
+        with timed(timings, "public_tier"):
+            outputs += write_tables(con, public, names=disclosure.public_tables(con))
+            headlines = public / "headlines.md"
+            headlines.write_text(sentences.headlines_markdown(con, cfg.comparator_name, catalog.marking("public")))
         outputs.append(headlines)
-        outputs.append(write_excel(con, public, name=PUBLIC_EXCEL_NAME, tier="public",
-                                   names=disclosure.public_tables(con), headlines=headlines.read_text(),
-                                   suppressed=suppressed))
-    outputs.append(annual_report.write_report(con, cfg, public / annual_report.REPORT_NAME, tier="public", schema=disclosure.SCHEMA))
+        with timed(timings, "excel"):
+            outputs.append(write_excel(con, public, name=PUBLIC_EXCEL_NAME, tier="public",
+                                       names=disclosure.public_tables(con), headlines=headlines.read_text(),
+                                       suppressed=suppressed))
+    with timed(timings, "report"):
+        outputs.append(annual_report.write_report(con, cfg, public / annual_report.REPORT_NAME, tier="public",
+                                                  schema=disclosure.SCHEMA))
     return outputs
 
 

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from pipeline import seeds
 from pipeline.narrative import analyses, sentences
-from pipeline.narrative.phrases import MIN_BASE, records
+from pipeline.narrative.phrases import MIN_BASE, catalog_read_once, records
 from pipeline.publish.catalog import definitions, marking
 from pipeline.report.report_tables import (
     SUPPRESSED,
@@ -246,7 +246,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
     path = Path(path)
     if validation is None and (path.parent / "validation" / "summary.json").is_file():
         validation = json.loads((path.parent / "validation" / "summary.json").read_text())
-    with tier_scope(con, schema):
+    with tier_scope(con, schema), catalog_read_once(con):
         t = Tables(con, schema)
         periods = _periods(con)
         themes = _theme_rows(t)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import duckdb
 
 from pipeline.narrative.phrases import MIN_BASE
+from pipeline.publish.table_files import mart_models
 from pipeline.transform import db
 
 # tables read from main when the tier's schema does not hold them: definitions and geography, no counts
@@ -41,7 +42,7 @@ class Tables:
         self.present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_catalog = current_database() "
             "and table_schema = ?", [schema]).fetchall()}
-        self.keys = {name: model.unique_key for name, model in db.load_models(("marts",)).items()}
+        self.keys = {name: model.unique_key for name, model in mart_models().items()}
         self.suppressed: set[tuple[str, str, str]] = set()
         if schema != "main" and "disclosure_log" in self.present:
             self.suppressed = {(t, k, c) for t, k, c in con.execute(

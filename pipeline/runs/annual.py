@@ -108,7 +108,7 @@ def validate_step(run: Run) -> dict:
 
 def publish_step(run: Run) -> list[Path]:
     with db.connect(run.database, settings=run.cfg.duckdb) as con:
-        return run_files.publish(con, run.cfg, run.work) + [run.database]
+        return run_files.publish(con, run.cfg, run.work, run.timings) + [run.database]
 
 
 def _read_files(run: Run, files: list[InputFile]) -> str:
