@@ -122,22 +122,31 @@ def model_files(layers: tuple[str, ...] = LAYERS) -> dict[str, Path]:
 
 def load_models(layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR) -> dict[str, Model]:
     """Every model in `layers`, checked: one model per name, and no model reads a later layer
-    (staging -> intermediate -> marts). Parsed once per process for the same file contents (a run
+    (staging -> intermediate -> marts). Parsed once per process while the files are unchanged (a run
     asks for the marts' models about a hundred times while publishing)."""
-    files = tuple((layer, path, path.read_text()) for layer in layers for path in sorted((sql_dir / layer).glob("*.sql")))
-    seed = rules.seed_path(sql_dir)
-    return dict(_parse_models(sql_dir, files, seed.read_text() if seed.exists() else None))
+    files = tuple((layer, path, _version(path)) for layer in layers for path in sorted((sql_dir / layer).glob("*.sql")))
+    return dict(_parse_models(sql_dir, files, _version(rules.seed_path(sql_dir))))
+
+
+def _version(path: Path) -> tuple[int, int] | None:
+    """What tells a changed file: its modification time (ns) and size."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 @functools.lru_cache(maxsize=32)
-def _parse_models(sql_dir: Path, files: tuple[tuple[str, Path, str], ...], rule_seed: str | None) -> dict[str, Model]:
-    """load_models' work on the files' (layer, path, text); `rule_seed` (the rules' text) is part of the cache key."""
+def _parse_models(sql_dir: Path, files: tuple[tuple[str, Path, tuple | None], ...], rule_seed: tuple | None) -> dict[str, Model]:
+    """load_models' work on the files (layer, path, version); the versions of the files and of the
+    rule seed key the cache."""
     found: dict[str, tuple[str, Path, str]] = {}
-    for layer, path, text in files:
+    for layer, path, _ in files:
         if path.stem in found:
             raise ModelError(f"two models are named {path.stem}: {found[path.stem][1]} and {path}")
         # quarantine rule placeholders are expanded first, so the rules' own references count
-        found[path.stem] = (layer, path, rules.render(path.stem, text, sql_dir=sql_dir))
+        found[path.stem] = (layer, path, rules.render(path.stem, path.read_text(), sql_dir=sql_dir))
     models = {}
     for name, (layer, path, sql) in found.items():
         refs = frozenset(sql_identifiers(sql) & set(found) - {name})
