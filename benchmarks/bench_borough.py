@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_ingest import scaled_extract  # noqa: E402  (after the path is set)
+from benchmarks.bench_ingest import scaled_extract  # after the path is set
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 if not SHARED_DATA.exists():          # a worktree under /work/wt, or a copy elsewhere
@@ -114,10 +114,11 @@ def svna_figures(output: Path) -> dict:
     import duckdb
 
     con = duckdb.connect(str(output / "svna.duckdb"), read_only=True)
-    rows = con.execute("select theme, count, previous_count, round(pct_change, 1), round(comparator_pct_change, 1) "
-                       "from theme_summary").fetchall()
+    rows = con.execute("select theme, count, previous_count, round(pct_change, 1), "
+                       "round(comparator_pct_change, 1) from theme_summary").fetchall()
     con.close()
-    return {r[0]: {"count": r[1], "previous_count": r[2], "pct_change": r[3], "comparator_pct_change": r[4]} for r in rows}
+    names = ("count", "previous_count", "pct_change", "comparator_pct_change")
+    return {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
 
 
 def demo_configs(folder: Path, copies: int) -> tuple[Path, Path]:
@@ -141,7 +142,8 @@ def line(name: str, r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of each comparison, alternating (the best is kept)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of each comparison, alternating (the best is kept)")
     parser.add_argument("--copies", type=int, default=10, help="the large borough: copies of the demo extract")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="svna-bench-borough-"))
@@ -160,7 +162,7 @@ def main() -> None:
                 pandas.append(run(PANDAS, [MERTON_FILES, str(seed), "Merton"]))
             s, p = best(svna), best(pandas)
             ours = svna_figures(merton / "out")
-            agree = all(ours.get(theme) == figures for theme, figures in p["figures"].items()) and len(ours) == len(p["figures"])
+            agree = ours == p["figures"]
             met = s["wall_s"] <= 5
             print("Merton count-only run, calendar 2022 (real MPS borough files)")
             print(header)
@@ -188,8 +190,8 @@ def main() -> None:
         print("    steps: " + ", ".join(f"{k} {v:.2f}" for k, v in x["steps"].items()))
         print(f"  target: {args.copies}x <= 1.3x the demo -> {'met' if ratio <= 1.3 else 'NOT met'} ({ratio:.2f}x; "
               f"CPU {x['cpu_s'] / d['cpu_s']:.2f}x)")
-        report["scaled"] = {"demo": d, "scaled": x, "copies": args.copies, "ratio": round(ratio, 2), "target": 1.3,
-                            "met": ratio <= 1.3}
+        report["scaled"] = {"demo": d, "scaled": x, "copies": args.copies, "ratio": round(ratio, 2),
+                            "target": 1.3, "met": ratio <= 1.3}
         report["load_average_after"] = os.getloadavg()
         print(f"\nload average before / after: {report['load_average_before']} / {report['load_average_after']}")
         (ROOT / ".bench").mkdir(exist_ok=True)

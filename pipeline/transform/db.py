@@ -138,7 +138,8 @@ def _version(path: Path) -> tuple[int, int] | None:
 
 
 @functools.lru_cache(maxsize=32)
-def _parse_models(sql_dir: Path, files: tuple[tuple[str, Path, tuple | None], ...], rule_seed: tuple | None) -> dict[str, Model]:
+def _parse_models(sql_dir: Path, files: tuple[tuple[str, Path, tuple | None], ...],
+                  rule_seed: tuple | None) -> dict[str, Model]:
     """load_models' work on the files (layer, path, version); the versions of the files and of the
     rule seed key the cache."""
     found: dict[str, tuple[str, Path, str]] = {}

@@ -42,9 +42,10 @@ final as (
         source.count as count_raw
     from source
     left join categories
-        on categories.raw_major is not distinct from source.major_text
-       and categories.raw_minor is not distinct from source.minor_text
-    left join months on months.raw_month is not distinct from source.month
+        on
+            source.major_text is not distinct from categories.raw_major
+            and source.minor_text is not distinct from categories.raw_minor
+    left join months on source.month is not distinct from months.raw_month
 )
 
 select * from final

@@ -96,11 +96,13 @@ def test_models_are_parsed_again_when_a_file_changes(tmp_path):
 def test_models_reading_only_absent_inputs_are_created_empty_with_their_columns(tmp_path):
     root = _project(tmp_path, {**BASE, "staging/stg_e": "-- unique_key: id\nselect 5 as id, 'e' as label",
                                "marts/mart_f": "-- unique_key: id\nselect id, label || '!' as shout from stg_e",
-                               "marts/mart_g": "-- unique_key: id\nselect id from stg_a union all select id from stg_e"})
+                               "marts/mart_g": "-- unique_key: id\nselect id from stg_a union all "
+                                               "select id from stg_e"})
     con = db.connect()
     db.run_models(con, sql_dir=root, absent={"stg_e"})
     assert con.execute("select count(*) from mart_f").fetchone()[0] == 0        # its query never ran
-    assert [c[:2] for c in con.execute("describe mart_f").fetchall()] == [("id", "INTEGER"), ("shout", "VARCHAR")]
+    columns = [c[:2] for c in con.execute("describe mart_f").fetchall()]
+    assert columns == [("id", "INTEGER"), ("shout", "VARCHAR")]
     assert con.execute("select count(*) from mart_g").fetchone()[0] == 2        # built: it reads stg_a too
 
 
@@ -115,7 +117,8 @@ def test_without_an_input_kind_its_models_would_have_been_empty_anyway(tmp_path)
     (tmp_path / "mps.csv").write_text(tiny_mps_file())
     config = tmp_path / "run.yaml"
     config.write_text("area: {name: Tinytown, code: E09000999}\ncomparator: {name: Demo Force}\n"
-                      "period: {calendar_year: 2023}\ninputs:\n  - kind: mps_counts\n    paths: [mps.csv]\noutput: out\n")
+                      "period: {calendar_year: 2023}\n"
+                      "inputs:\n  - kind: mps_counts\n    paths: [mps.csv]\noutput: out\n")
     cfg = load_config(config)
     full, skipping = db.connect(), db.connect()
     for con in (full, skipping):
