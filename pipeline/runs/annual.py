@@ -90,21 +90,28 @@ class Run:
         return self.work / assessment.DB_NAME
 
 
-def warm_run_imports() -> None:
-    """Start the imports of a run's later steps, stage after stage (see STATS_IMPORTS)."""
-    warm_imports(STATS_IMPORTS, GEO_IMPORTS, PUBLISH_IMPORTS)
+def has_geography(cfg: RunConfig) -> bool:
+    """Whether the run reads boundaries or places points (geopandas, esda): not a count-only run (count
+    files, no reference data), which never imports them."""
+    return bool(cfg.reference) or any(spec.kind != "mps_counts" for spec in cfg.inputs)
+
+
+def warm_run_imports(cfg: RunConfig | None = None) -> None:
+    """Start the imports of a run's later steps, stage after stage (see STATS_IMPORTS); the geographic
+    ones only if the run (when known) has geography."""
+    geography = cfg is None or has_geography(cfg)
+    warm_imports(STATS_IMPORTS, *([GEO_IMPORTS] if geography else []), PUBLISH_IMPORTS)
 
 
 def await_build_imports(cfg: RunConfig) -> None:
-    """Wait for what the build imports: scipy.stats always; geopandas and esda only when it reads
-    boundaries or places points, i.e. not for count files with no reference data (a count-only run)."""
+    """Wait for what the build imports: scipy.stats always, geopandas and esda with geography."""
     await_imports(STATS_IMPORTS)
-    if cfg.reference or any(spec.kind != "mps_counts" for spec in cfg.inputs):
+    if has_geography(cfg):
         await_imports(GEO_IMPORTS)
 
 
 def ingest_step(run: Run) -> list[InputFile]:
-    warm_run_imports()
+    warm_run_imports(run.cfg)
     with db.connect(run.database, settings=run.cfg.duckdb) as con:
         return assessment.ingest(con, run.cfg)
 
