@@ -57,8 +57,9 @@ check-install: $(STAMP)  ## build the wheel, install it (not editable) with uv.l
 	test -s .build-check/out/tables/theme_summary.csv && test -s .build-check/out/svna_data_pack.xlsx
 	@echo "check-install: the wheel installs and runs the demo"
 
-bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; ingest vs bare read_csv; 5M points located vs geopandas.sjoin; national data.police.uk year vs pandas; fan-out over forces on Dask vs one process, all-London; date parsing, 3 ways; 100 builds (demo + Merton) under guard pages, counting crashes and hangs
+bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; Merton count-only run vs pandas, demo vs a borough 10x the demo; ingest vs bare read_csv; 5M points located vs geopandas.sjoin; national data.police.uk year vs pandas; fan-out over forces on Dask vs one process, all-London; date parsing, 3 ways; 100 builds (demo + Merton) under guard pages, counting crashes and hangs
 	$(BIN)/python benchmarks/bench_annual.py
+	$(BIN)/python benchmarks/bench_borough.py
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_spatial.py
 	$(BIN)/python benchmarks/bench_national.py

@@ -138,9 +138,9 @@ def _run(config: Path, period: dict | None, output: Path | None, debug: bool, de
         _check_prefect_api()
         server_started = _start_temporary_server()
         from flows.annual_assessment import annual_assessment
-        from pipeline.runs.annual import BUILD_IMPORTS, warm_imports
+        from pipeline.runs.annual import warm_run_imports
 
-        warm_imports(BUILD_IMPORTS)  # while Prefect starts its server
+        warm_run_imports()  # while Prefect starts its server
 
         if not debug:
             for name in ("prefect.task_runs", "prefect.flow_runs", "prefect.task_engine", "prefect.flow_engine"):

@@ -27,9 +27,11 @@ from pipeline.transform import assessment, db
 
 # The heavy libraries of the later steps, imported on a background thread while this one is busy in
 # DuckDB or waiting for Prefect's server (both leave the GIL free), so a step finds them loaded instead
-# of paying for them in line (Great Expectations alone takes 2 s or more). Two stages, each awaited
-# before the step that needs it, so the two threads never import the same modules at the same time.
-BUILD_IMPORTS = ("scipy.stats", "geopandas", "esda.getisord")                # the build: reference files, Gi*
+# of paying for them in line (Great Expectations alone takes 2 s or more). Stages run one after
+# another (a stage's thread first waits for the one before), and a step awaits the stage it imports
+# from before it starts, so two threads never import the same modules at the same time.
+STATS_IMPORTS = ("scipy.stats",)                       # the build: the significance tests, every run
+GEO_IMPORTS = ("geopandas", "esda.getisord")           # the build: reference files, Gi* (runs with geography)
 PUBLISH_IMPORTS = ("great_expectations", "matplotlib.pyplot", "xlsxwriter")  # validate and publish
 _warming: dict[tuple[str, ...], threading.Thread] = {}
 
@@ -46,11 +48,21 @@ def _import_all(names: tuple[str, ...]) -> None:
             pass
 
 
-def warm_imports(names: tuple[str, ...]) -> None:
-    """Start importing `names` on a background thread (once per stage and process)."""
-    if names not in _warming and not all(n in sys.modules for n in names):
-        _warming[names] = threading.Thread(target=_import_all, args=(names,), name="svna-imports", daemon=True)
-        _warming[names].start()
+def warm_imports(*stages: tuple[str, ...]) -> None:
+    """Start importing each stage's names on a background thread (once per stage and process), each
+    stage after the ones started before it."""
+    for names in stages:
+        if names not in _warming and not all(n in sys.modules for n in names):
+            before = list(_warming.values())
+            _warming[names] = threading.Thread(target=_import_after, args=(before, names), name="svna-imports",
+                                               daemon=True)
+            _warming[names].start()
+
+
+def _import_after(before: list[threading.Thread], names: tuple[str, ...]) -> None:
+    for thread in before:
+        thread.join()
+    _import_all(names)
 
 
 def await_imports(names: tuple[str, ...]) -> None:
@@ -78,15 +90,34 @@ class Run:
         return self.work / assessment.DB_NAME
 
 
+def has_geography(cfg: RunConfig) -> bool:
+    """Whether the run reads boundaries or places points (geopandas, esda): not a count-only run (count
+    files, no reference data), which never imports them."""
+    return bool(cfg.reference) or any(spec.kind != "mps_counts" for spec in cfg.inputs)
+
+
+def warm_run_imports(cfg: RunConfig | None = None) -> None:
+    """Start the imports of a run's later steps, stage after stage (see STATS_IMPORTS); the geographic
+    ones only if the run (when known) has geography."""
+    geography = cfg is None or has_geography(cfg)
+    warm_imports(STATS_IMPORTS, *([GEO_IMPORTS] if geography else []), PUBLISH_IMPORTS)
+
+
+def await_build_imports(cfg: RunConfig) -> None:
+    """Wait for what the build imports: scipy.stats always, geopandas and esda with geography."""
+    await_imports(STATS_IMPORTS)
+    if has_geography(cfg):
+        await_imports(GEO_IMPORTS)
+
+
 def ingest_step(run: Run) -> list[InputFile]:
-    warm_imports(BUILD_IMPORTS)
+    warm_run_imports(run.cfg)
     with db.connect(run.database, settings=run.cfg.duckdb) as con:
         return assessment.ingest(con, run.cfg)
 
 
 def build_step(run: Run) -> list[str]:
-    await_imports(BUILD_IMPORTS)
-    warm_imports(PUBLISH_IMPORTS)
+    await_build_imports(run.cfg)
     with db.connect(run.database, settings=run.cfg.duckdb) as con:
         return assessment.build(con, run.cfg, run.run_id)
 

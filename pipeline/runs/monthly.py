@@ -262,7 +262,7 @@ class RefreshResult:
 
 
 def build_step(refresh: Refresh) -> list[str]:
-    annual.await_imports(annual.BUILD_IMPORTS)   # started by the ingest step
+    annual.await_build_imports(refresh.cfg)   # started by the ingest step
     with db.connect(refresh.database, settings=refresh.cfg.duckdb) as con:
         return build(con, refresh.cfg, refresh.run_id)
 

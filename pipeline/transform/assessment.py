@@ -64,9 +64,11 @@ def ingest(con: duckdb.DuckDBPyConnection, cfg: RunConfig) -> list[InputFile]:
 
 def build(con: duckdb.DuckDBPyConnection, cfg: RunConfig, run_id: str, select: list[str] | None = None) -> list[str]:
     """Seeds, macros, run parameters and every SQL model, staging -> intermediate -> marts (or only
-    `select` and the models they read)."""
+    `select` and the models they read); the models of input kinds the run has none of are left empty."""
     prepare(con, cfg, run_id)
-    return db.run_models(con, select=select, upstream=True)
+    present = {spec.kind for spec in cfg.inputs}
+    absent = {m for kind in registry.kinds().values() if kind.name not in present for m in kind.staging_models}
+    return db.run_models(con, select=select, upstream=True, absent=absent)
 
 
 def run_variables(cfg: RunConfig, run_id: str) -> dict:

@@ -8,6 +8,7 @@ data tests that run after every build.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -121,14 +122,32 @@ def model_files(layers: tuple[str, ...] = LAYERS) -> dict[str, Path]:
 
 def load_models(layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR) -> dict[str, Model]:
     """Every model in `layers`, checked: one model per name, and no model reads a later layer
-    (staging -> intermediate -> marts)."""
+    (staging -> intermediate -> marts). Parsed once per process while the files are unchanged (a run
+    asks for the marts' models about a hundred times while publishing)."""
+    files = tuple((layer, path, _version(path)) for layer in layers for path in sorted((sql_dir / layer).glob("*.sql")))
+    return dict(_parse_models(sql_dir, files, _version(rules.seed_path(sql_dir))))
+
+
+def _version(path: Path) -> tuple[int, int] | None:
+    """What tells a changed file: its modification time (ns) and size."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_models(sql_dir: Path, files: tuple[tuple[str, Path, tuple | None], ...],
+                  rule_seed: tuple | None) -> dict[str, Model]:
+    """load_models' work on the files (layer, path, version); the versions of the files and of the
+    rule seed key the cache."""
     found: dict[str, tuple[str, Path, str]] = {}
-    for layer in layers:
-        for path in sorted((sql_dir / layer).glob("*.sql")):
-            if path.stem in found:
-                raise ModelError(f"two models are named {path.stem}: {found[path.stem][1]} and {path}")
-            # quarantine rule placeholders are expanded first, so the rules' own references count
-            found[path.stem] = (layer, path, rules.render(path.stem, path.read_text(), sql_dir=sql_dir))
+    for layer, path, _ in files:
+        if path.stem in found:
+            raise ModelError(f"two models are named {path.stem}: {found[path.stem][1]} and {path}")
+        # quarantine rule placeholders are expanded first, so the rules' own references count
+        found[path.stem] = (layer, path, rules.render(path.stem, path.read_text(), sql_dir=sql_dir))
     models = {}
     for name, (layer, path, sql) in found.items():
         refs = frozenset(sql_identifiers(sql) & set(found) - {name})
@@ -156,8 +175,9 @@ def model_order(models: dict[str, Model], select: list[str] | None = None, upstr
     return list(TopologicalSorter(graph).static_order())
 
 
-def check_unique_key(con: duckdb.DuckDBPyConnection, model: Model) -> None:
-    if not model.unique_key:
+def check_unique_key(con: duckdb.DuckDBPyConnection, model: Model, rows: int | None = None) -> None:
+    """`rows`: the model's row count when known; an empty model has nothing to check."""
+    if not model.unique_key or rows == 0:
         return
     key = ", ".join(model.unique_key)
     duplicated = con.execute(f"select count(*) from (select {key} from {model.name} group by all "
@@ -215,10 +235,26 @@ def python_function_names(con: duckdb.DuckDBPyConnection) -> set[str]:
         names |= more
 
 
+def without_input(models: dict[str, Model], order: list[str], absent: set[str]) -> set[str]:
+    """The models in `order` that read staging models (directly or not) and only staging models in
+    `absent`: with no rows in those, they have none either (tests/unit/transform/test_model_runner.py
+    checks that for every input kind)."""
+    staged: dict[str, set[str]] = {}
+    for name in order:
+        staged[name] = {name} if models[name].layer == "staging" else set()
+        for ref in models[name].refs:
+            staged[name] |= staged.get(ref, set())
+    return {name for name in order if staged[name] and staged[name] <= absent}
+
+
 def run_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, upstream: bool = False,
-               layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR) -> list[str]:
+               layers: tuple[str, ...] = LAYERS, sql_dir: Path = SQL_DIR, absent: set[str] = frozenset()) -> list[str]:
     """Build models as tables (all of them, or `select` with `upstream` ancestors), check each model's
     unique key, then run the data tests the built models allow. Returns the names in build order.
+
+    `absent`: staging models of input kinds the run has no files of. The models that read only those
+    are created with their columns and no rows, without running their query (the data.police.uk chain
+    of a run with no data.police.uk files costs nothing).
 
     A model that calls a Python function runs on one DuckDB thread, the calling one: Python code is
     then never run on DuckDB's worker threads (a suspect in the rare native crashes of the build,
@@ -228,20 +264,24 @@ def run_models(con: duckdb.DuckDBPyConnection, select: list[str] | None = None, 
     order = model_order(models, select, upstream)
     python_names = python_function_names(con)
     threads = con.execute("select current_setting('threads')").fetchone()[0]
+    skipped = without_input(models, order, absent)
     for name in order:
-        single = bool(python_names & sql_identifiers(models[name].sql))
+        sql = models[name].sql
+        if name in skipped:  # the same columns; DuckDB plans `where false` as an empty result, reading nothing
+            sql = f"select * from (\n{sql}\n) where false"
+        single = bool(python_names & sql_identifiers(sql))
         if TRACE_MODELS:  # after a native crash, the file's last line names the model that was running
             with open(TRACE_MODELS, "a") as trace:
                 trace.write(f"{os.getpid()} {name}\n")
         try:
             if single:
                 con.execute("set threads = 1")
-            con.execute(f"create or replace table {sql_identifier(name)} as {models[name].sql}")
+            rows = con.execute(f"create or replace table {sql_identifier(name)} as {sql}").fetchone()[0]
         except duckdb.Error as exc:
             raise ModelError(f"SQL model {name} failed: {exc}") from exc
         finally:
             if single:
                 con.execute("set threads = ?", [threads])
-        check_unique_key(con, models[name])
+        check_unique_key(con, models[name], rows)
     run_data_tests(con, set(order), sql_dir)
     return order

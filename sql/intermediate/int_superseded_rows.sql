@@ -21,12 +21,20 @@ people as (
       and (kept.extract_date is distinct from valid.extract_date or kept.source_file <> valid.source_file)
 ),
 
+-- the extract each area-month is counted from (one per area-month; joined instead of every kept row)
+kept_counts as (
+    select distinct
+        area_level, lower(borough_name) as borough_key, coalesce(ward_code, '') as ward_key, month_start,
+        extract_date, source_file
+    from int_mps_counts_current
+),
+
 counts as (
     select distinct 'counts' as input_table, valid.source_file, valid.source_row, valid.month_start
     from int_mps_counts_checked as valid
-    join int_mps_counts_current as kept
-      on kept.area_level = valid.area_level and lower(kept.borough_name) = lower(valid.borough_name)
-     and coalesce(kept.ward_code, '') = coalesce(valid.ward_code, '') and kept.month_start = valid.month_start
+    join kept_counts as kept
+      on kept.area_level = valid.area_level and kept.borough_key = lower(valid.borough_name)
+     and kept.ward_key = coalesce(valid.ward_code, '') and kept.month_start = valid.month_start
     where valid.quarantine_rule is null
       and (kept.extract_date is distinct from valid.extract_date or kept.source_file <> valid.source_file)
 ),
