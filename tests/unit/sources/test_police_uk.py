@@ -68,8 +68,10 @@ def test_every_line_is_loaded_or_quarantined_with_its_line_number(by_force):
     assert quarantined == [(3, "invalid_month"), (4, "missing_crime_type"), (5, "invalid_coordinates"),
                            (6, "too_few_columns"), (10, "duplicate_crime_id"), (13, "unknown_crime_type"),
                            (14, "too_many_columns")]
-    loaded = con.execute("select source_row, crime_ref from int_police_uk_located order by source_row").fetchall()
-    assert loaded == [(2, "c1"), (8, None), (9, "c6"), (11, "c7"), (12, "c8")]
+    # loaded rows are keyed by their place in the read (row_id): the first record of the file is line 2
+    loaded = con.execute("select stg.row_id, stg.crime_ref from int_police_uk_located join stg_police_uk as stg "
+                         "using (row_id) order by row_id").fetchall()
+    assert loaded == [(0, "c1"), (4, None), (5, "c6"), (7, "c7"), (8, "c8")]   # lines 2, 8, 9, 11, 12
     summary = con.execute("select input_table, rows_read, rows_in, rows_loaded, rows_superseded, rows_quarantined, "
                           "reconciled from quarantine_summary").fetchall()
     assert summary == [("crimes", 12, 12, 5, 0, 7, True)]
@@ -130,7 +132,7 @@ def test_ward_area_places_points_in_polygons_before_lsoas(tmp_path):
     """Area 'Alphaborough' is no force: it is the rows placed on its wards (polygons, then LSOA lookup)."""
     con, _ = _build(tmp_path, "Alphaborough", {"wards": "wards.geojson", "lsoa_to_ward": "lsoa_to_ward.csv"})
     methods = dict(con.execute("select crime_ref, location_method from int_police_uk_located "
-                               "where crime_ref is not null").fetchall())
+                               "join stg_police_uk using (row_id) where crime_ref is not null").fetchall())
     assert methods == {"c1": "point_in_polygon", "c6": "no_location", "c7": "point_in_polygon", "c8": "outside_wards"}
     counts = dict(con.execute("select theme, count from theme_summary").fetchall())
     assert counts["all_crime"] == 2       # c1 and c7 on the wards; c6 (no location) and c8 (elsewhere) are not
