@@ -174,6 +174,7 @@ def generate(rows: int = 6_000_000, seed: int = 2023, out: Path = OUT, force: bo
         written[label] = con.execute("select count(*) from month_out").fetchone()[0]
         print(f"  {label}: {written[label]:,} rows in {len(FORCES)} files", flush=True)
         marker.write_text(json.dumps({"settings": settings, "months": dict(sorted(written.items())),
+                                      "files": len(written) * len(FORCES), "rows": sum(written.values()),
                                       "seconds": round(time.perf_counter() - start, 1)}, indent=1))
     return out
 
