@@ -123,12 +123,13 @@ def run_duckdb(files: list[str], result: Path) -> None:
         )
         select themes.theme, once.month, lookup.ward22cd as ward_code, count(*) as count
         from once
-        join read_csv(?, header = true, all_varchar = true) as lookup on lookup.lsoa21cd = once.lsoa_code
+        join read_csv(?, header = true, all_varchar = true) as lookup
+            on lookup.lsoa21cd = once.lsoa_code and lookup.ward22cd is not null   -- the area: rows placed on a ward
         join themes using (crime_type)
         group by all""", [files, str(SEED), str(LOOKUP)])
-    for part, query in (("themes", "select theme, month, sum(count) as count from counts group by all"),
-                        ("wards", f"select ward_code, theme, sum(count) as count from counts "
-                                  f"where month like '{WARD_YEAR}-%' group by all")):
+    for part, query in (("themes", "select theme, month, cast(sum(count) as bigint) as count from counts group by all"),
+                        ("wards", (f"select ward_code, theme, cast(sum(count) as bigint) as count from counts "
+                                   f"where month like '{WARD_YEAR}-%' group by all"))):
         con.execute(f"copy ({query}) to '{str(result).replace(chr(39), chr(39) * 2)}.{part}.parquet' (format parquet)")
     result.write_text(json.dumps({"in_process_s": round(time.perf_counter() - start, 2)}))
 
