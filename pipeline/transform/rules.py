@@ -10,6 +10,8 @@ SQL value the quarantine shows, and the reason. Everything else is generated fro
 - the quarantine mart (`sql/marts/quarantine.sql`) writes ``{{ quarantined_rows }}``: the rows every
   checked model the seed names holds back, in one shape (each checked model gives its rows'
   ``input_table``, ``source_month`` and ``crime_ref``), with the failing column and value of the rule;
+- ``{{ fails_row_rules }}``: the model's row rules joined by ``or``, for a checked model that gives
+  verdicts only to the rows that can fail (int_police_uk_checked, millions of rows);
 - the Great Expectations row specs (pipeline.checks.validation) check one flag per rule.
 
 Stages: ``row`` rules are tried in seed order and the first a row fails is its quarantine rule;
