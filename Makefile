@@ -63,6 +63,7 @@ bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; Merton c
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_spatial.py
 	$(BIN)/python benchmarks/bench_national.py
+	$(BIN)/python benchmarks/bench_national.py --months 36 --contenders svna,duckdb
 	$(BIN)/python benchmarks/bench_multi_area.py
 	$(BIN)/python benchmarks/bench_date_parsing.py
 	$(BIN)/python benchmarks/stress_runs.py --runs 100 --guard --report .bench/stress.json

@@ -1,9 +1,10 @@
 """Generate a national year shaped like data.police.uk (for benchmarks/bench_national.py; not real data).
 
-43 territorial forces of England and Wales, 12 months, about 6 million rows, the real street-level
-column layout, one CSV per force per month in a folder per month, as the data.police.uk download
-(`2023-01/2023-01-avon-and-somerset-street.csv`). Written under .bench/police_uk_national/ (gitignored)
-and reused when present with the same settings.
+43 territorial forces of England and Wales, 12 months (or `--months 36`: 2021-01 to 2023-12), about
+500,000 rows a month, the real street-level column layout, one CSV per force per month in a folder per
+month, as the data.police.uk download (`2023-01/2023-01-avon-and-somerset-street.csv`). Written under
+.bench/police_uk_national/ (gitignored); a month already there with the same settings is reused, so the
+36 months add 2021 and 2022 to the 12 (2023's files are the same either way).
 
 How it is made (all in DuckDB, deterministic from the seed):
 - LSOAs: the real 2021 LSOA codes of the GLA England and Wales best-fit lookup, sorted by code and cut
@@ -73,10 +74,22 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name).strip("-")
 
 
-def generate(rows: int = 6_000_000, seed: int = 2023, out: Path = OUT, force: bool = False) -> Path:
+def month_labels(months: int = 12) -> list[str]:
+    """The `months` months up to December YEAR, oldest first."""
+    return [f"{YEAR - (months - 1 - k) // 12}-{12 - (months - 1 - k) % 12:02d}" for k in range(months)]
+
+
+def generate(rows: int = 6_000_000, seed: int = 2023, out: Path = OUT, force: bool = False, months: int = 12) -> Path:
+    """`rows` a year (rows // 12 a month); the months already written with the same settings are kept."""
     settings = {"rows": rows, "seed": seed, "year": YEAR, "forces": len(FORCES), "version": 1}
     marker = out / "generated.json"
-    if not force and marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
+    done = json.loads(marker.read_text()) if marker.exists() and not force else {}
+    if done.get("settings") != settings:
+        done = {}
+    # a marker from before --months holds 2023's twelve
+    written = done.get("months", dict.fromkeys(month_labels(12), rows // 12) if done else {})
+    todo = [label for label in month_labels(months) if label not in written]
+    if not todo:
         return out
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -118,9 +131,9 @@ def generate(rows: int = 6_000_000, seed: int = 2023, out: Path = OUT, force: bo
         from lsoas join forces using (force_id)""")
     n_lsoa = con.execute("select count(*) from lsoa_index").fetchone()[0]
     per_month = rows // 12
-    files = 0
-    for month in range(1, 13):
-        label = f"{YEAR}-{month:02d}"
+    for label in todo:
+        year, month = int(label[:4]), int(label[5:])
+        month_seed = seed * 100 + (year - YEAR) * 12 + month   # 2023's as before --months
         con.execute("""
             create or replace table month_rows as
             with numbered as (
@@ -132,7 +145,7 @@ def generate(rows: int = 6_000_000, seed: int = 2023, out: Path = OUT, force: bo
                    (numbered.h3 % 1000) as u_loc
             from numbered
             join lsoa_index on lsoa_index.n = numbered.h1 % ?""",
-                    [seed * 100 + month, seed * 100 + month, seed * 100 + month, per_month, n_lsoa])
+                    [month_seed, month_seed, month_seed, per_month, n_lsoa])
         con.execute("""
             create or replace table month_out as
             select
@@ -158,13 +171,19 @@ def generate(rows: int = 6_000_000, seed: int = 2023, out: Path = OUT, force: bo
             path = folder / f"{label}-{force_slug}-street.csv"
             con.execute(f"copy (select * exclude (slug) from month_out where slug = ? order by \"LSOA code\", \"Crime ID\") "
                         f"to '{str(path).replace(chr(39), chr(39) * 2)}' (header true, delimiter ',')", [force_slug])
-            files += 1
-        print(f"  {label}: {per_month:,} rows in {len(FORCES)} files", flush=True)
-    written = con.execute(f"select count(*) from read_csv('{str(out).replace(chr(39), chr(39) * 2)}/*/*-street.csv', "
-                          "all_varchar = true)").fetchone()[0]
-    marker.write_text(json.dumps({"settings": settings, "files": files, "rows": written,
-                                  "seconds": round(time.perf_counter() - start, 1)}, indent=1))
+        written[label] = con.execute("select count(*) from month_out").fetchone()[0]
+        print(f"  {label}: {written[label]:,} rows in {len(FORCES)} files", flush=True)
+        marker.write_text(json.dumps({"settings": settings, "months": dict(sorted(written.items())),
+                                      "files": len(written) * len(FORCES), "rows": sum(written.values()),
+                                      "seconds": round(time.perf_counter() - start, 1)}, indent=1))
     return out
+
+
+def month_files(out: Path, months: int = 12) -> tuple[list[Path], int]:
+    """The street files of the last `months` months (generated) and their rows."""
+    written = json.loads((out / "generated.json").read_text()).get("months", dict.fromkeys(month_labels(12), 500_000))
+    labels = month_labels(months)
+    return sorted(p for label in labels for p in (out / label).glob("*-street.csv")), sum(written[x] for x in labels)
 
 
 def main() -> None:
@@ -173,10 +192,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2023)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--force", action="store_true", help="regenerate even if present")
+    parser.add_argument("--months", type=int, default=12, help="months up to December 2023 (12 or 36)")
     args = parser.parse_args()
     if not LOOKUP.exists():
         sys.exit(f"needs the England and Wales LSOA -> ward lookup at {LOOKUP}")
-    out = generate(args.rows, args.seed, args.out, args.force)
+    out = generate(args.rows, args.seed, args.out, args.force, args.months)
     print(out / "generated.json", (out / "generated.json").read_text())
 
 

@@ -3,6 +3,10 @@
 -- Text keys for matching category names across classifications (Title Case and UPPER CASE, wrapped lines).
 create or replace macro norm_text(x) as regexp_replace(upper(trim(x)), '\s+', ' ', 'g');
 
+-- trim(x), but a string with no space at either end is returned as it is, not copied (on millions of
+-- rows, as in data.police.uk files, the copy is most of the cost).
+create or replace macro trim_spaces(x) as case when starts_with(x, ' ') or ends_with(x, ' ') then trim(x) else x end;
+
 -- Ward names as recorded: case, '&' for 'and', apostrophes, other punctuation and spacing ignored
 -- ('Wimbledon Town & Dundonald.' = 'wimbledon town and dundonald'; "Queen's Park" = 'Queens Park').
 create or replace macro norm_ward_name(x) as nullif(trim(regexp_replace(

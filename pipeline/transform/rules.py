@@ -10,6 +10,8 @@ SQL value the quarantine shows, and the reason. Everything else is generated fro
 - the quarantine mart (`sql/marts/quarantine.sql`) writes ``{{ quarantined_rows }}``: the rows every
   checked model the seed names holds back, in one shape (each checked model gives its rows'
   ``input_table``, ``source_month`` and ``crime_ref``), with the failing column and value of the rule;
+- ``{{ fails_row_rules }}``: the model's row rules joined by ``or``, for a checked model that gives
+  verdicts only to the rows that can fail (int_police_uk_checked, millions of rows);
 - the Great Expectations row specs (pipeline.checks.validation) check one flag per rule.
 
 Stages: ``row`` rules are tried in seed order and the first a row fails is its quarantine rule;
@@ -34,7 +36,7 @@ PERSON_COLUMNS = {"person_ref"}  # never shown in the quarantine or a message, p
 _RULE_ID = re.compile(r"[a-z][a-z0-9_]*")
 # a failing column written as a plain name (letters, digits, spaces, '/', '_') is shown as it is
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ /]*")
-_PLACEHOLDER = re.compile(r"\{\{\s*(checked_rows|quarantined_rows)\s*(?:\(\s*'([a-z0-9_]+)'\s*\))?\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*(checked_rows|quarantined_rows|fails_row_rules)\s*(?:\(\s*'([a-z0-9_]+)'\s*\))?\s*\}\}")
 
 
 class RuleError(ValueError):
@@ -116,6 +118,13 @@ def failed_rules_sql(rules: list[Rule]) -> str:
     return f"list_filter([\n        {cases}\n    ], lambda failed: failed is not null)"
 
 
+def fails_row_rules_sql(rules: list[Rule], model: str) -> str:
+    """True when a row fails any of the model's row rules: a filter a checked model may apply before its
+    tail, to give verdicts only to the rows that can fail (a null condition is no failure, as in the tail)."""
+    conditions = [f"coalesce(({r.condition}), false)" for r in model_rules(rules, model, "row")]
+    return " or ".join(conditions) if conditions else "false"
+
+
 def checked_rows_sql(rules: list[Rule], model: str, relation: str) -> str:
     """The checked models' shared tail: every row of `relation` with `failed_rules` and `quarantine_rule`.
 
@@ -172,6 +181,8 @@ def render(model: str, sql: str, rules: list[Rule] | None = None, sql_dir: Path 
             if target is None:
                 raise RuleError(f"model {model}: checked_rows names the CTE it checks, e.g. checked_rows('prepared')")
             return checked_rows_sql(rules, model, target)
+        if name == "fails_row_rules":
+            return fails_row_rules_sql(rules, model)
         return quarantined_rows_sql(rules)
 
     return _PLACEHOLDER.sub(expand, sql)

@@ -56,7 +56,7 @@ police_rows as (
 ),
 
 police_counts as (
-    select 'police_uk' as source, area_role, area_name, theme, period_role, count(*) as n
+    select 'police_uk' as source, area_role, area_name, theme, period_role, cast(sum(crimes) as bigint) as n
     from police_rows
     join periods on month_start between period_start and period_end
     group by all

@@ -113,7 +113,7 @@ police_counts as (
         police_rows.current_ward_code as ward_code,
         police_rows.theme,
         police_rows.period_role,
-        cast(count(*) as double) as count,
+        cast(sum(police_rows.crimes) as double) as count,
         cast(null as double) as harm_weighted_count,
         cast(null as bigint) as harm_weighted_crimes,
         any_value(police_coverage.months_covered) as months_covered,

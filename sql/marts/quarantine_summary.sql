@@ -12,7 +12,9 @@ with rows_in as (
     union all
     select source_file, 'counts', count(*) from stg_mps_counts group by all
     union all
-    select source_file, 'crimes', count(*) from stg_police_uk group by all
+    select files.source_file, 'crimes', rows.n  -- by file number first: the path is not on each row
+    from (select file_id, count(*) as n from stg_police_uk group by all) as rows
+    join raw_police_uk_files as files using (file_id)
 ),
 
 malformed as (
@@ -30,7 +32,9 @@ loaded as (
     union all
     select source_file, 'counts', count(*) from int_mps_counts_current group by all
     union all
-    select source_file, 'crimes', count(*) from int_police_uk_located group by all
+    select files.source_file, 'crimes', rows.n
+    from (select file_id, count(*) as n from int_police_uk_located group by all) as rows
+    join raw_police_uk_files as files using (file_id)
 ),
 
 superseded as (

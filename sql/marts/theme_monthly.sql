@@ -45,7 +45,7 @@ mps_months as (
 police_months as (
     select 'police_uk' as source, roles.area_role,
            case roles.area_role when 'area' then (select area_code from focus) end as area_code,
-           roles.area_name, theme, month_start, count(*) as count
+           roles.area_name, theme, month_start, cast(sum(crimes) as bigint) as count
     from int_police_uk_classified
     cross join (values ('area', cast(getvariable('area_name') as varchar)),
                        ('comparator', cast(getvariable('comparator_name') as varchar)))

@@ -27,7 +27,7 @@ import yaml
 from pipeline.checks import gates
 from pipeline.errors import InputError
 from pipeline.settings.config import load_config
-from pipeline.sources.police_uk import LAYOUT, ingest_police_uk
+from pipeline.sources.police_uk import LAYOUT, create_raw_tables, ingest_police_uk
 from pipeline.transform import assessment, db
 
 FIXTURE = Path(__file__).resolve().parents[2] / "data" / "police_uk"
@@ -68,8 +68,10 @@ def test_every_line_is_loaded_or_quarantined_with_its_line_number(by_force):
     assert quarantined == [(3, "invalid_month"), (4, "missing_crime_type"), (5, "invalid_coordinates"),
                            (6, "too_few_columns"), (10, "duplicate_crime_id"), (13, "unknown_crime_type"),
                            (14, "too_many_columns")]
-    loaded = con.execute("select source_row, crime_ref from int_police_uk_located order by source_row").fetchall()
-    assert loaded == [(2, "c1"), (8, None), (9, "c6"), (11, "c7"), (12, "c8")]
+    # loaded rows are keyed by their place in the read (row_id): the first record of the file is line 2
+    loaded = con.execute("select stg.row_id, stg.crime_ref from int_police_uk_located join stg_police_uk as stg "
+                         "using (row_id) order by row_id").fetchall()
+    assert loaded == [(0, "c1"), (4, None), (5, "c6"), (7, "c7"), (8, "c8")]   # lines 2, 8, 9, 11, 12
     summary = con.execute("select input_table, rows_read, rows_in, rows_loaded, rows_superseded, rows_quarantined, "
                           "reconciled from quarantine_summary").fetchall()
     assert summary == [("crimes", 12, 12, 5, 0, 7, True)]
@@ -130,7 +132,7 @@ def test_ward_area_places_points_in_polygons_before_lsoas(tmp_path):
     """Area 'Alphaborough' is no force: it is the rows placed on its wards (polygons, then LSOA lookup)."""
     con, _ = _build(tmp_path, "Alphaborough", {"wards": "wards.geojson", "lsoa_to_ward": "lsoa_to_ward.csv"})
     methods = dict(con.execute("select crime_ref, location_method from int_police_uk_located "
-                               "where crime_ref is not null").fetchall())
+                               "join stg_police_uk using (row_id) where crime_ref is not null").fetchall())
     assert methods == {"c1": "point_in_polygon", "c6": "no_location", "c7": "point_in_polygon", "c8": "outside_wards"}
     counts = dict(con.execute("select theme, count from theme_summary").fetchall())
     assert counts["all_crime"] == 2       # c1 and c7 on the wards; c6 (no location) and c8 (elsewhere) are not
@@ -163,3 +165,25 @@ def test_the_same_file_listed_twice_is_read_once(tmp_path):
     files = ingest_police_uk(con, [STREET, copy])
     assert [f.duplicate_of for f in files] == [None, str(STREET)]
     assert con.execute("select count(distinct file_id), count(*) from raw_police_uk").fetchone() == (1, 10)
+
+
+def test_a_month_is_read_exactly_when_it_is_a_real_yyyy_mm():
+    """Staging reads a month without a regular expression; it must accept the same strings as the rule's
+    pattern (19|20)[0-9]{2}-(0[1-9]|1[0-2]), spaces at either end aside."""
+    months = ["2023-01", "2023-12", "1999-07", " 2023-02 ", "2023-13", "2023-00", "2023-1", "02023-1", "2023/01",
+              "20-3-01", "1899-12", "2100-01", "2023-1x", "20a3-01", "2023-01-01", "", "2023- 1", "+023-01",
+              "2023-+1", "-023-01", "2023-1 ", "19 9-01", "2023-0a", "١٩٩٩-01", "1999-9-", "2023-3/", "2023-1-",
+              None]
+    con = db.connect()
+    create_raw_tables(con)
+    db.load_macros(con)
+    con.executemany("insert into raw_police_uk (file_id, month) values (0, ?)", [(m,) for m in months])
+    got = con.execute(f"select month_start, month_raw from ({db.load_models()['stg_police_uk'].sql}) "
+                      "order by row_id").fetchall()
+    expected = con.execute("""
+        select case when regexp_full_match(trim(month), '(19|20)[0-9]{2}-(0[1-9]|1[0-2])')
+                    then cast(strptime(trim(month) || '-01', '%Y-%m-%d') as date) end
+        from raw_police_uk order by rowid""").fetchall()
+    assert [start for start, _ in got] == [start for (start,) in expected]
+    assert sum(start is not None for start, _ in got) == 4
+    assert [raw for start, raw in got if start is None] == months[4:-1] + [None]

@@ -32,7 +32,7 @@ def _harm_total(order: tuple[str, ...]) -> float:
     con.execute("create table int_mps_counts_classified (area_level varchar, borough_name varchar, "
                 "ward_code varchar, theme varchar, month_start date, count bigint)")
     con.execute("create table int_police_uk_classified (month_start date, in_area boolean, current_ward_code varchar, "
-                "theme varchar, crime_ref varchar)")   # no data.police.uk rows here
+                "theme varchar, crimes bigint)")   # no data.police.uk rows here
     con.execute("create table ref_wards (ward_code varchar)")
     con.execute("create table ref_previous_ward_weights (previous_ward_code varchar, ward_code varchar, weight double)")
     sql = (SQL_DIR / "intermediate" / "int_ward_period_counts.sql").read_text()
