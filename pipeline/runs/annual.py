@@ -22,6 +22,7 @@ from pipeline.publish import disclosure, output_folders, run_files
 from pipeline.runs import run_record
 from pipeline.runs.steps import Step, run_steps
 from pipeline.settings.config import RunConfig
+from pipeline.sources import registry
 from pipeline.sources.files import InputFile
 from pipeline.transform import assessment, db
 
@@ -91,9 +92,9 @@ class Run:
 
 
 def has_geography(cfg: RunConfig) -> bool:
-    """Whether the run reads boundaries or places points (geopandas, esda): not a count-only run (count
-    files, no reference data), which never imports them."""
-    return bool(cfg.reference) or any(spec.kind != "mps_counts" for spec in cfg.inputs)
+    """Whether the run reads boundaries or places rows on the map (geopandas, esda): not a count-only run
+    (count files, no reference data), which never imports them."""
+    return bool(cfg.reference) or any(kind.located for kind in registry.in_run(cfg))
 
 
 def warm_run_imports(cfg: RunConfig | None = None) -> None:

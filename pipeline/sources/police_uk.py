@@ -191,4 +191,5 @@ SOURCE = SourceKind(
                       "Month"),
     monthly_files="data.police.uk files",
     limited=True,
+    located=True,
 )

@@ -255,6 +255,7 @@ SOURCE = SourceKind(
     name="record_extract",
     display_name="police recorded crime, record-level extract",
     people=True,
+    located=True,
     rank=0,
     config_keys=("kind", "profile", "offences", "victims", "suspects", "extract_period"),
     file_keys={role: role for role in RAW_TABLES},

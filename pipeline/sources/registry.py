@@ -58,6 +58,7 @@ class SourceKind:
     suites: Callable[..., list] | None = None   # (con, cfg) -> its Great Expectations suites (validation_suites)
     limited: bool = False     # limited mode: broad crime types, no people, no flags
     people: bool = False      # record-level victims and suspects: the marts' people measures exist
+    located: bool = False     # rows placed on the map (points, LSOA codes): the build reads boundaries
 
 
 _KINDS: dict[str, SourceKind] = {}
