@@ -110,7 +110,7 @@ def child_london(config: Path, result: Path) -> None:
 NATIONAL_COUNTS = {
     "themes": ("select theme, month, cast(sum(placed_on_ward) as bigint) as count from ("
                "select unnest(string_split(themes, ', ')) as theme, strftime(month_start, '%Y-%m') as month, "
-               "placed_on_ward from police_uk_crime_types where themes is not null) group by all"),
+               "placed_on_ward from police_uk_crime_types where themes is not null) group by all having count > 0"),
     "wards": ("select ward_code, theme, cast(sum(count) as bigint) as count from ward_hotspots "
               "where source = 'police_uk' group by all having sum(count) > 0"),
 }
