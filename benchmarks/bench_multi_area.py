@@ -12,7 +12,15 @@
     placed on a ward add up to the one process's count.
 (b) All London: the real MPS borough files with `areas: all` in one `svna annual`-style run (ingest,
     build, check). Needs the `areas:` config key (issue 11 item 1); skipped, saying so, without it.
-Results: printed and .bench/multi_area/results.json.
+(c) `--national-months 36` (issue 19), instead of (a) and (b): the national data of
+    benchmarks/bench_national.py (gen_police_uk_national, 43 forces x 36 months, calendar 2023 against
+    2022) as one process (one area: every force) and fanned out by force on a local Dask cluster of 2
+    workers, alternating over `--rounds`. Wall, CPU (user + sys of the child and every descendant it
+    reaped: Dask workers, the temporary Prefect server), the summed peak and each process's peak RSS,
+    the load average as each starts. Check: of the rows placed on a ward, identical theme x month counts
+    (police_uk_crime_types by theme) and ward x theme counts of 2023 (ward_hotspots), the units' added
+    up. `--forces N` takes the first N forces (to try it on a subset).
+Results: printed and .bench/multi_area/results.json (results-national-<months>.json for (c)).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -95,22 +104,94 @@ def child_london(config: Path, result: Path) -> None:
     child_single(config, result)
 
 
+# (c) the national 36 months: the counts both sides must agree on, the fan-out's units added up. Rows
+# placed on a ward: a force unit's area is its force (Falls within), so its theme_monthly also counts
+# the force's rows placed on no ward, which the one process (area: the wards) leaves out.
+NATIONAL_COUNTS = {
+    "themes": ("select theme, month, cast(sum(placed_on_ward) as bigint) as count from ("
+               "select unnest(string_split(themes, ', ')) as theme, strftime(month_start, '%Y-%m') as month, "
+               "placed_on_ward from police_uk_crime_types where themes is not null) group by all having count > 0"),
+    "wards": ("select ward_code, theme, cast(sum(count) as bigint) as count from ward_hotspots "
+              "where source = 'police_uk' group by all having sum(count) > 0"),
+}
+
+
+def export_counts(database: Path, result: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        for part, query in NATIONAL_COUNTS.items():
+            con.execute(f"copy ({query}) to ? (format parquet)", [f"{result}.{part}.parquet"])
+
+
+def child_national_fan_out(config: Path, result: Path) -> None:
+    from pipeline.settings.config import configure_runtime
+
+    configure_runtime()
+    from flows.multi_area import multi_area_run
+
+    out = Path(multi_area_run(str(config)))
+    export_counts(out / "svna.duckdb", result)
+    manifest = json.loads((out / "run.json").read_text())
+    units = {k: v for k, v in manifest["timings_seconds"].items() if k.startswith("unit ")}
+    result.write_text(json.dumps({"units": len(units), "unit_s_sum": round(sum(units.values()), 1),
+                                  "timings": {k: v for k, v in manifest["timings_seconds"].items() if k not in units}}))
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def child_national_single(config: Path, result: Path) -> None:
+    from pipeline.runs import annual
+    from pipeline.runs.steps import run_steps
+    from pipeline.settings.config import load_config
+    from pipeline.transform import assessment
+
+    work = WORK / "national_single"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    run = annual.Run(load_config(config), assessment.new_run_id(), work)
+    run_steps(annual.BUILD_STEPS, run)
+    export_counts(work / assessment.DB_NAME, result)
+    result.write_text(json.dumps({"timings": run.timings}))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _label(proc, child_pid: int) -> str:
+    """Which process of the tree this is, for the per-process peaks."""
+    if proc.pid == child_pid:
+        return "main"
+    command = " ".join(proc.cmdline())
+    if "prefect" in command or "uvicorn" in command:
+        return "prefect server"
+    if "multiprocessing" in command or "dask" in command:
+        return "dask worker"
+    return proc.name()
+
+
 def measure(name: str, args: list[str]) -> dict:
-    """Wall time and the peak of the summed RSS of the child and all its descendants."""
+    """Wall time, CPU time (user + sys of the child and every descendant it reaped), the peak of the
+    summed RSS of the child and all its descendants, and each process's own peak RSS."""
     import psutil
 
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--child", name, *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, **ENV, "PYTHONPATH": str(ROOT)})
     peak = [0]
+    each: dict[int, list] = {}   # pid -> [label, peak rss]
 
     def sample() -> None:
         parent = psutil.Process(proc.pid)
         while proc.poll() is None:
             try:
                 tree = [parent, *parent.children(recursive=True)]
-                peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree if p.is_running()))
+                rss = {p.pid: p.memory_info().rss for p in tree if p.is_running()}
+                peak[0] = max(peak[0], sum(rss.values()))
+                for p in tree:
+                    if p.pid in rss:
+                        seen = each.setdefault(p.pid, [_label(p, proc.pid), 0])
+                        seen[1] = max(seen[1], rss[p.pid])
             except psutil.Error:
                 pass
             time.sleep(0.2)
@@ -121,9 +202,14 @@ def measure(name: str, args: list[str]) -> dict:
     proc.wait()
     sampler.join()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"{name} failed:\n{output[-4000:]}")
-    return {"wall_s": round(wall, 2), "peak_rss_mib": round(peak[0] / 2**20, 1)}
+    peaks = sorted(([label, round(rss / 2**20)] for label, rss in each.values() if rss > 50 * 2**20),
+                   key=lambda x: -x[1])
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mib": round(peak[0] / 2**20, 1),
+            "process_peaks_mib": peaks, "load_1min": round(load, 2)}
 
 
 def london(results: dict) -> None:
@@ -148,11 +234,66 @@ def london(results: dict) -> None:
           f"{london['peak_rss_mib']} MiB peak; steps {london['timings']}")
 
 
+def national(months: int, rows: int, forces: int, rounds: int) -> None:
+    """(c): one process against the fan-out by force on 2 Dask workers, alternating."""
+    import pandas as pd
+
+    if not gen.LOOKUP.exists():
+        sys.exit(f"needs the England and Wales LSOA -> ward lookup at {gen.LOOKUP} (../shared/data)")
+    gen.generate(rows, out=gen.OUT, months=months)
+    slugs = {gen.slug(force) for force, _ in gen.FORCES[:forces]}
+    files = [p for p in gen.month_files(gen.OUT, months)[0] if p.name[8:-len("-street.csv")] in slugs]
+    size = sum(p.stat().st_size for p in files) / 2**30
+    print(f"(c) data: {len(files)} files, {forces} forces x {months} months, {size:.2f} GiB; "
+          f"{os.cpu_count()} cores", flush=True)
+    base = {"area": {"name": "England and Wales"}, "period": {"calendar_year": 2023},
+            "inputs": [{"kind": "police_uk", "paths": [str(p) for p in files]}],
+            "reference": {"lsoa_to_ward": str(gen.LOOKUP)}}
+    configs = {
+        "one process": {**base, "output": str(WORK / "national_single_out"), "duckdb": {"memory_limit": "2GB"}},
+        # two workers share the 2 cores: each unit's DuckDB gets one thread and half the memory
+        "fan-out, 2 Dask workers": {**base, "output": str(WORK / "national_fan_out_out"),
+                                    "fan_out": {"by": "force"}, "engine": {"runner": "dask", "n_workers": 2},
+                                    "duckdb": {"memory_limit": "1GB", "threads": 1}},
+    }
+    children = {"one process": "national_single", "fan-out, 2 Dask workers": "national_fan_out"}
+    runs: dict[str, list[dict]] = {name: [] for name in configs}
+    names = list(configs)
+    for round_ in range(rounds):
+        for name in names[round_ % 2:] + names[:round_ % 2]:
+            key = children[name]
+            config = WORK / f"{key}.yaml"
+            config.write_text(json.dumps(configs[name]))
+            got = measure(key, [str(config), str(WORK / f"{key}.json")])
+            got.update(json.loads((WORK / f"{key}.json").read_text()))
+            runs[name].append(got)
+            print(f"  round {round_ + 1} {name:24} wall {got['wall_s']:7.1f} s  cpu {got['cpu_s']:7.1f} s  "
+                  f"peak {got['peak_rss_mib']:7.0f} MiB (summed)  load {got['load_1min']:5.2f}\n"
+                  f"      per process peak MiB: {got['process_peaks_mib']}\n      {got['timings']}", flush=True)
+    identical = {}
+    for part, key in (("themes", ["theme", "month"]), ("wards", ["ward_code", "theme"])):
+        a, b = (pd.read_parquet(WORK / f"{k}.json.{part}.parquet").sort_values(key).reset_index(drop=True)
+                for k in ("national_single", "national_fan_out"))
+        same = bool(len(a) and a[key].equals(b[key]) and a["count"].astype("int64").equals(b["count"].astype("int64")))
+        identical[part] = {"rows": len(a), "identical": same}
+    results = {"months": months, "forces": forces, "files": len(files), "gib": round(size, 2), "runs": runs,
+               "identical_counts": identical}
+    (WORK / f"results-national-{months}.json").write_text(json.dumps(results, indent=1))
+    print(f"counts identical (one process vs the units added up): {identical}")
+    if not all(v["identical"] for v in identical.values()):
+        sys.exit("the fan-out and the one process disagree: see .bench/multi_area/*.parquet")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=6_000_000, help="rows per year")
-    parser.add_argument("--child", choices=["fan_out", "single", "london"])
+    parser.add_argument("--child", choices=["fan_out", "single", "london", "national_fan_out", "national_single"])
     parser.add_argument("--skip-national", action="store_true")
+    parser.add_argument("--national-months", type=int, choices=[24, 36],
+                        help="(c) only: the national data of bench_national.py, these months up to 2023-12 "
+                             "(2022 and 2023 at least: the run compares them)")
+    parser.add_argument("--forces", type=int, default=len(gen.FORCES), help="(c): only the first N forces")
+    parser.add_argument("--rounds", type=int, default=1, help="(c): rounds, the two sides alternating")
     parser.add_argument("rest", nargs="*")
     args = parser.parse_args()
     if args.child:
@@ -160,6 +301,8 @@ def main() -> None:
 
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
+    if args.national_months:
+        return national(args.national_months, args.rows, args.forces, args.rounds)
     results: dict = {}
     if not args.skip_national:
         if not gen.LOOKUP.exists():
