@@ -57,7 +57,7 @@ check-install: $(STAMP)  ## build the wheel, install it (not editable) with uv.l
 	test -s .build-check/out/tables/theme_summary.csv && test -s .build-check/out/svna_data_pack.xlsx
 	@echo "check-install: the wheel installs and runs the demo"
 
-bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; Merton count-only run vs pandas, demo vs a borough 10x the demo; ingest vs bare read_csv; 5M points located vs geopandas.sjoin; national data.police.uk year vs pandas; fan-out over forces on Dask vs one process, all-London; date parsing, 3 ways; 100 builds (demo + Merton) under guard pages, counting crashes and hangs
+bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; Merton count-only run vs pandas, demo vs a borough 10x the demo; ingest vs bare read_csv; 5M points located vs geopandas.sjoin; national data.police.uk year (and 36 months) vs pandas and a plain DuckDB script; fan-out over forces on Dask vs one process, all-London and the national 36 months; date parsing, 3 ways; 100 builds (demo + Merton) under guard pages, counting crashes and hangs
 	$(BIN)/python benchmarks/bench_annual.py
 	$(BIN)/python benchmarks/bench_borough.py
 	$(BIN)/python benchmarks/bench_ingest.py
@@ -65,6 +65,7 @@ bench: $(STAMP)  ## benchmarks (not timed tests): demo and annual flow; Merton c
 	$(BIN)/python benchmarks/bench_national.py
 	$(BIN)/python benchmarks/bench_national.py --months 36 --contenders svna,duckdb
 	$(BIN)/python benchmarks/bench_multi_area.py
+	$(BIN)/python benchmarks/bench_multi_area.py --national-months 36
 	$(BIN)/python benchmarks/bench_date_parsing.py
 	$(BIN)/python benchmarks/stress_runs.py --runs 100 --guard --report .bench/stress.json
 
