@@ -41,16 +41,22 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def trend_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -> str:
-    """The direction over the last 3-5 years, from the source with the longest series."""
+TREND_SOURCES = {"record_extract": "the record extract", "mps_counts": "the MPS files", "police_uk": "data.police.uk"}
+
+
+def trend_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str, source: str | None = None) -> str:
+    """The direction over the last 3-5 years, from `source` (the count quoted beside it) when it has a
+    series of 3 years or more, else from the source with the longest series. The sentence names its
+    source, so it is never read as continuing a figure from another."""
     if not _have(con, "trend"):
         return ""
     row = _one(con, "select * from trend where theme = ? and area_role = 'area' and year_offset = 0 "
-                    "and trend_years is not null order by years_in_series desc, source = 'record_extract' desc limit 1",
-               [theme])
+                    "and trend_years is not null order by source = ? desc, years_in_series desc, "
+                    "source = 'record_extract' desc limit 1", [theme, source or ""])
     if row is None or row["trend_direction"] in (None, "too_few_to_test"):
         return ""
-    span = f"Over the {NUMBER_WORDS.get(row['trend_years'], row['trend_years'])} years {row['trend_start_label']} to {row['period_label']}"
+    span = (f"In {TREND_SOURCES.get(row['source'], row['source'])}, over the "
+            f"{NUMBER_WORDS.get(row['trend_years'], row['trend_years'])} years {row['trend_start_label']} to {row['period_label']}")
     start, end = base.fmt_count(row["trend_start_count"]), base.fmt_count(row["count"])
     if row["trend_direction"] == "no_clear_change":
         return (f"{span}, {_offences_of(label)} showed no clear trend ({start} in {row['trend_start_label']}, "
@@ -217,10 +223,10 @@ def intelligence_gaps(con: duckdb.DuckDBPyConnection) -> list[str]:
         gaps.append("Victim rates by sex and ethnicity need a population file that gives residents by sex and ethnicity.")
     if _have(con, "population_outlook") and con.execute(
             "select count(*) from population_outlook where projection_year is null").fetchone()[0]:
-        gaps.append("The population outlook needs a projection file (reference.population_projection).")
+        gaps.append("The population outlook needs a population projection file (residents by age in future years).")
     if _have(con, "deprivation_profile") and con.execute(
             "select count(*) from deprivation_profile where imd_quintile = 'needs_reference_imd'").fetchone()[0]:
-        gaps.append("Deprivation: configure reference.imd (IMD 2019 by LSOA) to relate offences to deprivation.")
+        gaps.append("Deprivation: an Index of Multiple Deprivation 2019 file by LSOA is needed to relate offences to deprivation.")
     return gaps
 
 

@@ -23,6 +23,8 @@ from pipeline import seeds
 from pipeline.narrative import analyses, sentences
 from pipeline.narrative.phrases import MIN_BASE, catalog_read_once, records
 from pipeline.publish.catalog import definitions, marking
+from pipeline.report import plain_text
+from pipeline.report.provenance import extracts_used, source_name, sources_in
 from pipeline.report.report_tables import (
     SUPPRESSED,
     Tables,
@@ -34,13 +36,16 @@ from pipeline.report.report_tables import (
     fmt_signed_pct,
     tier_scope,
 )
+from pipeline.report.summary_page import summary_page
 from pipeline.report.svg_charts import bar_chart, heatmap, ward_map
+from pipeline.report.theme_maps import theme_maps
 from pipeline.settings.config import RunConfig
 from pipeline.sources import registry
 
 REPORT_NAME = "report.html"
 TEMPLATES = Path(__file__).parent / "templates"
 MARKDOWN_ESCAPED = re.compile(r"\\([\\`*_\[\]{}|~#!])")
+PRIORITY_THEMES = 5   # the priority themes whose maps are in the report
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -95,41 +100,58 @@ def _paragraph(t: Tables, row: dict, periods: dict, comparator: str | None, open
                      periods.get("previous", ""), comparator, opening)
 
 
-def key_findings(t: Tables, themes: list[dict], periods: dict, comparator: str | None, area: str) -> list[str]:
-    """What changed (and how sure: the exact test's verdict), where, for whom, in the plan's words."""
+def key_findings(t: Tables, themes: list[dict], periods: dict, comparator: str | None, area: str) -> list[dict]:
+    """What changed (and how sure: the exact test's verdict), where, for whom, in the plan's words; each
+    finding {text, source} from one source (the comparator's change is its own sentence, from its own)."""
     findings = []
     covered = {r["theme"] for r in seeds.themes() if "true" in (r["in_narrative"], r["overall"])}
     for i, row in enumerate(r for r in themes if r["theme"] in covered):
         if any(row.get(c) is SUPPRESSED for c in ("count", "previous_count")):
-            findings.append(f"{row['label']}: the counts are too small to publish ([c]).")
+            findings.append({"text": f"{row['label']}: the counts are too small to publish ([c]).", "source": ""})
             continue
         clean = {k: (None if v is SUPPRESSED else v) for k, v in row.items()}
         lead = (sentences.count_clause(clean["count"], clean["short_label"], clean["theme"]) + ", "
                 + sentences.change_phrase(clean["pct_change"], periods.get("previous", ""),
                                           clean["previous_count"], clean["count"]) + "."
-                + sentences.comparator_phrase(comparator, clean["comparator_pct_change"])
                 + sentences.significance_phrase(clean["change_flag"]))
         if i == 0:
             lead = f"In {area} in {periods.get('current', '')}, " + lead[0].lower() + lead[1:]
-        findings.append(plain(lead))
+        findings.append({"text": plain(lead), "source": source_name(row.get("source"))})
+        versus = plain(sentences.comparator_phrase(comparator, clean["comparator_pct_change"])).strip()
+        if versus:
+            findings.append({"text": versus, "source": source_name(comparator_source(t, row["theme"]))})
+    wards = {r["theme"]: r for r in t.rows("ward_hotspots", "rank_in_area = 1")} if t.has("ward_hotspots") else {}
     for theme in seeds.themes_where("in_ward_findings"):
         label = next((r["short_label"] for r in themes if r["theme"] == theme), None)
         if label:
-            findings.append(_sentence(sentences.top_wards_sentence, t.con, theme, label))
-    findings.append(_sentence(analyses.disproportionality_sentence, t.con))
-    findings.append(_sentence(analyses.sub_area_sentence, t.con))
-    return [f for f in findings if f]
+            findings.append({"text": _sentence(sentences.top_wards_sentence, t.con, theme, label),
+                             "source": source_name((wards.get(theme) or {}).get("source"))})
+    findings.append({"text": _sentence(analyses.disproportionality_sentence, t.con), "source": source_name("record_extract")})
+    findings.append({"text": _sentence(analyses.sub_area_sentence, t.con),
+                     "source": ", ".join(source_name(k) for k in sources_in(list(wards.values())))})
+    return [f for f in findings if f["text"]]
 
 
-def _trend_chart(t: Tables, row: dict) -> Markup | None:
+def comparator_source(t: Tables, theme: str) -> str | None:
+    """The comparator's counts: the MPS files when the run has them for the theme, else data.police.uk."""
+    rows = t.rows("trend", "theme = ? and area_role = 'comparator' and year_offset = 0", [theme]) if t.has("trend") else []
+    kinds = {r["source"] for r in rows}
+    return "mps_counts" if "mps_counts" in kinds or not kinds else sorted(kinds)[0]
+
+
+def _trend_chart(t: Tables, row: dict) -> tuple[Markup | None, str | None]:
+    """Crimes per year from the theme's own source (the count beside it) when it has two years or more,
+    else from the source with the longest series; returns the chart and its source."""
     rows = t.rows("trend", "theme = ? and area_role = 'area'", [row["theme"]],
                   "order by years_in_series desc, source = 'record_extract' desc, year_offset desc")
+    own = [r for r in rows if r["source"] == row.get("source")]
     if not rows:
-        return None
-    source = rows[0]["source"]
-    years = [r for r in rows if r["source"] == source]
-    return bar_chart(f"{row['label']}: crimes per year ({source.replace('_', ' ')})",
-                     [r["period_label"] for r in years], [(row["area_name"], [r["count"] for r in years])], "crimes")
+        return None, None
+    source = own[0]["source"] if len(own) >= 2 else rows[0]["source"]
+    years = sorted((r for r in rows if r["source"] == source), key=lambda r: -r["year_offset"])
+    return bar_chart(f"{row['label']}: crimes per year ({source_name(source)})",
+                     [r["period_label"] for r in years], [(row["area_name"], [r["count"] for r in years])],
+                     "crimes"), source
 
 
 def _season_chart(t: Tables, row: dict, periods: dict) -> Markup | None:
@@ -163,7 +185,12 @@ def _wards(t: Tables, row: dict) -> tuple[Markup | None, list[dict], str]:
     else:
         return None, [], ""
     total = sum(as_number(r["count"]) or 0 for r in rows)
-    ranked = sorted(rows, key=lambda r: (-(as_number(r["count"]) or 0), str(r.get("ward_name") or r["ward_code"])))[:10]
+    # the list names wards with crimes (or a suppressed count): never padded with wards of none
+    ranked = sorted((r for r in rows if r["count"] is SUPPRESSED or (as_number(r["count"]) or 0) > 0),
+                    key=lambda r: (-(as_number(r["count"]) or 0), str(r.get("ward_name") or r["ward_code"])))[:10]
+    for r in ranked:   # MPS ward counts re-based from old wards through LSOAs are estimates
+        r["estimate"] = "estimate" in str(r.get("count_basis") or "")
+        r["previous_estimate"] = "estimate" in str(r.get("previous_count_basis") or "")
     if total == 0 and not any(r["count"] is SUPPRESSED for r in rows):
         return None, [], f"No {row['short_label']} offences were recorded in any ward, so there is no map."
     svg = None
@@ -180,20 +207,34 @@ def _people(t: Tables, row: dict) -> dict[str, list[dict]]:
             if any(r["person_role"] == role for r in rows)}
 
 
-def _theme_section(t: Tables, row: dict, periods: dict, comparator: str | None) -> dict:
-    extra = [_sentence(fn, *args) for fn, args in (
-        (analyses.trend_sentence, (t.con, row["theme"], row["short_label"])),
-        (analyses.knife_sentence, (t.con, row["theme"])),
-        (analyses.repeat_sentence, (t.con, row["theme"], row["short_label"], periods.get("current", ""))),
-        (analyses.deprivation_sentence, (t.con, row["theme"], row["short_label"])),
-        (analyses.temporal_sentence, (t.con, row["theme"], row["short_label"])),
-        (sentences.top_wards_sentence, (t.con, row["theme"], row["short_label"])))]
+def _theme_section(t: Tables, row: dict, periods: dict, comparator: str | None, maps_dir: Path | None) -> dict:
+    trend_chart, trend_source = _trend_chart(t, row)
     heat, heat_note = _day_hour(t, row)
     ward_svg, ward_rows, ward_note = _wards(t, row)
-    return {"row": row, "anchor": f"theme-{row['theme']}",
-            "paragraph": _paragraph(t, row, periods, comparator), "extra": [e for e in extra if e],
+    ward_source = source_name(ward_rows[0].get("source")) if ward_rows and ward_rows[0].get("source") else None
+    record = source_name("record_extract")
+    # (sentence, its one source): the trend sentence says its source itself
+    extra = [{"text": _sentence(fn, *args), "source": src} for fn, args, src in (
+        (analyses.trend_sentence, (t.con, row["theme"], row["short_label"], row.get("source")), None),
+        (analyses.knife_sentence, (t.con, row["theme"]), record),
+        (analyses.repeat_sentence, (t.con, row["theme"], row["short_label"], periods.get("current", "")), record),
+        (analyses.deprivation_sentence, (t.con, row["theme"], row["short_label"]), record),
+        (analyses.temporal_sentence, (t.con, row["theme"], row["short_label"]), record),
+        (sentences.top_wards_sentence, (t.con, row["theme"], row["short_label"]), ward_source))]
+    versus = plain(sentences.comparator_phrase(comparator, row.get("comparator_pct_change")
+                                               if row.get("comparator_pct_change") is not SUPPRESSED else None)).strip()
+    if versus:
+        extra.insert(0, {"text": versus, "source": source_name(comparator_source(t, row["theme"]))})
+    maps, maps_left = theme_maps(maps_dir, row["theme"], row["label"], ward_rows[0].get("source") if ward_rows
+                                 else row.get("source")) if maps_dir else ([], [])
+    return {"row": row, "anchor": f"theme-{row['theme']}", "source": source_name(row.get("source")),
+            "paragraph": _paragraph(t, row, periods, None), "extra": [e for e in extra if e["text"]],
+            "trend_source": source_name(trend_source) if trend_source else "", "ward_source": ward_source,
+            "maps": maps, "maps_left": maps_left,
             "limited": getattr(registry.kind_of(row), "limited", False),
-            "trend": _trend_chart(t, row), "season": _season_chart(t, row, periods), "heatmap": heat,
+            "trend": trend_chart, "season": _season_chart(t, row, periods), "heatmap": heat,
+            "season_source": ", ".join(source_name(k) for k in sources_in(
+                t.rows("temporal_profile", "theme = ? and view = 'month_of_year'", [row["theme"]]))),
             "heatmap_note": heat_note, "map": ward_svg, "wards": ward_rows, "ward_note": ward_note,
             "ward_reason_column": next((c for c in ("change_note", "change_reason", "note")
                                         if ward_rows and c in ward_rows[0]), None),
@@ -222,7 +263,8 @@ def environment() -> jinja2.Environment:
     env.filters.update(num=fmt_number, pct=fmt_pct, spct=fmt_signed_pct, flag=fmt_flag, css_string=css_string,
                        basename=lambda p: Path(str(p)).name if p is not None else "")
     env.tests["suppressed"] = lambda v: v is SUPPRESSED
-    env.globals.update(change_pct=fmt_change_pct, min_base=MIN_BASE)
+    env.globals.update(change_pct=fmt_change_pct, min_base=MIN_BASE, source_name=source_name)
+    env.filters["the"] = lambda name: name if str(name).startswith("data.") else f"the {name}"
     return env
 
 
@@ -246,25 +288,44 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
     path = Path(path)
     if validation is None and (path.parent / "validation" / "summary.json").is_file():
         validation = json.loads((path.parent / "validation" / "summary.json").read_text())
+    extracts = extracts_used(con)   # file names and dates, read from main before the tier's scope
     with tier_scope(con, schema), catalog_read_once(con):
         t = Tables(con, schema)
         periods = _periods(con)
         themes = _theme_rows(t)
         area = themes[0]["area_name"] if themes else cfg.area_name
-        theme_defs, metrics = definitions(con)
+        theme_defs, _ = definitions(con)
+        priority = _priority_order(t)
+        maps_dir = path.parent / "maps" if (path.parent / "maps").is_dir() else None
+        mapped = set(priority[:PRIORITY_THEMES] if priority else seeds.themes_where("in_narrative"))
+        traits = plain_text.run_traits(t, tier, set(sources_in(themes)))
         context = {
             "tier": tier, "marking": marking_for(tier), "area": area, "periods": periods,
             "title": f"Serious violence: {area}, {periods.get('current', '')} compared with {periods.get('previous', '')}",
             "run_id": themes[0]["run_id"] if themes else "", "comparator": cfg.comparator_name,
             "findings": key_findings(t, themes, periods, cfg.comparator_name, area),
-            "summary": themes, "themes": [_theme_section(t, r, periods, cfg.comparator_name) for r in themes],
-            "quality": _quality(t, validation), "theme_definitions": theme_defs, "metrics": metrics,
-            "caveats": con.execute("select topic, applies_to, caveat from seed_caveats").fetchall(),
+            "summary": themes, "themes": [_theme_section(t, r, periods, cfg.comparator_name,
+                                                         maps_dir if r["theme"] in mapped else None) for r in themes],
+            "summary_page": summary_page(t, themes, periods, area, extracts, priority),
+            "glossary": plain_text.glossary(traits), "extracts": extracts,
+            "quality": _quality(t, validation), "theme_definitions": theme_defs,
+            "caveats": plain_text.caveats(traits),
             "gaps": [plain(g) for g in _guarded_list(analyses.intelligence_gaps, con)],
             "monthly": None,
         }
     path.write_text(environment().get_template("report.html.j2").render(**context), encoding="utf-8")
     return path
+
+
+def _priority_order(t: Tables) -> list[str]:
+    """The themes in the order of the priorities table (issue 20, item 2) when the tier has it, else []."""
+    if not t.has("priorities"):
+        return []
+    rows = [r for r in t.rows("priorities") if r.get("theme") and not r.get("ward_code")]
+    key = next((c for c in ("priority_rank", "rank") if rows and c in rows[0]), None)
+    if key:
+        rows.sort(key=lambda r: (as_number(r[key]) is None, as_number(r[key]) or 0))
+    return list(dict.fromkeys(r["theme"] for r in rows))
 
 
 def _guarded_list(fn, *args) -> list[str]:

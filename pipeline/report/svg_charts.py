@@ -140,13 +140,16 @@ def _range(low: float, high: float, decimals: int) -> str:
     return f"{fmt_number(low, decimals)} to {fmt_number(high, decimals)}"
 
 
-def ward_map(con: duckdb.DuckDBPyConnection, title: str, counts: dict[str, object]) -> Markup | None:
+def ward_map(con: duckdb.DuckDBPyConnection, title: str, counts: dict[str, object],
+             labels: dict[str, str] | None = None) -> Markup | None:
     """Current wards (ref_wards) shaded by count, as inline SVG paths from DuckDB spatial; None when the
-    run has no ward geometry."""
+    run has no ward geometry. `labels` (ward code -> short text, e.g. a rank) are printed in a disc
+    inside the ward, so a table beside the map can name them."""
     try:
         db.load_spatial(con)
         shapes = con.execute("select ward_code, coalesce(ward_name, ward_code), st_assvg(geom, false, 0), "
-                             "st_xmin(geom), st_xmax(geom), st_ymin(geom), st_ymax(geom) from ref_wards "
+                             "st_xmin(geom), st_xmax(geom), st_ymin(geom), st_ymax(geom), "
+                             "st_x(st_pointonsurface(geom)), st_y(st_pointonsurface(geom)) from ref_wards "
                              "where geom is not null and not st_isempty(geom) "
                              "order by ward_code").fetchall()
     except duckdb.Error:
@@ -162,6 +165,13 @@ def ward_map(con: duckdb.DuckDBPyConnection, title: str, counts: dict[str, objec
         raw = counts.get(code)
         body.append(f'<path d="{escape(path)}" fill="{_fill(raw, classes)}" class="ward">'
                     f'<title>{escape(name)}: {fmt_number(raw if raw is SUPPRESSED else as_number(raw))}</title></path>')
+    size = (xmax - xmin) / 28   # a label disc about 1/28 of the map's width, whatever its projection units
+    for code, name, *_, x, y in shapes:
+        if labels and code in labels:
+            body.append(f'<g class="label"><circle cx="{x:.0f}" cy="{-y:.0f}" r="{size:.0f}" fill="#ffffff" '
+                        f'stroke="#1a1a1a" stroke-width="{size / 8:.0f}"/><text x="{x:.0f}" y="{-y + size * 0.4:.0f}" '
+                        f'font-size="{size * 1.2:.0f}" text-anchor="middle" font-weight="700">{escape(labels[code])}'
+                        f'</text><title>{escape(name)}</title></g>')
     view = f"{xmin - pad:.0f} {-ymax - pad:.0f} {xmax - xmin + 2 * pad:.0f} {ymax - ymin + 2 * pad:.0f}"
     desc = f"Map of the {len(shapes)} current wards shaded by count in {len(classes)} classes; darker is more."
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view}" role="img" class="map">'

@@ -182,7 +182,8 @@ def choose_month(con: duckdb.DuckDBPyConnection, cfg: RunConfig, requested: str 
             source, level = key.split(" ")
             return f"{names.get(source, source)} for the {level}"
 
-        detail = "; ".join(f"{describe(key)}: to {last:%B %Y}, extract of {cov.extracts[key]}"
+        detail = "; ".join(f"{describe(key)}: to {last:%B %Y}"
+                           + (f", extract of {cov.extracts[key]}" if cov.extracts.get(key) else ", no extract date")
                            for key, last in sorted(behind.items()))
         return month, (f"Waiting for data: the files for {month:%B %Y} have not arrived yet ({detail}). "
                        "Nothing was published; the refresh will report the month once they are in the input folders.")

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import InputError
+from pipeline.narrative.phrases import offences
 from pipeline.publish import output_folders
 from pipeline.publish.catalog import MARKING
 from pipeline.report import annual_report, monthly_report
@@ -157,7 +158,8 @@ def headlines_markdown(wh: duckdb.DuckDBPyConnection, run_id: str, comparator_na
     for theme, label, rolling, previous, pct, month_n, same_n, month_pct, comp_pct in rows:
         if rolling is None:
             continue
-        sentence = f"In {period} there were {rolling:,} {label} offences" if rolling else f"In {period} there were no {label} offences"
+        sentence = (f"In {period} there {'was' if rolling == 1 else 'were'} {offences(rolling, label)}" if rolling
+                    else f"In {period} there were no {label} offences")
         if previous is not None:
             diff = rolling - previous
             if previous < MIN_BASE or pct is None:

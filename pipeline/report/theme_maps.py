@@ -1,0 +1,69 @@
+"""The maps and funnel plots a run draws into maps/ (pipeline/publish/maps.py, funnel_chart.py), put
+inline into report.html for each priority theme, so the page still makes no request of any kind.
+
+The maps are svna's own SVGs (ward and grid ids prefixed by the map's name, text as text), inlined as
+they are; the funnel plots are matplotlib SVGs whose ids repeat from one chart to the next, so each
+is embedded as a data: URI image (isolated, and an image cannot load anything). A file that refers to
+anything outside itself (an href or src not starting with '#' or 'data:') or holds a script is not
+inlined: the report says the map is in maps/ instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+from pipeline.report.provenance import source_note
+
+# (file stem prefix, what it shows, the reader's caption)
+MAPS = (("ward", "rate map", "Rate per 1,000 residents by current ward (counts where every ward has few), "
+                            "with ward names."),
+        ("gi_star", "hot and cold spots", "Getis-Ord Gi* hot and cold spots on a grid: cells with more (or fewer) "
+                                          "crimes around them than chance would give, after allowing for many tests."),
+        ("hotspot_change", "hot spot change", "Hot spots that are new this period, persistent (hot in both) or "
+                                              "former (hot last period only)."),
+        ("funnel_wards", "funnel plot", "Each ward's rate against its residents; wards outside the curves differ "
+                                        "by more than chance alone would explain."))
+OUTSIDE = re.compile(r"""(?:href|src)\s*=\s*["'](?!#|data:)""", re.IGNORECASE)
+UNSAFE = re.compile(r"<script|<foreignObject|\son[a-z]+\s*=", re.IGNORECASE)
+PROLOGUE = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.IGNORECASE)
+TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
+
+
+def self_contained(svg: str) -> bool:
+    """No reference outside the file, no script or event handler."""
+    return not OUTSIDE.search(svg) and not UNSAFE.search(svg)
+
+
+def _inline(svg: str, kind: str) -> Markup:
+    body = PROLOGUE.sub("", svg)
+    return Markup(body.replace("<svg ", f'<svg class="svna-map {kind}" ', 1))
+
+
+def _as_image(svg: str, alt: str) -> Markup:
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return Markup(f'<img class="svna-map funnel" alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}">')
+
+
+def theme_maps(maps_dir: Path, theme: str, label: str, source: str | None) -> tuple[list[dict], list[str]]:
+    """The figures for one theme ({kind, figure, caption, source}) and the names of maps left in maps/."""
+    figures, left = [], []
+    for prefix, kind, caption in MAPS:
+        path = Path(maps_dir) / f"{prefix}_{theme}.svg"
+        if not path.is_file():
+            continue
+        svg = path.read_text(encoding="utf-8")
+        if not self_contained(svg):
+            left.append(path.name)
+            continue
+        if prefix.startswith("funnel"):
+            figure = _as_image(svg, f"{label}: funnel plot of ward rates against residents")
+        else:
+            figure = _inline(svg, prefix)
+        title = TITLE.search(svg)
+        figures.append({"kind": kind, "figure": figure, "caption": caption, "source": source_note(source),
+                        "title": title.group(1) if title else f"{label}: {kind}"})
+    return figures, left
