@@ -120,7 +120,7 @@ def key_findings(t: Tables, themes: list[dict], periods: dict, comparator: str |
         versus = plain(sentences.comparator_phrase(comparator, clean["comparator_pct_change"])).strip()
         if versus:
             findings.append({"text": versus, "source": source_name(comparator_source(t, row["theme"]))})
-    wards = {r["theme"]: r for r in t.rows("ward_hotspots", "rank_in_area = 1")} if t.has("ward_hotspots") else {}
+    wards = {r["theme"]: r for r in t.rows("ward_hotspots")}   # a theme's ward counts come from one source
     for theme in seeds.themes_where("in_ward_findings"):
         label = next((r["short_label"] for r in themes if r["theme"] == theme), None)
         if label:

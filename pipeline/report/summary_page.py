@@ -23,7 +23,8 @@ TOP_WARDS = 5
 # the theme the headline leads with: the report is about serious violence, and the seed's label says
 # which theme is its definition (matched on the label, so no theme id is written here)
 HEADLINE_LABEL = "serious violence"
-ARROWS = {"up": "▲", "down": "▼", "level": "▶"}
+# filled arrows for a change unlikely to be chance, outlined ones for one within normal variation
+ARROWS = {"up": ("▲", "△"), "down": ("▼", "▽"), "level": ("▶", "▷")}
 
 
 def headline_theme(themes: list[dict]) -> tuple[dict | None, dict | None]:
@@ -42,11 +43,9 @@ def residents(t: Tables) -> float | None:
     found = t.rows("area_comparison", "is_focus and residents is not null", order="limit 1")
     if found and as_number(found[0]["residents"]):
         return as_number(found[0]["residents"])
-    if t.has("ward_hotspots"):
-        total = t.con.execute("select sum(population) from (select distinct ward_code, population "
-                              "from ward_hotspots where population is not null)").fetchone()[0]
-        return float(total) if total else None
-    return None
+    wards = {r["ward_code"]: as_number(r.get("population")) for r in t.rows("ward_hotspots")}
+    total = sum(p for p in wards.values() if p)
+    return total or None
 
 
 def trend_words(row: dict, previous_label: str) -> dict:
@@ -62,7 +61,8 @@ def trend_words(row: dict, previous_label: str) -> dict:
         change, direction = f"similar to {previous_label}", "level"
     else:
         change = f"{count:,} against {previous:,} in {previous_label}"
-    return {"arrow": ARROWS[direction], "direction": direction, "change": change,
+    significant = str(row.get("change_flag") or "").startswith("significant")
+    return {"arrow": ARROWS[direction][0 if significant else 1], "direction": direction, "change": change,
             "verdict": fmt_flag(row.get("change_flag"))}
 
 
@@ -124,10 +124,12 @@ def not_available(con: duckdb.DuckDBPyConnection, themes: list[dict]) -> list[di
             why = "data.police.uk files have 14 broad crime types, no ages and no flags"
         else:
             why = _need(seed)
-        gaps.append({"label": seed["label"], "why": why,
-                     "fill": "a record-level extract of police crime records (with victim and suspect ages and "
-                             "the domestic abuse and knife flags)"})
+        gaps.append({"label": seed["label"], "why": why.replace("DA flag", "domestic abuse flag")})
     return gaps
+
+
+FILL_GAPS = ("A record-level extract of police crime records (with victim and suspect ages and the domestic abuse "
+             "and knife flags) would give {them}.")
 
 
 def top_wards(t: Tables, theme_row: dict | None, period_label: str) -> dict | None:
@@ -186,6 +188,7 @@ def summary_page(t: Tables, themes: list[dict], periods: dict, area: str, extrac
             "themes": ranked_themes(t, themes, periods, priority_order),
             "ranked_by": "the priority ranking" if priority_order else "count",
             "wards": top_wards(t, map_theme, periods.get("current", "")),
-            "not_available": not_available(t.con, themes),
+            "not_available": (gaps := not_available(t.con, themes)),
+            "fill_gaps": FILL_GAPS.format(them="it" if len(gaps) == 1 else "all of these"),
             "period": period_text(t.con, periods),
             "extracts": [{**e, "date_text": extract_date_text(e)} for e in extracts]}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from pipeline.publish.catalog import MARKING
 from pipeline.report.provenance import source_note
 
 # (file stem prefix, what it shows, the reader's caption)
@@ -31,6 +32,9 @@ OUTSIDE = re.compile(r"""(?:href|src)\s*=\s*["'](?!#|data:)""", re.IGNORECASE)
 UNSAFE = re.compile(r"<script|<foreignObject|\son[a-z]+\s*=", re.IGNORECASE)
 PROLOGUE = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.IGNORECASE)
 TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
+# each file carries the marking for when it is used on its own; on the page it is in every page's
+# header and footer, and a second copy inside a map would read as a third marking on a printed page
+OWN_MARKING = re.compile(r"<text\b[^>]*>\s*" + re.escape(str(escape(MARKING))) + r"\s*</text>")
 
 
 def self_contained(svg: str) -> bool:
@@ -48,6 +52,10 @@ def _as_image(svg: str, alt: str) -> Markup:
     return Markup(f'<img class="svna-map funnel" alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}">')
 
 
+def _without_marking(svg: str) -> str:
+    return OWN_MARKING.sub("", svg, count=1)
+
+
 def theme_maps(maps_dir: Path, theme: str, label: str, source: str | None) -> tuple[list[dict], list[str]]:
     """The figures for one theme ({kind, figure, caption, source}) and the names of maps left in maps/."""
     figures, left = [], []
@@ -55,7 +63,7 @@ def theme_maps(maps_dir: Path, theme: str, label: str, source: str | None) -> tu
         path = Path(maps_dir) / f"{prefix}_{theme}.svg"
         if not path.is_file():
             continue
-        svg = path.read_text(encoding="utf-8")
+        svg = _without_marking(path.read_text(encoding="utf-8"))
         if not self_contained(svg):
             left.append(path.name)
             continue

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pipeline.checks import gates, validation
 from pipeline.publish import disclosure, output_folders, run_files
+from pipeline.report import provenance
 from pipeline.runs import run_record
 from pipeline.runs.steps import Step, run_steps
 from pipeline.settings.config import RunConfig
@@ -128,7 +129,8 @@ def check_step(run: Run) -> dict:
     placed by each location method (aggregates only)."""
     with db.connect(run.database, settings=run.cfg.duckdb) as con:
         gates.check_inputs(con, run.cfg)
-        return gates.run_totals(con)
+        # run.json's checks.extracts: each extract's file name and date, as the report names them
+        return {**gates.run_totals(con), "extracts": provenance.extracts_used(con)}
 
 
 def validate_step(run: Run) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import os
 
 import duckdb
@@ -84,3 +85,103 @@ def test_it_prints_on_a4_with_the_marking_on_every_page(browser_page):
     assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2             # A4: 210 x 297 mm in points
     for number, sheet in enumerate(pdf.pages, start=1):
         assert sheet.extract_text().count(MARKING) == 2, f"page {number}: header and footer"
+
+
+# ---------------------------------------------------------------- the one-page summary (issue 20)
+
+def _pdf_pages(page) -> list[str]:
+    from pypdf import PdfReader
+
+    return [p.extract_text() for p in PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True))).pages]
+
+
+def test_the_summary_prints_as_one_a4_page_and_ends_the_first(demo):
+    with open_offline(demo[1] / REPORT_NAME) as seen:
+        pages = _pdf_pages(seen.page)
+        assert "Period and extracts" in pages[0] and "Summary for the Tasking Group" in pages[0]
+        assert "Key findings" in pages[1] and "Period and extracts" not in pages[1]   # the break is after it
+        # the summary alone (heading, note, summary): one page, so it never spills onto a second
+        seen.page.evaluate("""() => { const main = document.querySelector('main');
+            [...main.children].filter(e => !e.matches('h1, p.meta, #summary-page')).forEach(e => e.remove()); }""")
+        alone = _pdf_pages(seen.page)
+        assert len(alone) == 1, f"the summary takes {len(alone)} A4 pages"
+
+
+def test_the_summary_has_its_parts(demo, browser_page):
+    _, out, con = demo
+    page = browser_page.page
+    summary = page.locator("#summary-page")
+    headline = summary.locator("p.headline").inner_text()
+    sv = con.execute("select count from theme_summary s join seed_themes t using (theme) "
+                     "where s.is_focus and t.label like 'Serious violence%'").fetchone()[0]
+    assert f"there were {sv:,} serious violence offences" in headline and "Source: the record extract" in headline
+    themes = con.execute("select theme, count from theme_summary s join seed_themes t using (theme) "
+                         "where s.is_focus and t.overall = 'false'").fetchall()
+    rows = summary.locator("table.ranked tbody tr")
+    assert rows.count() == len(themes)
+    counts = [int(c.replace(",", "")) for c in rows.locator("td:nth-child(2)").all_inner_texts()]
+    assert counts == sorted(counts, reverse=True) and sorted(counts) == sorted(n for _, n in themes)
+    residents = con.execute("select any_value(residents) from area_comparison where is_focus").fetchone()[0]
+    vwi = next(n for t, n in themes if t == "vwi")
+    assert summary.locator('tr[data-rank-theme="vwi"] td').nth(1).inner_text() == f"{1000 * vwi / residents:.2f}"
+    arrows = summary.locator("table.ranked .arrow").all_inner_texts()
+    assert set(arrows) <= set("▲△▼▽▶▷") and all(arrows)
+    # top wards: numbered on the map, the same wards listed, none of them with no crimes
+    assert summary.locator("svg.map g.label").count() == summary.locator("ol.top-wards li").count() == 5
+    top = con.execute("select ward_name, count from ward_hotspots h join seed_themes t using (theme) "
+                      "where t.label like 'Serious violence%' order by count desc, ward_name limit 5").fetchall()
+    assert summary.locator("ol.top-wards li").all_inner_texts() == [f"{n}: {c:,}" for n, c in top]
+    # the period and every extract used, with its date, as run.json names them
+    text = summary.inner_text()
+    assert "1 January 2023 to 31 December 2023" in text
+    manifest = json.loads((out / "run.json").read_text())
+    extracts = manifest["checks"]["extracts"]
+    assert {e["source"] for e in extracts} == {"record_extract", "mps_counts"}
+    for e in extracts:
+        assert e["file"] in text and e["extract_date"]
+    assert "extracted 15 January 2024" in text and "extracted January 2024" in text
+
+
+def test_the_maps_svna_draws_are_inline_and_load_nothing(browser_page):
+    page = browser_page.page
+    grid = page.locator("#theme-vwi .mapgrid figure")
+    assert sorted(grid.evaluate_all("fs => fs.map(f => f.dataset.map)")) == \
+        ["funnel plot", "hot and cold spots", "hot spot change", "rate map"]
+    assert page.locator("#theme-vwi svg.svna-map").count() == 3
+    assert page.locator("#theme-vwi img.svna-map").get_attribute("src").startswith("data:image/svg+xml;base64,")
+    # nothing on the page points outside it: every href/src is an anchor or a data: URI
+    refs = page.evaluate("""[...document.querySelectorAll('[href], [src], [*|href]')].flatMap(e =>
+        ['href', 'src', 'xlink:href'].map(a => e.getAttribute(a)).filter(v => v !== null))""")
+    assert refs and all(r.startswith(("#", "data:")) for r in refs), [r for r in refs if not r.startswith(("#", "data:"))]
+    assert browser_page.blocked == [] and browser_page.failed == []
+    # the maps drawn for the key themes only; the all-crime section has none
+    assert page.locator("#theme-all_crime .mapgrid").count() == 0
+
+
+def test_every_figure_and_sentence_names_one_source(browser_page):
+    page = browser_page.page
+    names = ("record extract", "MPS files", "data.police.uk")
+    captions = page.locator("main figure figcaption").all_inner_texts()
+    assert captions and all(any(n in c for n in names) for c in captions), \
+        [c for c in captions if not any(n in c for n in names)]
+    for item in page.locator("#findings li").all():
+        source = item.locator(".src").inner_text()
+        assert sum(n in source for n in names) == 1, item.inner_text()
+    for lead in page.locator("section.theme p.lead").all():
+        assert sum(n in lead.locator(".src").inner_text() for n in names) == 1
+    # a comparator's change is its own sentence from its own source, never inside the area's
+    vwi = page.locator("#findings li").filter(has_text="VWI offences, an increase").first.inner_text()
+    assert "For the MPS" not in vwi and "(record extract)" in vwi
+
+
+def test_plain_english_glossary_and_only_the_caveats_that_apply(browser_page):
+    page = browser_page.page
+    terms = page.locator("dl.glossary dt").all_inner_texts()
+    assert {"Record extract", "MPS files", "Rate per 1,000", "Hot spot"} <= set(terms)
+    assert "[c]" not in terms                                   # restricted tier: nothing is withheld
+    assert "data.police.uk limited mode" not in page.locator("#definitions").inner_text()   # no such input
+    reader = page.locator("main").inner_text()
+    for jargon in ("change_flag", "p_value", "temporal_profile", "reference.", "disclosure_log", "tables/",
+                   "extract of None", "1 homicide offences"):
+        assert jargon not in reader, jargon
+    assert page.locator("#exceptions").count() == 0            # an annual run has no monthly exceptions

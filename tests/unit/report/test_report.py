@@ -77,9 +77,11 @@ def test_css_string_cannot_close_the_style_element():
 def test_missing_tables_get_a_sentence_not_a_crash(con, tmp_path):
     page = _write(con, tmp_path)
     vwi = _section(page, "theme-vwi")
-    for sentence in ("No yearly series for this theme", "No monthly breakdown", "No committed times",
-                     "No ward-level figures", "No victim or suspect details"):
-        assert sentence in vwi
+    # no heading over nothing: one line says what these inputs cannot show for the theme
+    assert ("Not available from these inputs for this theme: a yearly trend, months of the year, day of week "
+            "and hour, victims and suspects, wards.") in vwi
+    for heading in ("Trend", "Seasonality", "Day of week and hour", "Victims and suspects", "Maps"):
+        assert f"<h3>{heading}</h3>" not in vwi
     for sentence in ("No reconciliation table", "No row was quarantined", "No validation summary"):
         assert sentence in page
     assert page.count("<h1") == 1
