@@ -36,7 +36,7 @@ from pipeline.report.report_tables import (
     fmt_signed_pct,
     tier_scope,
 )
-from pipeline.report.summary_page import summary_page
+from pipeline.report.summary_page import headline_theme, summary_page
 from pipeline.report.svg_charts import bar_chart, heatmap, ward_map
 from pipeline.report.theme_maps import theme_maps
 from pipeline.settings.config import RunConfig
@@ -297,7 +297,10 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
         theme_defs, _ = definitions(con)
         priority = _priority_order(t)
         maps_dir = path.parent / "maps" if (path.parent / "maps").is_dir() else None
-        mapped = set(priority[:PRIORITY_THEMES] if priority else seeds.themes_where("in_narrative"))
+        # the priority themes' maps; without a ranking, the key themes' and the headline's (serious violence)
+        headline = headline_theme(themes)[0]
+        mapped = set(priority[:PRIORITY_THEMES] if priority else seeds.themes_where("in_narrative")
+                     + ((headline["theme"],) if headline else ()))
         traits = plain_text.run_traits(t, tier, set(sources_in(themes)))
         context = {
             "tier": tier, "marking": marking_for(tier), "area": area, "periods": periods,

@@ -57,7 +57,7 @@ def write_monthly_report(wh: duckdb.DuckDBPyConnection, run_id: str, cfg: RunCon
         "findings": [], "summary": [], "themes": [], "quality": {}, "metrics": [], "gaps": [],
         "theme_definitions": [(r["theme"], r["label"], r["record_extract_definition"], r["mps_counts_definition"])
                               for r in seeds.themes()],
-        "caveats": [(r["topic"], r["applies_to"], r["caveat"]) for r in seeds.read_seed("caveats")],
+        "caveats": seeds.read_seed("caveats"),
         "monthly": {"month_label": f"{month:%B %Y}", "summary": summary,
                     "exceptions": [plain(e["reason"]) for e in exceptions],
                     "charts": _monthly_charts(wh, exceptions, month)},

@@ -132,7 +132,7 @@ def test_trend_holds_every_year_the_files_cover(merton_run):
     assert (robbery.trend_years, robbery.trend_start_label, robbery.trend_start_count) == (5, "2018", start)
     assert robbery.trend_direction == "rising"
     text = (merton_run[0] / "headlines.md").read_text()
-    assert f"Over the five years 2018 to 2022, personal robbery offences rose from {start} to 464" in text
+    assert f"In the MPS files, over the five years 2018 to 2022, personal robbery offences rose from {start} to 464" in text
 
 
 def test_count_files_give_month_of_year_and_say_what_needs_an_extract(merton_run):
@@ -156,4 +156,4 @@ def test_report_html_from_count_files_only(merton_run):
     vwi = page.split('id="theme-vwi"', 1)[1].split("<section", 1)[0]
     assert "There were 1,421 VWI offences, an increase of 16% (199 offences) on 2021&#39;s total of 1,222." in page
     assert vwi.count('class="chart"') == 2                          # trend and seasonality
-    assert "No committed times for this theme" in vwi and "No victim or suspect details" in vwi
+    assert "Not available from these inputs for this theme: day of week and hour, victims and suspects" in vwi

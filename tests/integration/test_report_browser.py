@@ -185,3 +185,52 @@ def test_plain_english_glossary_and_only_the_caveats_that_apply(browser_page):
                    "extract of None", "1 homicide offences"):
         assert jargon not in reader, jargon
     assert page.locator("#exceptions").count() == 0            # an annual run has no monthly exceptions
+
+
+# ---------------------------------------------------------------- the real Merton 2022 count files
+
+@pytest.fixture(scope="module")
+def merton_report(tmp_path_factory):
+    """Merton 2022 from the real MPS ward files (two extracts, the newer wins) and borough files: count-only."""
+    from tests.helpers.merton import WARD_FILE_2022, WARD_FILE_PRE_2022, merton_config
+    from tests.helpers.shared_data import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip("the real Merton files are not here (../shared/data)")
+    if chromium_path() is None:
+        pytest.skip("chromium not installed")
+    from pipeline.runs.annual import run_annual
+
+    root = tmp_path_factory.mktemp("merton-report")
+    borough = (f"  - kind: mps_counts\n    paths: [{SHARED_DATA}/mps_counts/borough/*extract2023-08.csv]\n"
+               "comparator: {name: Metropolitan Police Service}\n")
+    config = merton_config(root, [WARD_FILE_2022, WARD_FILE_PRE_2022], previous_wards=True, extra_inputs=borough)
+    run_annual(load_config(config, {"output": str(root / "out")}))
+    return root / "out"
+
+
+def test_merton_count_only_summary_is_one_page_and_says_what_it_cannot_show(merton_report):
+    with open_offline(merton_report / REPORT_NAME) as seen:
+        page = seen.page
+        assert seen.blocked == [] and seen.console_errors == []
+        summary = page.locator("#summary-page")
+        headline = summary.locator("p.headline").inner_text()
+        assert headline.startswith("In Merton in 2022, there were 1,421 VWI offences, an increase of 16%")  # published
+        assert "Source: the MPS files" in headline
+        assert "Serious violence (London VRU definition) is not available from these inputs" in summary.inner_text()
+        missing = summary.locator("ul.not-available li").all_inner_texts()
+        assert len(missing) == 3 and all("MPS count files carry no" in m or "needs" in m for m in missing)
+        assert set(summary.locator("td.src").all_inner_texts()) == {"MPS files"}
+        # both ward extracts are named with their month; the run's figures come from them
+        text = summary.inner_text()
+        assert "extract2023-04.csv, extracted April 2023" in text and "extract2022-09.csv, extracted September 2022" in text
+        # re-based 2021 ward counts are marked as estimates; no ward of none is listed
+        vwi = page.locator("#theme-vwi")
+        assert vwi.locator("td .est").count() > 0
+        assert "0" not in [c.strip() for c in vwi.locator("table").last.locator("tbody td:nth-child(2)").all_inner_texts()]
+        assert vwi.locator(".mapgrid figure").count() >= 2               # rate map and hot spots, inline
+        pages = _pdf_pages(page)
+        assert "Period and extracts" in pages[0] and "Period and extracts" not in pages[1]
+        page.evaluate("""() => { const main = document.querySelector('main');
+            [...main.children].filter(e => !e.matches('h1, p.meta, #summary-page')).forEach(e => e.remove()); }""")
+        assert len(_pdf_pages(page)) == 1

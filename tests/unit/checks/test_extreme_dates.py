@@ -44,7 +44,8 @@ def test_a_trend_from_a_first_year_of_none_reads_without_a_percentage():
                    5 as years_in_series, 'record_extract' as source, 'rising' as trend_direction,
                    '2019' as trend_start_label, '2023' as period_label, 0 as trend_start_count, 40 as count,
                    cast(null as double) as trend_pct_change""")
-    assert trend_sentence(con, "vwi", "VWI") == ("Over the five years 2019 to 2023, VWI offences rose from 0 to 40, "
+    assert trend_sentence(con, "vwi", "VWI") == ("In the record extract, over the five years 2019 to 2023, VWI offences "
+                                                 "rose from 0 to 40, "
                                                  "a change unlikely to be chance.")
 
 
