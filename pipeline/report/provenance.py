@@ -56,9 +56,11 @@ def extracts_used(con: duckdb.DuckDBPyConnection) -> list[dict]:
                                  "group by source_file").fetchall()) if _has(con, read) else {}
         for file in sorted(set(used) | set(every), key=lambda f: (str(every.get(f) or used.get(f)), f)):
             found.append({"source": kind, "source_name": source_name(kind), "file": Path(file).name,
-                          "extract_date": _date(used.get(file) or every.get(file)), "used": file in used})
+                          "extract_date": _date(used.get(file) or every.get(file)),
+                          "used": file in used})
     if _has(con, "int_police_uk_checked"):
-        first, last = con.execute("select min(source_month)::varchar, max(source_month)::varchar from main.int_police_uk_checked").fetchone()
+        first, last = con.execute("select min(source_month)::varchar, max(source_month)::varchar "
+                                  "from main.int_police_uk_checked").fetchone()
         if first is not None:
             found.append({"source": "police_uk", "source_name": source_name("police_uk"),
                           "file": f"street-level files, {first} to {last}", "extract_date": None, "used": True})

@@ -52,7 +52,8 @@ def trend_words(row: dict, previous_label: str) -> dict:
     """Arrow, change in words and the verdict: no % change on a base under MIN_BASE (the counts instead)."""
     count, previous = row.get("count"), row.get("previous_count")
     if count is SUPPRESSED or previous is SUPPRESSED or count is None or previous is None:
-        return {"arrow": "", "direction": "", "change": "–" if count is not SUPPRESSED else "[c]", "verdict": fmt_flag(row.get("change_flag"))}
+        return {"arrow": "", "direction": "", "change": "[c]" if SUPPRESSED in (count, previous) else "–",
+                "verdict": fmt_flag(row.get("change_flag"))}
     direction = "up" if count > previous else "down" if count < previous else "level"
     pct = row.get("pct_change")
     if previous >= MIN_BASE and pct is not None and round(pct) != 0:
@@ -120,10 +121,7 @@ def not_available(con: duckdb.DuckDBPyConnection, themes: list[dict]) -> list[di
     for seed in seeds.themes():
         if seed["theme"] in have:
             continue
-        if only_police_uk:
-            why = "data.police.uk files have 14 broad crime types, no ages and no flags"
-        else:
-            why = _need(seed)
+        why = "data.police.uk files have 14 broad crime types, no ages and no flags" if only_police_uk else _need(seed)
         gaps.append({"label": seed["label"], "why": why.replace("DA flag", "domestic abuse flag")})
     return gaps
 
@@ -153,8 +151,8 @@ def top_wards(t: Tables, theme_row: dict | None, period_label: str) -> dict | No
 
 def period_text(con: duckdb.DuckDBPyConnection, periods: dict) -> str:
     try:
-        found = dict((role, (start, end)) for role, start, end in con.execute(
-            "select period_role, period_start, period_end from periods").fetchall())
+        found = {role: (start, end) for role, start, end in con.execute(
+            "select period_role, period_start, period_end from periods").fetchall()}
     except duckdb.Error:
         found = {}
     parts = []

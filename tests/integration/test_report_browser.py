@@ -89,22 +89,46 @@ def test_it_prints_on_a4_with_the_marking_on_every_page(browser_page):
 
 # ---------------------------------------------------------------- the one-page summary (issue 20)
 
+def _open(browser_page, report):
+    """Another page in the browser the module already runs (Playwright's sync API allows one at a time),
+    every request but the report itself aborted and recorded."""
+    url, blocked = report.resolve().as_uri(), []
+
+    def route(r):
+        if r.request.url == url:
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page = browser_page.page.context.new_page()
+    page.route("**/*", route)
+    page.goto(url, wait_until="load")
+    return page, blocked
+
+
 def _pdf_pages(page) -> list[str]:
     from pypdf import PdfReader
 
     return [p.extract_text() for p in PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True))).pages]
 
 
-def test_the_summary_prints_as_one_a4_page_and_ends_the_first(demo):
-    with open_offline(demo[1] / REPORT_NAME) as seen:
-        pages = _pdf_pages(seen.page)
-        assert "Period and extracts" in pages[0] and "Summary for the Tasking Group" in pages[0]
-        assert "Key findings" in pages[1] and "Period and extracts" not in pages[1]   # the break is after it
-        # the summary alone (heading, note, summary): one page, so it never spills onto a second
-        seen.page.evaluate("""() => { const main = document.querySelector('main');
-            [...main.children].filter(e => !e.matches('h1, p.meta, #summary-page')).forEach(e => e.remove()); }""")
-        alone = _pdf_pages(seen.page)
-        assert len(alone) == 1, f"the summary takes {len(alone)} A4 pages"
+def _summary_alone_pages(page) -> int:
+    """The summary with only the title above it: its A4 pages (one, or it spills)."""
+    page.evaluate("""() => { const main = document.querySelector('main');
+        [...main.children].filter(e => !e.matches('h1, p.meta, #summary-page')).forEach(e => e.remove()); }""")
+    return len(_pdf_pages(page))
+
+
+@pytest.mark.parametrize("tier", ["restricted", "public"])
+def test_the_summary_prints_as_one_a4_page_and_ends_the_first(demo, browser_page, tier):
+    page, blocked = _open(browser_page, demo[1] / ("public" if tier == "public" else "") / REPORT_NAME)
+    pages = _pdf_pages(page)
+    assert "Period and extracts" in pages[0] and "Summary for the Tasking Group" in pages[0]
+    assert "Key findings" in pages[1] and "Period and extracts" not in pages[1]   # the break is after it
+    assert _summary_alone_pages(page) == 1
+    assert blocked == []
+    page.close()
 
 
 def test_the_summary_has_its_parts(demo, browser_page):
@@ -152,7 +176,8 @@ def test_the_maps_svna_draws_are_inline_and_load_nothing(browser_page):
     # nothing on the page points outside it: every href/src is an anchor or a data: URI
     refs = page.evaluate("""[...document.querySelectorAll('[href], [src], [*|href]')].flatMap(e =>
         ['href', 'src', 'xlink:href'].map(a => e.getAttribute(a)).filter(v => v !== null))""")
-    assert refs and all(r.startswith(("#", "data:")) for r in refs), [r for r in refs if not r.startswith(("#", "data:"))]
+    outside = [r for r in refs if not r.startswith(("#", "data:"))]
+    assert refs and not outside, outside
     assert browser_page.blocked == [] and browser_page.failed == []
     # the maps drawn for the key themes only; the all-crime section has none
     assert page.locator("#theme-all_crime .mapgrid").count() == 0
@@ -190,15 +215,13 @@ def test_plain_english_glossary_and_only_the_caveats_that_apply(browser_page):
 # ---------------------------------------------------------------- the real Merton 2022 count files
 
 @pytest.fixture(scope="module")
-def merton_report(tmp_path_factory):
+def merton_report(tmp_path_factory, browser_page):
     """Merton 2022 from the real MPS ward files (two extracts, the newer wins) and borough files: count-only."""
     from tests.helpers.merton import WARD_FILE_2022, WARD_FILE_PRE_2022, merton_config
     from tests.helpers.shared_data import SHARED_DATA
 
     if not SHARED_DATA.is_dir():
         pytest.skip("the real Merton files are not here (../shared/data)")
-    if chromium_path() is None:
-        pytest.skip("chromium not installed")
     from pipeline.runs.annual import run_annual
 
     root = tmp_path_factory.mktemp("merton-report")
@@ -209,28 +232,26 @@ def merton_report(tmp_path_factory):
     return root / "out"
 
 
-def test_merton_count_only_summary_is_one_page_and_says_what_it_cannot_show(merton_report):
-    with open_offline(merton_report / REPORT_NAME) as seen:
-        page = seen.page
-        assert seen.blocked == [] and seen.console_errors == []
-        summary = page.locator("#summary-page")
-        headline = summary.locator("p.headline").inner_text()
-        assert headline.startswith("In Merton in 2022, there were 1,421 VWI offences, an increase of 16%")  # published
-        assert "Source: the MPS files" in headline
-        assert "Serious violence (London VRU definition) is not available from these inputs" in summary.inner_text()
-        missing = summary.locator("ul.not-available li").all_inner_texts()
-        assert len(missing) == 3 and all("MPS count files carry no" in m or "needs" in m for m in missing)
-        assert set(summary.locator("td.src").all_inner_texts()) == {"MPS files"}
-        # both ward extracts are named with their month; the run's figures come from them
-        text = summary.inner_text()
-        assert "extract2023-04.csv, extracted April 2023" in text and "extract2022-09.csv, extracted September 2022" in text
-        # re-based 2021 ward counts are marked as estimates; no ward of none is listed
-        vwi = page.locator("#theme-vwi")
-        assert vwi.locator("td .est").count() > 0
-        assert "0" not in [c.strip() for c in vwi.locator("table").last.locator("tbody td:nth-child(2)").all_inner_texts()]
-        assert vwi.locator(".mapgrid figure").count() >= 2               # rate map and hot spots, inline
-        pages = _pdf_pages(page)
-        assert "Period and extracts" in pages[0] and "Period and extracts" not in pages[1]
-        page.evaluate("""() => { const main = document.querySelector('main');
-            [...main.children].filter(e => !e.matches('h1, p.meta, #summary-page')).forEach(e => e.remove()); }""")
-        assert len(_pdf_pages(page)) == 1
+def test_merton_count_only_summary_is_one_page_and_says_what_it_cannot_show(merton_report, browser_page):
+    page, blocked = _open(browser_page, merton_report / REPORT_NAME)
+    assert blocked == []
+    summary = page.locator("#summary-page")
+    headline = summary.locator("p.headline").inner_text()
+    assert headline.startswith("In Merton in 2022, there were 1,421 VWI offences, an increase of 16%")  # published
+    assert "Source: the MPS files" in headline
+    assert "Serious violence (London VRU definition) is not available from these inputs" in summary.inner_text()
+    missing = summary.locator("ul.not-available li").all_inner_texts()
+    assert len(missing) == 3 and all("MPS count files carry no" in m or "needs" in m for m in missing)
+    assert set(summary.locator("td.src").all_inner_texts()) == {"MPS files"}
+    # both ward extracts are named with their month; the run's figures come from them
+    text = summary.inner_text()
+    assert "extract2023-04.csv, extracted April 2023" in text and "extract2022-09.csv, extracted September 2022" in text
+    # re-based 2021 ward counts are marked as estimates; no ward of none is listed
+    vwi = page.locator("#theme-vwi")
+    assert vwi.locator("td .est").count() > 0
+    assert "0" not in [c.strip() for c in vwi.locator("table").last.locator("tbody td:nth-child(2)").all_inner_texts()]
+    assert vwi.locator(".mapgrid figure").count() >= 2               # rate map and hot spots, inline
+    pages = _pdf_pages(page)
+    assert "Period and extracts" in pages[0] and "Period and extracts" not in pages[1]
+    assert _summary_alone_pages(page) == 1
+    page.close()

@@ -68,7 +68,7 @@ def test_reader_text_has_no_column_names_or_config_keys():
     assert not found, found
 
 
-@pytest.mark.parametrize(("count", "previous", "pct", "flag", "arrow", "change"), [
+@pytest.mark.parametrize("count, previous, pct, flag, arrow, change", [
     (120, 100, 20.0, "significant_increase", "▲", "up 20% on 2022"),
     (90, 100, -10.0, "no_significant_change", "▽", "down 10% on 2022"),
     (4, 2, 100.0, "too_few_to_test", "△", "4 against 2 in 2022"),          # no % on a base under 10
@@ -93,3 +93,14 @@ def test_a_map_is_inlined_only_when_it_refers_to_nothing_outside(tmp_path):
     assert str(figures[0]["figure"]).startswith('<svg class="svna-map ward"')
     assert 'src="data:image/svg+xml;base64,' in str(figures[1]["figure"])
     assert all(f["source"] == "Source: the MPS files." for f in figures)
+
+
+def test_every_glossary_and_caveat_row_names_something_a_run_can_have():
+    from pipeline.publish.catalog import MARTS
+    from pipeline.sources import registry
+
+    known = {"all", "public", "restricted"} | set(registry.kinds()) | set(MARTS)
+    for name in ("glossary", "caveats"):
+        for row in seeds.read_seed(name):
+            assert None not in row and all(row.values()), (name, row)      # no stray comma in a cell
+            assert row["applies_to"] in known, (name, row["applies_to"])
