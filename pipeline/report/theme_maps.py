@@ -2,15 +2,14 @@
 inline into report.html for each priority theme, so the page still makes no request of any kind.
 
 The maps are svna's own SVGs (ward and grid ids prefixed by the map's name, text as text), inlined as
-they are; the funnel plots are matplotlib SVGs whose ids repeat from one chart to the next, so each
-is embedded as a data: URI image (isolated, and an image cannot load anything). A file that refers to
-anything outside itself (an href or src not starting with '#' or 'data:') or holds a script is not
-inlined: the report says the map is in maps/ instead.
+they are; the funnel plots are matplotlib SVGs whose ids repeat from one chart to the next and whose
+style sheet would apply to the whole page, so their ids get the file's name in front, the style sheet
+and metadata go, and a title is added. A file that refers to anything outside itself (an href or src
+not starting with '#' or 'data:') or holds a script is not inlined: the report lists it as in maps/.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
@@ -49,9 +48,20 @@ def _inline(svg: str, kind: str) -> Markup:
     return Markup(body.replace("<svg ", f'<svg class="svna-map {kind}" ', 1))  # noqa: S704
 
 
-def _as_image(svg: str, alt: str) -> Markup:
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return Markup(f'<img class="svna-map funnel" alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}">')  # noqa: S704
+ID = re.compile(r'\bid="([^"]+)"')
+REF = re.compile(r'(href="#|url\(#)([^")]+)')
+DROPPED = re.compile(r"<metadata>.*?</metadata>|<style[^>]*>.*?</style>", re.DOTALL)
+
+
+def _own_ids(svg: str, prefix: str, title: str) -> Markup:
+    """A matplotlib SVG made safe to sit beside others in one page: ids prefixed, no style sheet."""
+    ids = set(ID.findall(svg))
+    body = DROPPED.sub("", PROLOGUE.sub("", svg))
+    body = ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', body)
+    body = REF.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}" if m.group(2) in ids else m.group(0), body)
+    body = re.sub(r"<svg\b([^>]*)>", lambda m: f'<svg class="svna-map funnel" role="img"{m.group(1)}>'
+                  f"<title>{escape(title)}</title>", body, count=1)
+    return Markup(body)  # noqa: S704
 
 
 def _without_marking(svg: str) -> str:
@@ -70,7 +80,7 @@ def theme_maps(maps_dir: Path, theme: str, label: str, source: str | None) -> tu
             left.append(path.name)
             continue
         if prefix.startswith("funnel"):
-            figure = _as_image(svg, f"{label}: funnel plot of ward rates against residents")
+            figure = _own_ids(svg, path.stem, f"{label}: funnel plot of ward rates against residents")
         else:
             figure = _inline(svg, prefix)
         title = TITLE.search(svg)

@@ -171,8 +171,9 @@ def test_the_maps_svna_draws_are_inline_and_load_nothing(browser_page):
     grid = page.locator("#theme-vwi .mapgrid figure")
     assert sorted(grid.evaluate_all("fs => fs.map(f => f.dataset.map)")) == \
         ["funnel plot", "hot and cold spots", "hot spot change", "rate map"]
-    assert page.locator("#theme-vwi svg.svna-map").count() == 3
-    assert page.locator("#theme-vwi img.svna-map").get_attribute("src").startswith("data:image/svg+xml;base64,")
+    assert page.locator("#theme-vwi svg.svna-map").count() == 4
+    ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
+    assert len(ids) == len(set(ids))                                  # no id twice in the page
     # nothing on the page points outside it: every href/src is an anchor or a data: URI
     refs = page.evaluate("""[...document.querySelectorAll('[href], [src], [*|href]')].flatMap(e =>
         ['href', 'src', 'xlink:href'].map(a => e.getAttribute(a)).filter(v => v !== null))""")

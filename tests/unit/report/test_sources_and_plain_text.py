@@ -91,7 +91,10 @@ def test_a_map_is_inlined_only_when_it_refers_to_nothing_outside(tmp_path):
     assert [f["kind"] for f in figures] == ["rate map", "funnel plot"]
     assert sorted(left) == ["gi_star_vwi.svg", "hotspot_change_vwi.svg"]
     assert str(figures[0]["figure"]).startswith('<svg class="svna-map ward"')
-    assert 'src="data:image/svg+xml;base64,' in str(figures[1]["figure"])
+    funnel = str(figures[1]["figure"])       # ids made its own, so two charts' ids never meet in one page
+    assert funnel.startswith('<svg class="svna-map funnel" role="img"') and "<title>VWI: funnel plot" in funnel
+    assert 'id="funnel_wards_vwi-p1"' in funnel and 'url(#funnel_wards_vwi-p1)' in funnel
+    assert 'href="#funnel_wards_vwi-p1"' in funnel and "<?xml" not in funnel
     assert all(f["source"] == "Source: the MPS files." for f in figures)
 
 
