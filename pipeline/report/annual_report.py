@@ -301,7 +301,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
         headline = headline_theme(themes)[0]
         mapped = set(priority[:PRIORITY_THEMES] if priority else seeds.themes_where("in_narrative")
                      + ((headline["theme"],) if headline else ()))
-        traits = plain_text.run_traits(t, tier, set(sources_in(themes)))
+        traits = plain_text.run_traits(t, tier, set(sources_in(themes)) | {e["source"] for e in extracts if e["used"]})
         context = {
             "tier": tier, "marking": marking_for(tier), "area": area, "periods": periods,
             "title": f"Serious violence: {area}, {periods.get('current', '')} compared with {periods.get('previous', '')}",

@@ -110,7 +110,8 @@ def _open(browser_page, report):
 def _pdf_pages(page) -> list[str]:
     from pypdf import PdfReader
 
-    return [p.extract_text() for p in PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True))).pages]
+    pdf = PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True)))
+    return [p.extract_text().replace("\ufb01", "fi").replace("\ufb02", "fl") for p in pdf.pages]   # no ligatures
 
 
 def _summary_alone_pages(page) -> int:
