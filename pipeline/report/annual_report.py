@@ -24,7 +24,7 @@ from pipeline.narrative import analyses, sentences
 from pipeline.narrative.phrases import MIN_BASE, catalog_read_once, records
 from pipeline.publish.catalog import definitions, marking
 from pipeline.report import plain_text
-from pipeline.report.provenance import extracts_used, source_name, sources_in
+from pipeline.report.provenance import SOURCE_NAMES, extracts_used, source_name, sources_in
 from pipeline.report.report_tables import (
     SUPPRESSED,
     Tables,
@@ -126,7 +126,8 @@ def key_findings(t: Tables, themes: list[dict], periods: dict, comparator: str |
         if label:
             findings.append({"text": _sentence(sentences.top_wards_sentence, t.con, theme, label),
                              "source": source_name((wards.get(theme) or {}).get("source"))})
-    findings.append({"text": _sentence(analyses.disproportionality_sentence, t.con), "source": source_name("record_extract")})
+    findings.append({"text": _sentence(analyses.disproportionality_sentence, t.con),
+                     "source": source_name("record_extract")})
     findings.append({"text": _sentence(analyses.sub_area_sentence, t.con),
                      "source": ", ".join(source_name(k) for k in sources_in(list(wards.values())))})
     return [f for f in findings if f["text"]]
@@ -134,7 +135,7 @@ def key_findings(t: Tables, themes: list[dict], periods: dict, comparator: str |
 
 def comparator_source(t: Tables, theme: str) -> str | None:
     """The comparator's counts: the MPS files when the run has them for the theme, else data.police.uk."""
-    rows = t.rows("trend", "theme = ? and area_role = 'comparator' and year_offset = 0", [theme]) if t.has("trend") else []
+    rows = t.rows("trend", "theme = ? and area_role = 'comparator' and year_offset = 0", [theme])
     kinds = {r["source"] for r in rows}
     return "mps_counts" if "mps_counts" in kinds or not kinds else sorted(kinds)[0]
 
@@ -244,7 +245,8 @@ def _theme_section(t: Tables, row: dict, periods: dict, comparator: str | None, 
 
 
 def _validation(validation: dict | None) -> list[dict]:
-    return [{"suite": name, **{k: s.get(k) for k in ("success", "rows", "evaluated")},
+    return [{"suite": source_name(name) if name in SOURCE_NAMES else name,
+             **{k: s.get(k) for k in ("success", "rows", "evaluated")},
              "failed": ", ".join(s.get("failed") or []) or "none"}
             for name, s in ((validation or {}).get("suites") or {}).items()]
 
@@ -301,7 +303,8 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
         headline = headline_theme(themes)[0]
         mapped = set(priority[:PRIORITY_THEMES] if priority else seeds.themes_where("in_narrative")
                      + ((headline["theme"],) if headline else ()))
-        traits = plain_text.run_traits(t, tier, set(sources_in(themes)) | {e["source"] for e in extracts if e["used"]})
+        used = {e["source"] for e in extracts if e["used"]}
+        traits = plain_text.run_traits(t, tier, set(sources_in(themes)) | used)
         context = {
             "tier": tier, "marking": marking_for(tier), "area": area, "periods": periods,
             "title": f"Serious violence: {area}, {periods.get('current', '')} compared with {periods.get('previous', '')}",
