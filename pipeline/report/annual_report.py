@@ -23,6 +23,7 @@ from pipeline import seeds
 from pipeline.narrative import analyses, sentences
 from pipeline.narrative.phrases import MIN_BASE, catalog_read_once, records
 from pipeline.publish.catalog import definitions, marking
+from pipeline.report import priorities_section
 from pipeline.report.report_tables import (
     SUPPRESSED,
     Tables,
@@ -258,6 +259,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
             "run_id": themes[0]["run_id"] if themes else "", "comparator": cfg.comparator_name,
             "findings": key_findings(t, themes, periods, cfg.comparator_name, area),
             "summary": themes, "themes": [_theme_section(t, r, periods, cfg.comparator_name) for r in themes],
+            "priorities": priorities_section.context(t, periods, plain),
             "quality": _quality(t, validation), "theme_definitions": theme_defs, "metrics": metrics,
             "caveats": con.execute("select topic, applies_to, caveat from seed_caveats").fetchall(),
             "gaps": [plain(g) for g in _guarded_list(analyses.intelligence_gaps, con)],
