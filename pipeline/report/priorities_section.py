@@ -27,19 +27,20 @@ def _settings() -> dict[str, float]:
 
 def method(settings: dict[str, float]) -> list[str]:
     """How the score is made, in plain words, with the weights in use."""
-    weights = ", ".join(f"{part} {settings['weight_' + part]:g}" for part in ("volume", "harm", "trend", "concentration"))
+    parts = ("volume", "harm", "trend", "concentration")
+    weights = ", ".join(f"{part} {settings['weight_' + part]:g}" for part in parts)
     return [
-        "Each theme, and each ward within a theme, gets a priority score from 0 to 100 made of four parts: "
-        "volume (crimes this period), harm (crimes weighted by the severity of their offence, using the ONS "
-        "Crime Severity Score weights unless the run sets its own), trend (how far this period's count is above "
-        "or below the previous period's, as a Poisson Z score) and concentration (how much more of the theme "
-        "happens there than its share of residents; for a theme, in its busiest fifth of wards).",
-        "Each part is scored by its place in the order: 0 for the lowest, 1 for the highest, themes against "
-        "themes and a theme's wards against each other. The score is the weighted average of the parts, "
-        f"times 100 (weights: {weights}).",
-        f"Harm is scored only where at least {settings['harm_min_coverage_pct']:g}% of the crimes have a severity "
-        "weight, and never from count files, which carry no offence codes; a part the inputs cannot give is left "
-        "out of the average, and the table says which parts were used.",
+        ("Each theme, and each ward within a theme, gets a priority score from 0 to 100 made of four parts: "
+         "volume (crimes this period), harm (crimes weighted by the severity of their offence, using the ONS "
+         "Crime Severity Score weights unless the run sets its own), trend (how far this period's count is above "
+         "or below the previous period's, as a Poisson Z score) and concentration (how much more of the theme "
+         "happens there than its share of residents; for a theme, in its busiest fifth of wards)."),
+        ("Each part is scored by its place in the order: 0 for the lowest, 1 for the highest, themes against "
+         "themes and a theme's wards against each other. The score is the weighted average of the parts, "
+         f"times 100 (weights: {weights})."),
+        (f"Harm is scored only where at least {settings['harm_min_coverage_pct']:g}% of the theme's crimes have a "
+         "severity weight, and never from count files, which carry no offence codes; a part the inputs cannot give "
+         "is left out of the average, and the table says which parts were used."),
     ]
 
 
@@ -101,7 +102,8 @@ def context(t: Tables, periods: dict, to_text: Callable[[str], str]) -> dict:
         return {"available": False}
     settings = _settings()
     labels = {r["theme"]: r for r in seeds.themes()}
-    themes = t.rows("priorities", "level = 'theme' and priority_rank is not null", order="order by priority_rank, theme")
+    themes = t.rows("priorities", "level = 'theme' and priority_rank is not null",
+                    order="order by priority_rank, theme")
     wards = t.rows("priorities", "level = 'ward' and priority_rank is not null",
                    order="order by theme, priority_rank, ward_code")
     for row in themes + wards:
@@ -112,11 +114,21 @@ def context(t: Tables, periods: dict, to_text: Callable[[str], str]) -> dict:
     priorities = []
     for row in chosen:
         top = [w for w in wards if w["theme"] == row["theme"] and w["top_ward"]]
-        priorities.append({
-            "row": row, "wards": top, "options": tasking.options(row, rule_set),
-            "ward_options": [(w, tasking.options(w, rule_set)) for w in top if tasking.options(w, rule_set)]})
-    ordered = [r["theme"] for r in themes]
-    comparisons = [c for c in (harm_comparison([w for w in wards if w["theme"] == theme], labels[theme]["label"])
-                               for theme in ordered if theme in labels) if c][:HARM_TABLES]
+        priorities.append({"row": row, "wards": top, "options": tasking.options(row, rule_set),
+                           "ward_options": ward_options(top, rule_set)})
+    comparisons = [c for c in (harm_comparison([w for w in wards if w["theme"] == r["theme"]], r["label"])
+                               for r in themes) if c][:HARM_TABLES]
     return {"available": True, "method": method(settings), "themes": themes, "priorities": priorities,
-            "comparisons": comparisons, "requirements": requirements(t.con, chosen, periods.get("current", ""), to_text)}
+            "comparisons": comparisons,
+            "requirements": requirements(t.con, chosen, periods.get("current", ""), to_text)}
+
+
+def ward_options(wards: list[dict], rule_set: list[tasking.Rule]) -> list[dict]:
+    """Each drafted option once, with the wards it was drafted for (in the wards' order)."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for ward in wards:
+        for option in tasking.options(ward, rule_set):
+            key = (option["option_type"], option["text"], option["because"])
+            grouped.setdefault(key, []).append(ward["ward_name"] or ward["ward_code"])
+    return [{"option_type": kind, "text": text, "because": because, "wards": names}
+            for (kind, text, because), names in grouped.items()]

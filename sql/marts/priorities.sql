@@ -12,8 +12,9 @@
 --   concentration  concentration_ratio: ward rows, the ward's share of the theme's crimes / its share of
 --                  residents; theme rows, the same for the theme's top fifth of wards (by count, at least one)
 -- Each part is scored 0-1 by its place among the units ranked together (percent_rank: 0 the lowest, 1 the
--- highest; themes against themes, a theme's wards against each other); priority_score = 100 x the
--- weighted mean (seed_priority_settings weights) of the parts the inputs give; components_used names them.
+-- highest; themes against themes, a theme's wards against each other; only units with a crime this
+-- period are ranked; one alone scores 1); priority_score = 100 x the weighted mean (weights in
+-- seed_priority_settings) of the parts the inputs give; components_used names them.
 -- priority_rank by score (ties: count); count_rank and harm_rank by count and by harm alone (harm_rank
 -- only where the harm part is scored).
 -- Facts (null when the inputs cannot tell): significant_increase (change_flag), count_rising (count >
@@ -168,29 +169,40 @@ unioned as (
     select * from ward_rows
 ),
 
-scored_parts as (
+scored_parts as (  -- a theme or ward with no crime this period is not ranked
     select
         unioned.*,
         -- a theme's wards are ranked against each other; themes against themes
         case when level = 'ward' then theme else '' end as peer_group,
+        case when count > 0 then count end as volume_value,
         -- scored on the theme's coverage, so that all of a theme's wards are weighed alike or not at all
-        case when theme_harm_coverage_pct >= settings.harm_min_coverage_pct then harm_weighted_count end as harm_scored
+        case when count > 0 and theme_harm_coverage_pct >= settings.harm_min_coverage_pct
+             then harm_weighted_count end as harm_scored,
+        case when count > 0 then poisson_z end as trend_value,
+        case when count > 0 then concentration_ratio end as concentration_value
     from unioned
     cross join settings
 ),
 
-percent_ranked as (
+percent_ranked as (  -- percent_rank, except that a unit ranked alone scores 1 (it is the highest)
     select
         *,
-        case when count is not null then percent_rank() over (
-            partition by level, peer_group, count is null order by count) end as volume_score,
-        case when harm_scored is not null then percent_rank() over (
-            partition by level, peer_group, harm_scored is null order by harm_scored) end as harm_score,
-        case when poisson_z is not null then percent_rank() over (
-            partition by level, peer_group, poisson_z is null order by poisson_z) end as trend_score,
-        case when concentration_ratio is not null then percent_rank() over (
-            partition by level, peer_group, concentration_ratio is null order by concentration_ratio) end
-            as concentration_score
+        case when volume_value is not null then
+            case when count(volume_value) over (partition by level, peer_group) = 1 then 1.0
+                 else percent_rank() over (partition by level, peer_group, volume_value is null order by volume_value) end
+        end as volume_score,
+        case when harm_scored is not null then
+            case when count(harm_scored) over (partition by level, peer_group) = 1 then 1.0
+                 else percent_rank() over (partition by level, peer_group, harm_scored is null order by harm_scored) end
+        end as harm_score,
+        case when trend_value is not null then
+            case when count(trend_value) over (partition by level, peer_group) = 1 then 1.0
+                 else percent_rank() over (partition by level, peer_group, trend_value is null order by trend_value) end
+        end as trend_score,
+        case when concentration_value is not null then
+            case when count(concentration_value) over (partition by level, peer_group) = 1 then 1.0
+                 else percent_rank() over (partition by level, peer_group, concentration_value is null order by concentration_value) end
+        end as concentration_score
     from scored_parts
 ),
 
@@ -220,8 +232,8 @@ ranked as (
         case when mean_score is not null then rank() over (
             partition by level, peer_group, mean_score is null order by round(100 * mean_score, 1) desc, count desc) end
             as priority_rank,
-        case when count is not null then rank() over (
-            partition by level, peer_group, count is null order by count desc) end as count_rank,
+        case when volume_value is not null then rank() over (
+            partition by level, peer_group, volume_value is null order by volume_value desc) end as count_rank,
         case when harm_scored is not null then rank() over (
             partition by level, peer_group, harm_scored is null order by harm_scored desc) end as harm_rank
     from weighted
