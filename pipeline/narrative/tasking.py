@@ -16,9 +16,13 @@ from pipeline import seeds
 from pipeline.errors import InputError
 from pipeline.settings.config import SEEDS_DIR
 
-# the priorities mart's true/false columns a rule may test
-FACTS = ("significant_increase", "count_rising", "persistent_hotspot", "u25_over_represented",
-         "repeat_victims_high", "top_ward")
+# the priorities mart's true/false columns a rule may test, and how the report words them
+FACTS = {"significant_increase": "a significant increase",
+         "count_rising": "more crimes than the previous period",
+         "persistent_hotspot": "a hot spot in both periods",
+         "u25_over_represented": "victims under 25 over-represented",
+         "repeat_victims_high": "many repeat victims",
+         "top_ward": "a top ward"}
 LEVELS = ("theme", "ward")
 OPTION_TYPES = ("prevention", "intelligence", "enforcement")
 RULES_FILE = SEEDS_DIR / "tasking_rules.csv"
@@ -36,7 +40,7 @@ class Condition:
         return value is not self.negated
 
     def words(self) -> str:
-        return ("not " if self.negated else "") + self.fact.replace("_", " ")
+        return ("not " if self.negated else "") + FACTS[self.fact]
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def parse_rules(rows: list[dict[str, str]]) -> list[Rule]:
             negated = bool(words) and words[0] == "not"
             fact = " ".join(words[1:] if negated else words)
             if fact not in FACTS:
-                raise _error(name, "when_all", part.strip(), FACTS)
+                raise _error(name, "when_all", part.strip(), tuple(FACTS))
             conditions.append(Condition(fact, negated))
         text = (row.get("option_text") or "").strip()
         if not text:

@@ -75,20 +75,21 @@ def harm_comparison(wards: list[dict], label: str) -> dict | None:
 
 def requirements(con: duckdb.DuckDBPyConnection, themes: list[dict], period: str,
                  to_text: Callable[[str], str]) -> list[dict]:
-    """The plan's intelligence requirements for the priority themes: answered from the marts, or a gap."""
+    """The plan's intelligence requirements: repeat victims (the themes whose repeat_victims policy is true),
+    the neighbours (the priority themes) and the outlook, each answered from the marts or listed as a gap."""
     found = []
-    repeat_themes = seeds.themes_where("repeat_victims")
-    for row in themes:
-        if row["theme"] in repeat_themes:
-            text = _guarded(analyses.repeat_sentence, con, row["theme"], row["short_label"], period)
-            found.append({"topic": f"Repeat victims: {row['label']}", "answered": bool(text),
+    for policy in seeds.themes():
+        if policy["repeat_victims"] == "true":
+            text = _guarded(analyses.repeat_sentence, con, policy["theme"], policy["short_label"], period)
+            found.append({"topic": f"Repeat victims: {policy['label']}", "answered": bool(text),
                           "text": to_text(text) if text else
                           "Not available from these inputs: needs a record extract with victim references and "
                           "at least 10 identified victims."})
-        text = _guarded(analyses.area_comparison_sentence, con, row["theme"], row["short_label"])
-        found.append({"topic": f"Neighbouring areas: {row['label']}", "answered": bool(text),
-                      "text": to_text(text) if text else
-                      "Not available from these inputs: needs count files covering the neighbouring areas."})
+    compared = (_guarded(analyses.area_comparison_sentence, con, row["theme"], row["short_label"]) for row in themes)
+    answers = [to_text(text) for text in compared if text]
+    found.append({"topic": "Neighbouring areas", "answered": bool(answers),
+                  "text": " ".join(answers) if answers else
+                  "Not available from these inputs: needs count files covering the neighbouring areas."})
     text = _guarded(analyses.outlook_sentence, con)
     found.append({"topic": "Outlook: victims under 25", "answered": bool(text),
                   "text": to_text(text) if text else

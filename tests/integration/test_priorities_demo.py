@@ -42,7 +42,7 @@ def test_the_report_ranks_priorities_and_marks_every_option_as_a_draft(demo):
 
 
 def test_top_wards_by_harm_match_a_recount_of_ward_hotspots(demo):
-    out, con = demo
+    out, _ = demo
     part = section((out / "report.html").read_text(encoding="utf-8"))
     hot = pd.read_csv(out / "tables" / "ward_hotspots.csv")
     vwi = hot[(hot.theme == "vwi") & (hot["count"] > 0)]
@@ -63,7 +63,7 @@ def test_rules_fire_on_the_demo_facts(demo):
     facts = con.execute("select theme, u25_over_represented from priorities where level = 'theme' "
                         "and priority_rank <= 3").fetchall()
     for theme, young in facts:
-        block = part[part.index(f'data-theme="{theme}"'):]
+        block = part[part.index(f'<div class="priority" data-theme="{theme}">'):]
         block = block[:block.index("</div>")]
         assert ("Schools and youth-service engagement" in block) == bool(young)
 

@@ -29,7 +29,7 @@ def test_a_persistent_hot_spot_with_a_rising_count_gets_a_problem_solving_plan()
     options = tasking.options(row, RULES)
     assert [o["text"] for o in options] == ["Problem-solving plan and patrol"]
     assert options[0]["option_type"] == "enforcement"
-    assert options[0]["because"] == "persistent hotspot; count rising"
+    assert options[0]["because"] == "a hot spot in both periods; more crimes than the previous period"
 
 
 def test_every_fact_of_a_rule_must_hold():
@@ -38,7 +38,8 @@ def test_every_fact_of_a_rule_must_hold():
 
 
 def test_a_negated_fact_fires_on_false_and_never_on_unknown():
-    assert texts({"level": "ward", "top_ward": True, "count_rising": False}) == ["Keep the neighbourhood team's presence"]
+    steady = {"level": "ward", "top_ward": True, "count_rising": False}
+    assert texts(steady) == ["Keep the neighbourhood team's presence"]
     assert texts({"level": "ward", "top_ward": True, "count_rising": None}) == []
 
 
@@ -51,7 +52,8 @@ def test_rules_apply_at_their_own_level_only():
     theme = {"level": "theme", "u25_over_represented": True, "repeat_victims_high": False,
              "persistent_hotspot": True, "count_rising": True}
     assert texts(theme) == ["Schools and youth-service engagement"]
-    assert texts({**theme, "u25_over_represented": False, "repeat_victims_high": True}) == ["Safeguarding referral review"]
+    repeats = {**theme, "u25_over_represented": False, "repeat_victims_high": True}
+    assert texts(repeats) == ["Safeguarding referral review"]
 
 
 def test_a_non_boolean_value_is_not_a_fact():

@@ -42,7 +42,8 @@ def test_an_option_drafted_for_several_wards_is_listed_once_with_them():
              {"level": "ward", "ward_code": "B1", "ward_name": "South", "count_rising": False},
              {"level": "ward", "ward_code": "C1", "ward_name": None, "count_rising": True}]
     assert priorities_section.ward_options(wards, rules) == [
-        {"option_type": "enforcement", "text": "Patrol", "because": "count rising", "wards": ["North", "C1"]}]
+        {"option_type": "enforcement", "text": "Patrol", "because": "more crimes than the previous period",
+         "wards": ["North", "C1"]}]
 
 
 def test_the_method_states_the_weights_in_use():
