@@ -119,7 +119,8 @@ def context(t: Tables, periods: dict, to_text: Callable[[str], str]) -> dict:
                            "ward_options": ward_options(top, rule_set)})
     comparisons = [c for c in (harm_comparison([w for w in wards if w["theme"] == r["theme"]], r["label"])
                                for r in themes) if c][:HARM_TABLES]
-    return {"available": True, "method": method(settings), "themes": themes, "priorities": priorities,
+    return {"available": True, "method": method(settings), "themes": themes, "ranked_wards": len(wards),
+            "priorities": priorities,
             "comparisons": comparisons,
             "requirements": requirements(t.con, chosen, periods.get("current", ""), to_text)}
 

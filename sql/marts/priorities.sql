@@ -17,8 +17,8 @@
 -- seed_priority_settings) of the parts the inputs give; components_used names them.
 -- priority_rank by score (ties: count); count_rank and harm_rank by count and by harm alone (harm_rank
 -- only where the harm part is scored).
--- Facts (null when the inputs cannot tell): significant_increase (change_flag), count_rising (count >
--- previous_count), persistent_hotspot (a Gi* grid cell hot in both periods; ward rows: its centre in the
+-- Facts (null when the inputs cannot tell): significant_increase (change_flag), count_rising (change > 0,
+-- null when the inputs do not cover both periods), persistent_hotspot (a Gi* grid cell hot in both periods; ward rows: its centre in the
 -- ward), u25_over_represented (victim_rates: under-25 rate ratio interval above 1), repeat_victims_high
 -- (repeat_victimisation: repeat_victims_pct >= repeat_victims_high_pct on 10 victims or more), top_ward
 -- (ward rows: priority_rank <= top_wards).
@@ -37,7 +37,7 @@ with settings as (
 
 themes as (
     select summary.theme, summary.source, summary.period_label, summary.count, summary.previous_count,
-           summary.poisson_z, summary.change_flag
+           summary.change, summary.poisson_z, summary.change_flag
     from theme_summary as summary
     join seed_themes as seed on seed.theme = summary.theme
     where summary.is_focus and seed.overall <> 'true'
@@ -118,7 +118,7 @@ theme_rows as (
         theme_harm.harm_weight_coverage_pct as theme_harm_coverage_pct,
         themes.change_flag,
         themes.change_flag = 'significant_increase' as significant_increase,
-        themes.count > themes.previous_count as count_rising,
+        themes.change > 0 as count_rising,   -- null when the inputs do not cover both periods
         hotspots_computed.persistent_hotspot,
         u25.u25_over_represented,
         repeats.repeat_victims_high
@@ -148,7 +148,7 @@ ward_rows as (
         theme_harm.harm_weight_coverage_pct as theme_harm_coverage_pct,
         wards.change_flag,
         wards.change_flag = 'significant_increase' as significant_increase,
-        wards.count > wards.previous_count as count_rising,
+        wards.change > 0 as count_rising,
         case when hotspots_computed.theme is not null and ref_wards.geom is not null then exists (
             select 1 from persistent_cells
             where persistent_cells.theme = wards.theme
@@ -157,7 +157,7 @@ ward_rows as (
         cast(null as boolean) as u25_over_represented,   -- victims' ages are profiled per theme, not per ward
         cast(null as boolean) as repeat_victims_high
     from wards
-    join themes on themes.theme = wards.theme
+    join seed_themes as seed on seed.theme = wards.theme and seed.overall <> 'true'  -- with or without a theme row
     left join theme_harm on theme_harm.theme = wards.theme and theme_harm.source = wards.source
     left join ref_wards on ref_wards.ward_code = wards.ward_code
     left join hotspots_computed on hotspots_computed.theme = wards.theme

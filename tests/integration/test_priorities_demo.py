@@ -11,6 +11,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from pipeline.settings.config import load_config
+from pipeline.transform import assessment, db
+from tests.helpers.merton import WARD_FILE_2022, WARD_FILE_PRE_2022, merton_config
+from tests.helpers.shared_data import needs_shared_data
+
 pytestmark = pytest.mark.integration
 
 
@@ -79,3 +84,28 @@ def test_the_public_tier_shows_no_priority_and_no_draft(demo):
     part = section(public)
     assert "restricted tier only" in part and "[Draft]" not in part and "<table" not in part
     assert not (out / "public" / "tables" / "priorities.csv").exists()
+
+
+@needs_shared_data
+def test_count_only_ward_files_rank_wards_without_harm_or_guesses(tmp_path):
+    # the real Merton MPS ward files: no offence codes (no harm), no points (no Gi*), no victims' ages
+    con = build_merton_priorities(tmp_path)
+    wards = con.execute("select * from priorities where level = 'ward'").df()
+    ranked = wards.dropna(subset=["priority_score"])
+    assert len(ranked) > 0 and ranked["harm_weighted_count"].isna().all() and ranked["harm_rank"].isna().all()
+    assert set(ranked["components_used"]) == {"volume, trend, concentration"}
+    assert wards["persistent_hotspot"].isna().all()       # unknown: no patrol plan drafted on it
+    # the count ranks are ward_hotspots' own (rank_in_area ties by rate; ours by count alone)
+    hot = con.execute("select theme, ward_code, count from ward_hotspots where count > 0 and theme <> 'all_crime'").df()
+    hot["expected"] = hot.groupby("theme")["count"].rank(method="min", ascending=False).astype(int)
+    merged = ranked.merge(hot, on=["theme", "ward_code"], suffixes=("", "_hot"))
+    assert len(merged) == len(ranked) and (merged["count_rank"] == merged["expected"]).all()
+    con.close()
+
+
+def build_merton_priorities(root):
+    cfg = load_config(merton_config(root, [WARD_FILE_2022, WARD_FILE_PRE_2022], previous_wards=True))
+    con = db.connect()
+    assessment.ingest(con, cfg)
+    assessment.build(con, cfg, "test-run", select=["priorities"])
+    return con

@@ -90,6 +90,8 @@ def test_facts_come_from_the_marts(con):
     assert pd.isna(t.loc["vwi", "repeat_victims_high"])
     # no points, so no Gi* hot spots: unknown, not false
     assert t["persistent_hotspot"].isna().all()
+    # the extract does not cover 2022 in full, so no theme change: rising is unknown, not 5 against 1
+    assert pd.isna(t.loc["vwi", "count_rising"]) and t.loc["vwi", "previous_count"] == 1
     w = frame(con, "ward").set_index(["theme", "ward_code"])
     assert w.loc[("personal_robbery", "E05000001"), "count_rising"] == True  # noqa: E712 (12 v 0)
     assert w.loc[("vwi", "E05000002"), "top_ward"] is pd.NA or pd.isna(w.loc[("vwi", "E05000002"), "top_ward"])
