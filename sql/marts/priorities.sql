@@ -39,7 +39,7 @@ themes as (
     select summary.theme, summary.source, summary.period_label, summary.count, summary.previous_count,
            summary.change, summary.poisson_z, summary.change_flag
     from theme_summary as summary
-    join seed_themes as seed on seed.theme = summary.theme
+    join seed_themes as seed on summary.theme = seed.theme
     where summary.is_focus and seed.overall <> 'true'
 ),
 
@@ -57,7 +57,7 @@ theme_harm as (  -- every crime of the theme, placed in a ward or not (ward_code
 wards as (
     select *,
            sum(population) over (partition by theme) as theme_population,
-           row_number() over (partition by theme order by count desc, ward_code) as count_order,
+           row_number() over (partition by theme order by count desc, ward_code asc) as count_order,
            count(count) over (partition by theme) as wards_counted
     from ward_hotspots
     where count is not null
@@ -123,11 +123,11 @@ theme_rows as (
         u25.u25_over_represented,
         repeats.repeat_victims_high
     from themes
-    left join theme_harm on theme_harm.theme = themes.theme and theme_harm.source = themes.source
-    left join top_fifth on top_fifth.theme = themes.theme
-    left join hotspots_computed on hotspots_computed.theme = themes.theme
-    left join u25 on u25.theme = themes.theme
-    left join repeats on repeats.theme = themes.theme
+    left join theme_harm on themes.theme = theme_harm.theme and themes.source = theme_harm.source
+    left join top_fifth on themes.theme = top_fifth.theme
+    left join hotspots_computed on themes.theme = hotspots_computed.theme
+    left join u25 on themes.theme = u25.theme
+    left join repeats on themes.theme = repeats.theme
 ),
 
 ward_rows as (
@@ -157,10 +157,10 @@ ward_rows as (
         cast(null as boolean) as u25_over_represented,   -- victims' ages are profiled per theme, not per ward
         cast(null as boolean) as repeat_victims_high
     from wards
-    join seed_themes as seed on seed.theme = wards.theme and seed.overall <> 'true'  -- with or without a theme row
-    left join theme_harm on theme_harm.theme = wards.theme and theme_harm.source = wards.source
-    left join ref_wards on ref_wards.ward_code = wards.ward_code
-    left join hotspots_computed on hotspots_computed.theme = wards.theme
+    join seed_themes as seed on wards.theme = seed.theme and seed.overall <> 'true'  -- with or without a theme row
+    left join theme_harm on wards.theme = theme_harm.theme and wards.source = theme_harm.source
+    left join ref_wards on wards.ward_code = ref_wards.ward_code
+    left join hotspots_computed on wards.theme = hotspots_computed.theme
 ),
 
 unioned as (
@@ -189,19 +189,23 @@ percent_ranked as (  -- percent_rank, except that a unit ranked alone scores 1 (
         *,
         case when volume_value is not null then
             case when count(volume_value) over (partition by level, peer_group) = 1 then 1.0
-                 else percent_rank() over (partition by level, peer_group, volume_value is null order by volume_value) end
+                 else percent_rank() over (
+                     partition by level, peer_group, volume_value is null order by volume_value) end
         end as volume_score,
         case when harm_scored is not null then
             case when count(harm_scored) over (partition by level, peer_group) = 1 then 1.0
-                 else percent_rank() over (partition by level, peer_group, harm_scored is null order by harm_scored) end
+                 else percent_rank() over (
+                     partition by level, peer_group, harm_scored is null order by harm_scored) end
         end as harm_score,
         case when trend_value is not null then
             case when count(trend_value) over (partition by level, peer_group) = 1 then 1.0
-                 else percent_rank() over (partition by level, peer_group, trend_value is null order by trend_value) end
+                 else percent_rank() over (
+                     partition by level, peer_group, trend_value is null order by trend_value) end
         end as trend_score,
         case when concentration_value is not null then
             case when count(concentration_value) over (partition by level, peer_group) = 1 then 1.0
-                 else percent_rank() over (partition by level, peer_group, concentration_value is null order by concentration_value) end
+                 else percent_rank() over (
+                     partition by level, peer_group, concentration_value is null order by concentration_value) end
         end as concentration_score
     from scored_parts
 ),
@@ -269,12 +273,12 @@ final as (
         ranked.persistent_hotspot,
         ranked.u25_over_represented,
         ranked.repeat_victims_high,
-        case when ranked.level = 'ward' and ranked.priority_rank is not null then ranked.priority_rank <= settings.top_wards end
-            as top_ward,
+        case when ranked.level = 'ward' and ranked.priority_rank is not null
+            then ranked.priority_rank <= settings.top_wards end as top_ward,
         getvariable('run_id') as run_id
     from ranked
     cross join settings
-    join seed_themes as seed on seed.theme = ranked.theme
+    join seed_themes as seed on ranked.theme = seed.theme
     order by ranked.level, cast(seed.sort_order as integer), ranked.priority_rank nulls last, ranked.ward_code
 )
 
