@@ -247,6 +247,11 @@ MARTS: dict[str, Mart] = {mart.name: mart for mart in (
              counts=("base_victims_u25",),
              derived={"base_victims_u25": ("base_rate_u25_per_1000", "expected_victims_u25", "expected_change")},
              safe=("projection_year", "base_population_u25", "projected_population_u25"))),
+    Mart("priorities",
+         "Priorities by threat, harm and risk: themes and their wards scored on volume, harm, trend and concentration",
+         empty="No theme or ward with a count this period.",
+         not_public=("tasking priorities are for the Tasking Group; ward ranks and scores are built from ward counts "
+                     "the public tier suppresses, so a rank or score would narrow a suppressed count")),
     Mart("grid_hotspots",
          "Getis-Ord Gi* hot and cold spots on a grid, and their change",
          empty=("No grid cell is a hot or cold spot at the FDR threshold in either period (or the inputs have "

@@ -23,7 +23,7 @@ from pipeline import seeds
 from pipeline.narrative import analyses, sentences
 from pipeline.narrative.phrases import MIN_BASE, catalog_read_once, records
 from pipeline.publish.catalog import definitions, marking
-from pipeline.report import plain_text
+from pipeline.report import plain_text, priorities_section
 from pipeline.report.provenance import SOURCE_NAMES, extracts_used, source_name, sources_in
 from pipeline.report.report_tables import (
     SUPPRESSED,
@@ -316,6 +316,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
             "glossary": plain_text.glossary(traits), "extracts": extracts,
             "quality": _quality(t, validation), "theme_definitions": theme_defs,
             "caveats": plain_text.caveats(traits),
+            "priorities": priorities_section.context(t, periods, plain),
             "gaps": [plain(g) for g in _guarded_list(analyses.intelligence_gaps, con)],
             "monthly": None,
         }
