@@ -187,6 +187,7 @@ def _theme_section(t: Tables, row: dict, periods: dict, comparator: str | None) 
         (analyses.repeat_sentence, (t.con, row["theme"], row["short_label"], periods.get("current", ""))),
         (analyses.deprivation_sentence, (t.con, row["theme"], row["short_label"])),
         (analyses.temporal_sentence, (t.con, row["theme"], row["short_label"])),
+        (analyses.near_repeat_sentence, (t.con, row["theme"], row["short_label"])),
         (sentences.top_wards_sentence, (t.con, row["theme"], row["short_label"])))]
     heat, heat_note = _day_hour(t, row)
     ward_svg, ward_rows, ward_note = _wards(t, row)

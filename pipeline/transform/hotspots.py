@@ -149,6 +149,9 @@ def spatial_layers(con: duckdb.DuckDBPyConnection, gs) -> dict:
     if db.has_table(con, "grid_hotspots"):
         grid = con.execute("select * from grid_hotspots order by theme, period_role, grid_col, grid_row").df()
         layers["grid_hotspots"] = _cells(grid, cell)
+    if db.has_table(con, "emerging_hotspots"):
+        emerging = con.execute("select * from emerging_hotspots order by theme, grid_col, grid_row").df()
+        layers["emerging_hotspots"] = _cells(emerging, cell)
     layers["themes"] = dict(con.execute("select theme, label from seed_themes order by cast(sort_order as integer)").fetchall())
     layers["kde_surface"] = kde_layer(con, gs, cell, layers["area"])
     return layers
@@ -199,7 +202,7 @@ def write_geopackage(layers: dict, path: Path) -> Path:
     synchronous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
     pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
     try:
-        for name in ("wards", "sub_areas", "ward_hotspots", "grid_hotspots", "kde_surface"):
+        for name in ("wards", "sub_areas", "ward_hotspots", "grid_hotspots", "emerging_hotspots", "kde_surface"):
             layer = layers.get(name)
             if layer is None or len(layer) == 0:
                 continue
