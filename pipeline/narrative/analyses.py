@@ -265,12 +265,19 @@ def near_repeat_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str)
     """The Knox test's closest band (near_repeats: 0-200 m, 0-7 days) in words, for the themes whose
     near_repeats is true. A risk is claimed only when it is above chance at p < 0.05 on at least
     phrases.MIN_BASE pairs; otherwise the sentence says no more than chance, or too few pairs to tell."""
-    if theme not in seeds.themes_where("near_repeats") or not _have(con, "near_repeats"):
+    if theme not in seeds.themes_where("near_repeats") or not _in_this_tier(con, "near_repeats"):
         return ""
     row = _one(con, "select * from near_repeats where theme = ? and distance_band = 1 and time_band = 1", [theme])
     if row is None:
         return ""
     return near_repeat_words(row, label)
+
+
+def _in_this_tier(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `table` is in the schema being drafted: the public tier leaves near_repeats out, and DuckDB
+    would resolve its unqualified name to main's restricted table."""
+    return bool(_one(con, "select 1 as found from information_schema.tables where table_name = ? "
+                          "and table_schema = current_schema()", [table]))
 
 
 def near_repeat_words(row: dict, label: str) -> str:

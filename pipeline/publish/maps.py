@@ -368,7 +368,7 @@ def hotspot_change_map(layers: dict, theme: str, out_dir: Path, source: str, bas
 # emerging hot spot classes (ArcGIS's): reds for hot, blues for cold, hatching or dots on the patterns
 # about the past or of short runs, so no two classes differ by colour alone
 EMERGING_STYLES = {
-    "new_hot_spot": ("#E69F00", "....", "new hot spot: hot in the last month only"),
+    "new_hot_spot": ("#E69F00", "....", "new hot spot: hot in the last month, never before"),
     "consecutive_hot_spot": ("#fc8d59", "////", "consecutive hot spot: hot in the last months only"),
     "intensifying_hot_spot": ("#b30000", None, "intensifying hot spot: hot 90% of months, ever hotter"),
     "persistent_hot_spot": ("#D55E00", None, "persistent hot spot: hot 90% of months, no trend"),
@@ -376,7 +376,7 @@ EMERGING_STYLES = {
     "sporadic_hot_spot": ("#fdd49e", "////", "sporadic hot spot: hot now, on and off before"),
     "oscillating_hot_spot": ("#CC79A7", "....", "oscillating hot spot: hot now, a cold spot before"),
     "historical_hot_spot": ("#bdbdbd", "////", "historical hot spot: hot 90% of months, not now"),
-    "new_cold_spot": ("#56B4E9", "....", "new cold spot: cold in the last month only"),
+    "new_cold_spot": ("#56B4E9", "....", "new cold spot: cold in the last month, never before"),
     "consecutive_cold_spot": ("#92c5de", "////", "consecutive cold spot: cold in the last months only"),
     "intensifying_cold_spot": ("#08519c", None, "intensifying cold spot: cold 90% of months, ever colder"),
     "persistent_cold_spot": ("#2166ac", None, "persistent cold spot: cold 90% of months, no trend"),

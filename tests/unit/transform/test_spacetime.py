@@ -209,7 +209,7 @@ def test_emerging_map_names_each_class_drawn_and_draws_nothing_without_one(tmp_p
     [path] = maps.emerging_map(layers, "vwi", tmp_path, "boundaries")
     svg = path.read_text()
     assert "Violence with Injury: emerging hot spots, Jan 2022 to Dec 2023" in svg
-    assert "new hot spot: hot in the last month only (1 cells)" in svg
+    assert "new hot spot: hot in the last month, never before (1 cells)" in svg
     assert "persistent hot spot: hot 90% of months, no trend (2 cells)" in svg
     assert "sporadic cold spot" in svg and "intensifying" not in svg        # only the classes drawn
     layers["emerging_hotspots"] = cells.assign(emerging_class="no_pattern")
@@ -281,3 +281,16 @@ def test_near_repeats_mart_counts_every_pair_once_as_pandas_does(planted_run):
     assert first.knox_ratio > 1 and first.knox_p_value <= 0.05 and first.permutations == 999
     sentence = analyses.near_repeat_sentence(con, "personal_robbery", "personal robbery")
     assert sentence.startswith("After a personal robbery offence, the risk of another within 200 m in the next 7 days is")
+
+
+def test_the_public_tier_gets_no_near_repeat_sentence(planted_run):
+    """near_repeats is not public: drafted in the public schema, where the table is absent, no sentence
+    (DuckDB would otherwise find main's restricted table under the same name)."""
+    con = planted_run
+    con.execute("create schema if not exists public_test")
+    con.execute("set search_path = 'public_test'")
+    try:
+        assert analyses.near_repeat_sentence(con, "personal_robbery", "personal robbery") == ""
+    finally:
+        con.execute("set search_path = 'main'")
+    assert analyses.near_repeat_sentence(con, "personal_robbery", "personal robbery")
