@@ -76,11 +76,12 @@ def gi_star_udf(cols: list[int], rows: list[int], counts: list[float], permutati
     result = gi_star(cols, rows, y, permutations=int(permutations), seed=int(seed))
     p_sim = result.p_sim if permutations else np.full(len(y), np.nan)
 
-    def num(v):
-        return None if v is None or not np.isfinite(v) else float(v)
+    def nums(values) -> list:  # whole arrays at once: a call per value took a third of the time
+        values = np.asarray(values, dtype=float)
+        return [v if ok else None for v, ok in zip(values.tolist(), np.isfinite(values).tolist())]
 
-    return [{"grid_col": int(c), "grid_row": int(r), "gi_z": num(z), "p_norm": num(pn), "p_sim": num(ps)}
-            for c, r, z, pn, ps in zip(cols, rows, result.Zs, result.p_norm, p_sim)]
+    return [{"grid_col": int(c), "grid_row": int(r), "gi_z": z, "p_norm": pn, "p_sim": ps}
+            for c, r, z, pn, ps in zip(cols, rows, nums(result.Zs), nums(result.p_norm), nums(p_sim))]
 
 
 # ---------------------------------------------------------------- KDE

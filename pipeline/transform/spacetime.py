@@ -9,6 +9,8 @@ monthly series (int_grid_month_gi_star), `near_repeats` calls `knox_bands` on ea
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # ArcGIS's Emerging Hot Spot Analysis needs at least ten time steps, and its classes turn on 90% of them
@@ -19,15 +21,21 @@ MOST = 0.9
 # ---------------------------------------------------------------- emerging hot spots
 
 def mann_kendall(series) -> tuple[float, float]:
-    """Mann-Kendall trend test of a series against time: Kendall's tau (scipy's tau-b, ties in the
-    series corrected) and its two-sided p-value. (nan, nan) when the series does not vary."""
-    from scipy import stats
-
+    """Mann-Kendall trend test of a series against time: Kendall's tau-b and its two-sided p-value from
+    the normal approximation with the variance corrected for ties in the series (time has none), which
+    is scipy.stats.kendalltau(time, series, method="asymptotic") (tests check they agree) at a
+    fiftieth of its cost: emerging_hotspots runs it on every cell of every theme. (nan, nan) when the
+    series does not vary."""
     y = np.asarray(series, dtype=float)
-    if len(y) < 3 or np.all(y == y[0]):
+    n = len(y)
+    if n < 3 or np.all(y == y[0]):
         return float("nan"), float("nan")
-    result = stats.kendalltau(np.arange(len(y)), y)
-    return float(result.statistic), float(result.pvalue)
+    s = float(np.sign(y[None, :] - y[:, None])[np.triu_indices(n, 1)].sum())   # concordant - discordant pairs
+    _, ties = np.unique(y, return_counts=True)
+    pairs, tied = n * (n - 1) / 2, float((ties * (ties - 1) / 2).sum())
+    variance = (n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())) / 18
+    z = s / math.sqrt(variance)
+    return s / math.sqrt(pairs * (pairs - tied)), math.erfc(abs(z) / math.sqrt(2))
 
 
 def emerging_class(classes: list[str], tau: float, p: float, alpha: float = 0.05) -> str:

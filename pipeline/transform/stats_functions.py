@@ -61,8 +61,8 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
          "STRUCT(trend_tau DOUBLE, trend_p DOUBLE, emerging_class VARCHAR)", "native"),
         ("knox_bands", spacetime.knox_udf,
          ["DOUBLE[]", "DOUBLE[]", "BIGINT[]", "DOUBLE", "INTEGER", "INTEGER", "INTEGER", "INTEGER", "INTEGER"],
-         "STRUCT(distance_band INTEGER, time_band INTEGER, observed_pairs BIGINT, expected_pairs DOUBLE, "
-         "knox_ratio DOUBLE, p_value DOUBLE)[]", "native"),
+         ("STRUCT(distance_band INTEGER, time_band INTEGER, observed_pairs BIGINT, expected_pairs DOUBLE, "
+          "knox_ratio DOUBLE, p_value DOUBLE)[]"), "native"),
     ):
         db.create_python_function(con, name, fn, args, result, kind)
     con.execute(MACROS.read_text())

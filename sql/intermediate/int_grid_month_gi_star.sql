@@ -1,6 +1,6 @@
 -- int_grid_month_gi_star
 -- Grain: one row per grid cell x theme x month (int_grid_month_counts) of a theme with at least
--- getvariable('gi_min_crimes') located crimes in that month: the Getis-Ord Gi* z-score from PySAL
+-- getvariable('gi_min_crimes') located crimes in every month, and ten months or more: the Getis-Ord Gi* z-score from PySAL
 -- esda (gi_star_grid, as int_grid_gi_star, analytical z only: no permutations), its two-sided p-value,
 -- the Benjamini-Hochberg q-value across the area's cells for that theme and month, and the hot/cold
 -- class at getvariable('fdr_alpha'): the time steps of emerging_hotspots.
@@ -18,8 +18,10 @@ grouped as (
         list(cast(count as double) order by grid_col, grid_row) as counts,
         sum(count) as crimes
     from counts
-    group by all
-    having sum(count) >= getvariable('gi_min_crimes')
+    group by theme, month_start
+    -- only themes emerging_hotspots can classify: enough crimes in every month, at least ten months
+    qualify min(sum(count)) over (partition by theme) >= getvariable('gi_min_crimes')
+        and count(*) over (partition by theme) >= 10
 ),
 
 computed as (
