@@ -265,3 +265,41 @@ def area_comparison_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: 
     position = {"above_99.8": "above the upper 99.8% limit of the funnel plot of all boroughs",
                 "below_99.8": "below the lower 99.8% limit of the funnel plot of all boroughs"}.get((funnel or {}).get("funnel_position"))
     return sentence + (f", {position}" if position else "") + "."
+
+
+def near_repeat_sentence(con: duckdb.DuckDBPyConnection, theme: str, label: str) -> str:
+    """The Knox test's closest band (near_repeats: 0-200 m, 0-7 days) in words, for the themes whose
+    near_repeats is true. A risk is claimed only when it is above chance at p < 0.05 on at least
+    phrases.MIN_BASE pairs; otherwise the sentence says no more than chance, or too few pairs to tell."""
+    if theme not in seeds.themes_where("near_repeats") or not _in_this_tier(con, "near_repeats"):
+        return ""
+    row = _one(con, "select * from near_repeats where theme = ? and distance_band = 1 and time_band = 1", [theme])
+    if row is None:
+        return ""
+    return near_repeat_words(row, label)
+
+
+def _in_this_tier(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `table` is in the schema being drafted: the public tier leaves near_repeats out, and DuckDB
+    would resolve its unqualified name to main's restricted table."""
+    return bool(_one(con, "select 1 as found from information_schema.tables where table_name = ? "
+                          "and table_schema = current_schema()", [table]))
+
+
+def near_repeat_words(row: dict, label: str) -> str:
+    """The sentence for one near_repeats row (see near_repeat_sentence)."""
+    within = row["distance_label"].split("-")[-1]          # '0-200 m' -> '200 m'
+    days = row["time_label"].split("-")[-1]                 # '0-7 days' -> '7 days'
+    pairs, expected = row["observed_pairs"] or 0, row["expected_pairs"] or 0.0
+    what = _offences_of(label)
+    if pairs < base.MIN_BASE:
+        return (f"Too few pairs of {what} within {within} and {days} of each other ({base.fmt_count(pairs)}) to test "
+                f"for near repeats.")
+    p = row["knox_p_value"]
+    test = f"Knox test, {base.fmt_count(row['permutations'])} permutations, p = {p:.3f}"
+    if p < 0.05 and (row["knox_ratio"] or 0) > 1:
+        return (f"After a {label} offence, the risk of another within {within} in the next {days} is "
+                f"{row['knox_ratio']:.1f} times what chance gives ({base.fmt_count(pairs)} pairs of {what} this close "
+                f"against {expected:.1f} expected; {test}).")
+    return (f"Near repeats of {what} were no more than chance: {base.fmt_count(pairs)} pairs within {within} and "
+            f"{days} of each other against {expected:.1f} expected ({test}).")

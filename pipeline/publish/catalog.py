@@ -260,6 +260,18 @@ MARTS: dict[str, Mart] = {mart.name: mart for mart in (
                  ("Hot and cold cells only (and cells that were hot or cold in the previous period); "
                   "every cell is in tables/grid_hotspots.csv and svna.gpkg.")),
          not_public="grid cells with coordinates at a fine resolution (point-level detail)"),
+    Mart("emerging_hotspots",
+         "Emerging hot spots: each grid cell's Gi* month by month and its trend (ArcGIS's classes)",
+         empty=("No theme had enough located crimes in every month for Gi* (geography.gi_min_crimes a month, at "
+                "least ten months), or the inputs have no point locations."),
+         extract=("emerging_class not in ('no_pattern', 'not_computed')",
+                  "Cells with an emerging hot or cold spot class only; every cell is in tables/emerging_hotspots.csv."),
+         not_public="grid cells with coordinates at a fine resolution (point-level detail), as grid_hotspots"),
+    Mart("near_repeats",
+         "Near repeats: pairs of crimes close in space and time against chance (Knox test)",
+         empty="No theme flagged near_repeats in themes.csv has two or more located crimes in the current period.",
+         not_public=("pair counts from record-level points: a small cell (one or two pairs) says two crimes happened "
+                     "within 200 m and a week of each other; the report's sentence states the finding")),
     Mart("area_comparison",
          "Every area in the MPS count files by theme: counts, change, rate, rank and share of the comparator",
          disclosure=TableRule(   # the areas of a theme add up to the comparator's total

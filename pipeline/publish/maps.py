@@ -5,6 +5,7 @@
 * ``gi_star_<theme>`` Getis-Ord Gi* hot and cold grid cells (FDR-adjusted) over the ward outlines
 * ``hotspot_change_<theme>`` new, persistent and former Gi* hot spots (grid_hotspots.hotspot_change),
                       drawn only when there is one
+* ``emerging_<theme>`` emerging hot and cold spot classes (emerging_hotspots), drawn only when a cell has one
 
 A theme with no offences in the period gets a figure saying "no offences recorded" instead of a
 shaded map; when no ward has more than SMALL_COUNT_MAX crimes the map shows counts (not rates) in
@@ -364,7 +365,60 @@ def hotspot_change_map(layers: dict, theme: str, out_dir: Path, source: str, bas
                      source, body, entries, out_dir, "hotspot_change", base, defs)
 
 
-MAP_KINDS = {"ward": ward_choropleth, "gi_star": gi_star_map, "hotspot_change": hotspot_change_map}
+# emerging hot spot classes (ArcGIS's): reds for hot, blues for cold, hatching or dots on the patterns
+# about the past or of short runs, so no two classes differ by colour alone
+EMERGING_STYLES = {
+    "new_hot_spot": ("#E69F00", "....", "new hot spot: hot in the last month, never before"),
+    "consecutive_hot_spot": ("#fc8d59", "////", "consecutive hot spot: hot in the last months only"),
+    "intensifying_hot_spot": ("#b30000", None, "intensifying hot spot: hot 90% of months, ever hotter"),
+    "persistent_hot_spot": ("#D55E00", None, "persistent hot spot: hot 90% of months, no trend"),
+    "diminishing_hot_spot": ("#f4a582", None, "diminishing hot spot: hot 90% of months, cooling"),
+    "sporadic_hot_spot": ("#fdd49e", "////", "sporadic hot spot: hot now, on and off before"),
+    "oscillating_hot_spot": ("#CC79A7", "....", "oscillating hot spot: hot now, a cold spot before"),
+    "historical_hot_spot": ("#bdbdbd", "////", "historical hot spot: hot 90% of months, not now"),
+    "new_cold_spot": ("#56B4E9", "....", "new cold spot: cold in the last month, never before"),
+    "consecutive_cold_spot": ("#92c5de", "////", "consecutive cold spot: cold in the last months only"),
+    "intensifying_cold_spot": ("#08519c", None, "intensifying cold spot: cold 90% of months, ever colder"),
+    "persistent_cold_spot": ("#2166ac", None, "persistent cold spot: cold 90% of months, no trend"),
+    "diminishing_cold_spot": ("#c6dbef", None, "diminishing cold spot: cold 90% of months, warming"),
+    "sporadic_cold_spot": ("#deebf7", "////", "sporadic cold spot: cold now, on and off before"),
+    "oscillating_cold_spot": ("#9970ab", "....", "oscillating cold spot: cold now, a hot spot before"),
+    "historical_cold_spot": ("#969696", "....", "historical cold spot: cold 90% of months, not now"),
+}
+
+
+def emerging_map(layers: dict, theme: str, out_dir: Path, source: str, base: BaseLayer | None = None) -> list[Path]:
+    """Emerging hot and cold spot classes of the grid cells (emerging_hotspots); none when no cell has one.
+    The legend names only the classes drawn, with their cell counts."""
+    grid = layers.get("emerging_hotspots")
+    if grid is None or grid.empty:
+        return []
+    cells = grid[(grid.theme == theme) & grid.emerging_class.isin(list(EMERGING_STYLES))]
+    if cells.empty:
+        return []
+    base = _base(layers, base)
+    stem = f"emerging_{theme}"
+    body, defs, entries = _fill(base.all_wards, "#f7f7f7"), "", []
+    for name, (colour, hatch, text) in EMERGING_STYLES.items():
+        part = cells[(cells.emerging_class == name).to_numpy()]
+        if part.empty:
+            continue
+        fill = colour
+        if hatch:
+            fill = f"url(#{stem}-{name})"
+            defs += _pattern(f"{stem}-{name}", colour, hatch)
+        body += _fill(" ".join(base.paths(part.geometry)), fill)
+        entries.append((fill, f"{text} ({len(part)} cells)"))
+    entries.append(("#f7f7f7", "no pattern"))
+    label, first, last = layers["themes"].get(theme, theme), cells.first_month.iloc[0], cells.last_month.iloc[0]
+    return _save(out_dir, stem, base, f"{label}: emerging hot spots, {first:%b %Y} to {last:%b %Y}",
+                 f"Getis-Ord Gi* each month (FDR q <= {layers['fdr_alpha']:g}) and a Mann-Kendall trend; "
+                 f"{layers.get('cell_m'):g} m grid cells; ArcGIS's emerging hot spot classes",
+                 _source({"source": ["record_extract"]}, source), body, _legend(entries), defs)
+
+
+MAP_KINDS = {"ward": ward_choropleth, "gi_star": gi_star_map, "hotspot_change": hotspot_change_map,
+             "emerging": emerging_map}
 
 
 def write_maps(layers: dict, out_dir: Path, source_line: str) -> list[Path]:

@@ -221,6 +221,7 @@ def _theme_section(t: Tables, row: dict, periods: dict, comparator: str | None, 
         (analyses.repeat_sentence, (t.con, row["theme"], row["short_label"], periods.get("current", "")), record),
         (analyses.deprivation_sentence, (t.con, row["theme"], row["short_label"]), record),
         (analyses.temporal_sentence, (t.con, row["theme"], row["short_label"]), record),
+        (analyses.near_repeat_sentence, (t.con, row["theme"], row["short_label"]), record),
         (sentences.top_wards_sentence, (t.con, row["theme"], row["short_label"]), ward_source))]
     versus = plain(sentences.comparator_phrase(comparator, row.get("comparator_pct_change")
                                                if row.get("comparator_pct_change") is not SUPPRESSED else None)).strip()

@@ -37,7 +37,7 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     import pyarrow as pa
     from scipy import stats
 
-    from pipeline.transform import hotspots
+    from pipeline.transform import hotspots, spacetime
 
     def chi2_ppf(q, df):  # vectorised: one call per batch of rows
         q, df = q.to_numpy(zero_copy_only=False), df.to_numpy(zero_copy_only=False)
@@ -57,6 +57,12 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
         ("exact_change_p", exact_change_p, ["DOUBLE", "DOUBLE", "DOUBLE", "DOUBLE"], "DOUBLE", "arrow"),
         ("gi_star_grid", hotspots.gi_star_udf, ["BIGINT[]", "BIGINT[]", "DOUBLE[]", "INTEGER", "INTEGER"],
          "STRUCT(grid_col BIGINT, grid_row BIGINT, gi_z DOUBLE, p_norm DOUBLE, p_sim DOUBLE)[]", "native"),
+        ("emerging_hotspot", spacetime.emerging_udf, ["DOUBLE[]", "VARCHAR[]", "DOUBLE"],
+         "STRUCT(trend_tau DOUBLE, trend_p DOUBLE, emerging_class VARCHAR)", "native"),
+        ("knox_bands", spacetime.knox_udf,
+         ["DOUBLE[]", "DOUBLE[]", "BIGINT[]", "DOUBLE", "INTEGER", "INTEGER", "INTEGER", "INTEGER", "INTEGER"],
+         ("STRUCT(distance_band INTEGER, time_band INTEGER, observed_pairs BIGINT, expected_pairs DOUBLE, "
+          "knox_ratio DOUBLE, p_value DOUBLE)[]"), "native"),
     ):
         db.create_python_function(con, name, fn, args, result, kind)
     con.execute(MACROS.read_text())
