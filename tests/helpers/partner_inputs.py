@@ -68,3 +68,24 @@ def add_partner_inputs(config: Path) -> Path:
     # the fixtures' bad rows are a large share of a few rows: the gate's share is tested elsewhere
     config.write_text(text + "quarantine_threshold_pct: 40\n")
     return config
+
+
+# Quarterly targets on the tiny extract (2023 by calendar quarter; 2022 a year earlier):
+#   K1: police knife crime, Q1 0, Q2 1 (C2, June), Q3 1 (C3, July), Q4 0; 2022: 0 in every quarter
+#   hes: partner HES X99 under 25, Q1 3, Q2 0, Q3 2, Q4 4; 2022: Q1 1, Q2 0, Q3 3, Q4 0
+#   violence: Fingertips 11201, 60 (2020/21 - 22/23) on Q4, 50 a year earlier
+#   fte: partner youth-justice first-time entrants: no such table in the run (data not received)
+INDICATOR_SET = """\
+id,name,plan_theme,source_measure,baseline,target,red_at,direction,owner
+K1,Knife crime,Knife crime,police:knife_crime,1,0,2,lower,Police
+H1,Sharp-object admissions under 25,Core measures,partner:hes_sharp_object_admissions_u25,2,2,4,lower,Public health
+V1,Hospital admissions for violence,Core measures,fingertips:11201,55,55,65,lower,Public health
+Y1,First-time entrants,Youth justice,partner:yj_first_time_entrants,10,8,12,lower,Youth Justice Service
+"""
+
+
+def add_indicator_set(config: Path, text: str = INDICATOR_SET) -> Path:
+    (config.parent / "indicators.csv").write_text(text)
+    config.write_text(config.read_text().replace(
+        "inputs:\n", "inputs:\n  - kind: indicator_set\n    paths: [indicators.csv]\n", 1))
+    return config
