@@ -23,6 +23,7 @@ from pipeline import seeds
 from pipeline.narrative import analyses, sentences
 from pipeline.narrative.phrases import MIN_BASE, catalog_read_once, records
 from pipeline.publish.catalog import definitions, marking
+from pipeline.report.core_measures import core_measures_context
 from pipeline.report.report_tables import (
     SUPPRESSED,
     Tables,
@@ -262,6 +263,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
             "caveats": con.execute("select topic, applies_to, caveat from seed_caveats").fetchall(),
             "gaps": [plain(g) for g in _guarded_list(analyses.intelligence_gaps, con)],
             "monthly": None,
+            "core_measures": core_measures_context(t),   # the Duty's core measures and the indicators (report/core_measures.py)
         }
     path.write_text(environment().get_template("report.html.j2").render(**context), encoding="utf-8")
     return path

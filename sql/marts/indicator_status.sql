@@ -116,8 +116,14 @@ measured as (
     select id, quarter_start, value, measured, value_period from fingertips
 ),
 
-received as (  -- the indicator's data is in the run at all
-    select distinct id from measured
+received as (  -- the indicator's data is in the run at all (measured in some quarter or not)
+    select indicators.id
+    from indicators
+    where (indicators.source_type = 'police' and indicators.source_key in (select theme from police_source))
+       or (indicators.source_type = 'police_victims_u25' and exists (select 1 from extract_span))
+       or (indicators.source_type = 'partner' and indicators.source_key in (select measure from int_partner_area))
+       or (indicators.source_type = 'fingertips'
+           and indicators.source_key in (select cast(indicator_id as varchar) from health_indicators))
 ),
 
 evaluated as (
