@@ -4,7 +4,7 @@ Written beside the police inputs by pipeline.demo.riverford (PARTNER_PATHS under
 config/demo.yaml reads them with the partner profiles in config/profiles/demo_*.yaml.
 
 * ``fingertips_11201.csv``: OHID Fingertips "all data" layout, indicator 11201 (hospital admissions
-  for violence), Riverford, the 11 invented boroughs, London and England, two 3-year periods.
+  for violence), Riverford, the 11 invented boroughs, London and England, four pooled 3-year periods.
 * ``ed_istv_assaults.csv``: A&E assault attendances (ISTV, aggregated) by ward, month and weapon, with
   two bad rows (a count the trust suppressed as ``*``, and a ``Total`` row).
 * ``hes_x99_u25.csv``: hospital admissions for assault with a sharp object, under 25, by month and sex.
@@ -42,7 +42,8 @@ def _fingertips(rng: np.random.Generator, area: dict, boroughs: list[str]) -> pd
     areas = [(area["code"], area["name"], 78.0)] + [
         (f"E09000{71 + n:03d}", name, float(rng.uniform(35, 110))) for n, name in enumerate(boroughs)]
     rows = []
-    for period, sortable, drift in (("2019/20 - 21/22", "20190000", 1.0), ("2020/21 - 22/23", "20200000", 0.94)):
+    for period, sortable, drift in (("2017/18 - 19/20", "20170000", 1.08), ("2018/19 - 20/21", "20180000", 1.03),
+                                    ("2019/20 - 21/22", "20190000", 1.0), ("2020/21 - 22/23", "20200000", 0.94)):
         level = [("E92000001", "England", "England", "", 45.0 * drift, 68000),
                  ("E12000007", "London region", "Regions", "E92000001", 52.0 * drift, 12500)]
         level += [(code, name, "Counties & UAs (from Apr 2023)", "E12000007", value * drift * rng.uniform(0.95, 1.05),

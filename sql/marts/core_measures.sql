@@ -5,7 +5,8 @@
 -- unique_key: measure
 -- Police measures repeat theme_summary's figures (same test, same coverage rule); the under-25 split
 -- counts crimes of the theme with at least one victim under 25 (record extracts only); hospital
--- admissions come from OHID Fingertips (a published rate, its latest period against the one before)
+-- admissions come from OHID Fingertips (a published rate, its latest period against the latest one
+-- before it that does not overlap it: pooled 3-year values share years with their neighbours)
 -- or from a partner table (counts over the run's periods). A measure the inputs cannot give has
 -- available = false and `not_available` names the data to request and from whom.
 with core as (
@@ -82,7 +83,8 @@ measured as (
            cast(null as double) as value, cast(null as double) as lower_ci_95, cast(null as double) as upper_ci_95,
            cast(null as varchar) as value_unit, (select period_label from current_period) as period_label,
            (select period_label from previous_period) as previous_period_label,
-           getvariable('comparator_name') || ' % change' as comparator, comparator_pct_change as comparator_value,
+           case when comparator_pct_change is not null then getvariable('comparator_name') || ' % change' end as comparator,
+           comparator_pct_change as comparator_value,
            cast(null as bigint) as rank_in_file, cast(null as bigint) as areas_in_file, definition
     from police
     union all
@@ -103,7 +105,7 @@ measured as (
            pct_change(count, previous_count),
            round(exact_change_p(count, previous_count, 1, 1), 6),
            change_flag(count, previous_count, exact_change_p(count, previous_count, 1, 1), getvariable('significance_alpha')),
-           case when count is null or previous_count is null then 'change not shown: the Fingertips file gives no count for both periods' end,
+           case when count is null or previous_count is null then 'change not shown: the Fingertips files give no count for a period before the latest that does not overlap it' end,
            value, lower_ci_95, upper_ci_95, 'published rate (Fingertips)', time_period, previous_time_period,
            'England', england_value, rank_in_file, areas_in_file, definition
     from fingertips

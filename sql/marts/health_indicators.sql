@@ -1,7 +1,8 @@
 -- health_indicators
 -- Grain: one row per Fingertips indicator x sex x age for the run's area (matched on its ONS code, else
 -- its name): the latest time period's value with its 95% interval, OHID's recent trend and comparison
--- with England, the period before, and the area's rank among the areas of its type in the files.
+-- with England, the latest period before it that does not overlap it (a 3-year value: the one 3 years
+-- earlier), and the area's rank among the areas of its type in the files.
 -- unique_key: indicator_id, sex, age
 -- Only whole-population rows (no Category Type) are shown; rank 1 is the highest value.
 with indicator_rows as (
@@ -30,8 +31,20 @@ ranked as (  -- areas of the run's area type in the same indicator, breakdown an
 periods_of_area as (
     select
         area.*,
-        row_number() over (partition by indicator_id, sex, age order by time_period_sortable desc) as recency
+        row_number() over (partition by indicator_id, sex, age order by time_period_sortable desc) as recency,
+        -- the years a value pools ('3y'; Time period Sortable counts years in units of 10,000)
+        coalesce(try_cast(regexp_extract(time_period_range, '^([0-9]+)y$', 1) as integer), 1) as range_years
     from area
+),
+
+previous_periods as (  -- the latest period that does not overlap the latest one (a 3-year value: 3 years before)
+    select latest.indicator_id, latest.sex, latest.age, max(earlier.time_period_sortable) as time_period_sortable
+    from periods_of_area as latest
+    join periods_of_area as earlier
+        on earlier.indicator_id = latest.indicator_id and earlier.sex = latest.sex and earlier.age = latest.age
+        and earlier.time_period_sortable <= latest.time_period_sortable - 10000 * latest.range_years
+    where latest.recency = 1
+    group by all
 ),
 
 england as (
@@ -68,9 +81,12 @@ final as (
             || ' areas of type ' || coalesce(latest.area_type, 'unknown') || ' in the files (1 = highest)' as definition,
         getvariable('run_id') as run_id
     from periods_of_area as latest
+    left join previous_periods
+        on previous_periods.indicator_id = latest.indicator_id and previous_periods.sex = latest.sex
+        and previous_periods.age = latest.age
     left join periods_of_area as earlier
         on earlier.indicator_id = latest.indicator_id and earlier.sex = latest.sex and earlier.age = latest.age
-        and earlier.recency = 2
+        and earlier.time_period_sortable = previous_periods.time_period_sortable
     left join england
         on england.indicator_id = latest.indicator_id and england.sex = latest.sex and england.age = latest.age
         and england.time_period_sortable = latest.time_period_sortable

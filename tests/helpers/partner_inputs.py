@@ -11,26 +11,26 @@ HEADER = ",".join(LAYOUT)
 
 
 def fingertips_row(area_code: str, area_name: str, area_type: str, period: str, sortable: str, value: str,
-                   count: str, denominator: str = "100000", parent: str = "E12000007") -> str:
+                   count: str, denominator: str = "100000", parent: str = "E12000007", years: str = "1y") -> str:
     cells = ["11201", "Hospital admissions for violence (including sexual violence)", parent, "London region",
              area_code, area_name, area_type, "Persons", "All ages", "", "", period, value,
-             "", "", "", "", count, denominator, "", "No significant change", "Similar", "", sortable, "", "", "3y"]
+             "", "", "", "", count, denominator, "", "No significant change", "Similar", "", sortable, "", "", years]
     return ",".join(cells)
 
 
-# Tinytown 2020/21-22/23 value 60 (count 60), before it 50 (count 50); Otherton 80 then 70; England 45.
+# Tinytown 2022/23 value 60 (count 60), 2021/22 50 (count 50); Otherton 80 then 70; England 45 (one-year values).
 FINGERTIPS = "\n".join([
     HEADER,
-    fingertips_row("E92000001", "England", "England", "2019/20 - 21/22", "20190000", "44.0", "70000", parent=""),
-    fingertips_row("E92000001", "England", "England", "2020/21 - 22/23", "20200000", "45.0", "72000", parent=""),
-    fingertips_row("E09000999", "Tinytown", "Counties & UAs (from Apr 2023)", "2019/20 - 21/22", "20190000", "50.0", "50"),
-    fingertips_row("E09000999", "Tinytown", "Counties & UAs (from Apr 2023)", "2020/21 - 22/23", "20200000", "60.0", "60"),
-    fingertips_row("E09000998", "Otherton", "Counties & UAs (from Apr 2023)", "2019/20 - 21/22", "20190000", "70.0", "70"),
-    fingertips_row("E09000998", "Otherton", "Counties & UAs (from Apr 2023)", "2020/21 - 22/23", "20200000", "80.0", "80"),
-    fingertips_row("E09000997", "Thirdham", "Counties & UAs (from Apr 2023)", "2020/21 - 22/23", "20200000", "30.0", "30"),
+    fingertips_row("E92000001", "England", "England", "2021/22", "20210000", "44.0", "70000", parent=""),
+    fingertips_row("E92000001", "England", "England", "2022/23", "20220000", "45.0", "72000", parent=""),
+    fingertips_row("E09000999", "Tinytown", "Counties & UAs (from Apr 2023)", "2021/22", "20210000", "50.0", "50"),
+    fingertips_row("E09000999", "Tinytown", "Counties & UAs (from Apr 2023)", "2022/23", "20220000", "60.0", "60"),
+    fingertips_row("E09000998", "Otherton", "Counties & UAs (from Apr 2023)", "2021/22", "20210000", "70.0", "70"),
+    fingertips_row("E09000998", "Otherton", "Counties & UAs (from Apr 2023)", "2022/23", "20220000", "80.0", "80"),
+    fingertips_row("E09000997", "Thirdham", "Counties & UAs (from Apr 2023)", "2022/23", "20220000", "30.0", "30"),
     # bad rows: a value that is not a number; the same area and period again
-    fingertips_row("E09000996", "Fourthby", "Counties & UAs (from Apr 2023)", "2020/21 - 22/23", "20200000", "n/a", "5"),
-    fingertips_row("E09000997", "Thirdham", "Counties & UAs (from Apr 2023)", "2020/21 - 22/23", "20200000", "31.0", "31"),
+    fingertips_row("E09000996", "Fourthby", "Counties & UAs (from Apr 2023)", "2022/23", "20220000", "n/a", "5"),
+    fingertips_row("E09000997", "Thirdham", "Counties & UAs (from Apr 2023)", "2022/23", "20220000", "31.0", "31"),
 ]) + "\n"
 
 PARTNER_PROFILE = """\
@@ -73,7 +73,7 @@ def add_partner_inputs(config: Path) -> Path:
 # Quarterly targets on the tiny extract (2023 by calendar quarter; 2022 a year earlier):
 #   K1: police knife crime, Q1 0, Q2 1 (C2, June), Q3 1 (C3, July), Q4 0; 2022: 0 in every quarter
 #   hes: partner HES X99 under 25, Q1 3, Q2 0, Q3 2, Q4 4; 2022: Q1 1, Q2 0, Q3 3, Q4 0
-#   violence: Fingertips 11201, 60 (2020/21 - 22/23) on Q4, 50 a year earlier
+#   V1: Fingertips 11201, 60 (2022/23) on Q4, 50 (2021/22) on the quarter a year earlier
 #   fte: partner youth-justice first-time entrants: no such table in the run (data not received)
 INDICATOR_SET = """\
 id,name,plan_theme,source_measure,baseline,target,red_at,direction,owner

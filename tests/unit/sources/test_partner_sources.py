@@ -13,10 +13,12 @@ from pipeline.sources import fingertips, indicator_set, partner_tables
 from pipeline.transform import assessment, db
 from tests.helpers.partner_inputs import (
     FINGERTIPS,
+    HEADER,
     INDICATOR_SET,
     PARTNER_PROFILE,
     add_indicator_set,
     add_partner_inputs,
+    fingertips_row,
     partner_table,
 )
 from tests.helpers.tiny_inputs import write_tiny_inputs
@@ -62,9 +64,9 @@ def test_fingertips_file_with_no_header_row_says_so(tmp_path):
 
 
 def test_fingertips_bad_rows_are_quarantined_and_every_row_reconciles(built):
-    # line 9: Value 'n/a'; line 10: Thirdham's 2020/21 - 22/23 row again (line 8 is kept)
+    # line 9: Value 'n/a'; line 10: Thirdham's 2022/23 row again (line 8 is kept)
     assert quarantined(built, "fingertips") == {(9, "invalid_indicator_value", "n/a"),
-                                                (10, "duplicate_indicator_row", "E09000997 2020/21 - 22/23")}
+                                                (10, "duplicate_indicator_row", "E09000997 2022/23")}
     row = built.execute("select rows_read, rows_in, rows_loaded, rows_quarantined, reconciled from quarantine_summary "
                         "where input_table = 'fingertips'").fetchone()
     assert row == (9, 9, 7, 2, True)
@@ -74,7 +76,7 @@ def test_area_value_interval_trend_and_rank_among_the_areas_in_the_file(built):
     row = built.execute("select time_period, value, previous_value, count, previous_count, england_value, rank_in_file, "
                         "areas_in_file, recent_trend from health_indicators where indicator_id = 11201").fetchone()
     # Tinytown 60 among Otherton 80 and Thirdham 30 (Fourthby's row is quarantined; England is another area type)
-    assert row == ("2020/21 - 22/23", 60.0, 50.0, 60.0, 50.0, 45.0, 2, 3, "No significant change")
+    assert row == ("2022/23", 60.0, 50.0, 60.0, 50.0, 45.0, 2, 3, "No significant change")
 
 
 # ------------------------------------------------------------------------------------------- partner tables
@@ -168,3 +170,20 @@ def test_the_indicator_set_is_read_in_file_order(built):
                     ("H1", "partner", "hes_sharp_object_admissions_u25", 2.0, 4.0, "lower"),
                     ("V1", "fingertips", "11201", 55.0, 65.0, "lower"),
                     ("Y1", "partner", "yj_first_time_entrants", 8.0, 12.0, "lower")]
+
+
+def test_a_pooled_three_year_value_is_compared_with_the_one_three_years_earlier(tmp_path):
+    """2020/21 - 22/23 shares two years with 2019/20 - 21/22: the previous value is 2017/18 - 19/20's."""
+    path = tmp_path / "fingertips.csv"
+    rows = [fingertips_row("E09000999", "Tinytown", "UA", period, f"{year}0000", value, count, years="3y")
+            for period, year, value, count in (("2017/18 - 19/20", 2017, "40.0", "40"), ("2018/19 - 20/21", 2018, "45.0", "45"),
+                                               ("2019/20 - 21/22", 2019, "50.0", "50"), ("2020/21 - 22/23", 2020, "60.0", "60"))]
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    con = db.connect()
+    fingertips.ingest_fingertips(con, [path])
+    db.load_seeds(con)
+    db.load_macros(con)
+    db.set_variables(con, {"area_code": "E09000999", "area_name": "Tinytown", "run_id": "t"})
+    db.run_models(con, select=["health_indicators"], upstream=True)
+    assert con.execute("select time_period, value, previous_time_period, previous_value from health_indicators").fetchall() \
+        == [("2020/21 - 22/23", 60.0, "2017/18 - 19/20", 40.0)]
