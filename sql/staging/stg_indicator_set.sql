@@ -1,7 +1,7 @@
 -- stg_indicator_set
 -- Grain: one row per indicator of the delivery plan's indicator set (checked on ingest:
--- pipeline/sources/indicator_set.py).
--- unique_key: id
+-- pipeline/sources/indicator_set.py: an id appears once in the set).
+-- unique_key: source_file, source_row
 with source as (
     select * from raw_indicator_set
 ),
