@@ -1,7 +1,7 @@
 """The demo borough's partner and open data, and its delivery plan's indicator set (all SYNTHETIC).
 
 Written beside the police inputs by pipeline.demo.riverford (PARTNER_PATHS under data/raw/demo/);
-config/demo.yaml reads them with the partner profiles in config/profiles/demo_*.yaml.
+config/demo.yaml reads them with the partner profiles in config/profiles/partner/.
 
 * ``fingertips_11201.csv``: OHID Fingertips "all data" layout, indicator 11201 (hospital admissions
   for violence), Riverford, the 11 invented boroughs, London and England, four pooled 3-year periods.

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.checks import gates
 from pipeline.errors import InputError
-from pipeline.settings.config import load_config
+from pipeline.settings.config import PROJECT_ROOT, load_config
 from pipeline.sources import fingertips, indicator_set, partner_tables
 from pipeline.transform import assessment, db
 from tests.helpers.partner_inputs import (
@@ -187,3 +187,11 @@ def test_a_pooled_three_year_value_is_compared_with_the_one_three_years_earlier(
     db.run_models(con, select=["health_indicators"], upstream=True)
     assert con.execute("select time_period, value, previous_time_period, previous_value from health_indicators").fetchall() \
         == [("2020/21 - 22/23", 60.0, "2017/18 - 19/20", 40.0)]
+
+
+def test_every_shipped_partner_profile_loads():
+    profiles = sorted((PROJECT_ROOT / "config" / "profiles" / "partner").glob("*.yaml"))
+    assert len(profiles) == 4
+    for path in profiles:
+        profile = partner_tables.load_partner_profile(path)
+        assert profile.provider and (profile.measure or "measure" in profile.columns)
