@@ -195,3 +195,21 @@ def test_every_shipped_partner_profile_loads():
     for path in profiles:
         profile = partner_tables.load_partner_profile(path)
         assert profile.provider and (profile.measure or "measure" in profile.columns)
+
+
+def test_a_month_inside_a_quarter_also_given_is_quarantined_not_counted_twice(tmp_path):
+    config = add_partner_inputs(write_tiny_inputs(tmp_path))
+    table = tmp_path / "hes_x99.csv"
+    # W1 male 2023 Q1 as a quarter row too: its three month rows (3 in March) overlap it
+    table.write_text(table.read_text() + "W1,2023 Q1,M,3\n")
+    con = db.connect()
+    cfg = load_config(config)
+    assessment.ingest(con, cfg)
+    assessment.build(con, cfg, "test-run", select=["partner_summary", "quarantine_summary"])
+    held = con.execute("select source_row, failing_value from quarantine where rule = 'overlapping_partner_period' "
+                       "order by source_row").fetchall()
+    assert held == [(38, "hes_sharp_object_admissions_u25 2023-01 W1"), (41, "hes_sharp_object_admissions_u25 2023-02 W1"),
+                    (44, "hes_sharp_object_admissions_u25 2023-03 W1")]
+    # 2023 is still 9: the quarter row's 3 replaces January-March's 0 + 0 + 3
+    assert con.execute("select count from partner_summary").fetchone()[0] == 9
+    assert con.execute("select bool_and(reconciled) from quarantine_summary").fetchone()[0]
