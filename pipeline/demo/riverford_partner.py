@@ -34,6 +34,7 @@ PARTNER_PATHS = {
     "indicators": "partner/delivery_plan_indicators.csv",
 }
 YEARS = (2022, 2023)
+PARENT_NAMES = {"E92000001": "England", "E12000007": "London region"}
 WEAPONS = ("Knife or sharp object", "Blunt object", "Body part", "Other or not known")
 
 
@@ -49,11 +50,12 @@ def _fingertips(rng: np.random.Generator, area: dict, boroughs: list[str]) -> pd
         level += [(code, name, "Counties & UAs (from Apr 2023)", "E12000007", value * drift * rng.uniform(0.95, 1.05),
                    None) for code, name, value in areas]
         for code, name, area_type, parent, value, count in level:
-            count = count or int(round(value * 3 * 3.2))   # a 3-year count on ~320,000 residents
+            count = count or round(value * 3 * 3.2)   # a 3-year count on ~320,000 residents
             ci = 1.96 * value / np.sqrt(count)
             rows.append({
-                "Indicator ID": "11201", "Indicator Name": "Hospital admissions for violence (including sexual violence)",
-                "Parent Code": parent, "Parent Name": "England" if parent == "E92000001" else ("London region" if parent else ""),
+                "Indicator ID": "11201",
+                "Indicator Name": "Hospital admissions for violence (including sexual violence)",
+                "Parent Code": parent, "Parent Name": PARENT_NAMES.get(parent, ""),
                 "Area Code": code, "Area Name": name, "Area Type": area_type, "Sex": "Persons", "Age": "All ages",
                 "Category Type": "", "Category": "", "Time period": period, "Value": f"{value:.1f}",
                 "Lower CI 95.0 limit": f"{value - ci:.1f}", "Upper CI 95.0 limit": f"{value + ci:.1f}",

@@ -62,7 +62,8 @@ def _indicators(t: Tables) -> tuple[list[dict], list[str], str]:
                                                                   "direction", "source_measure")},
                                            "target": shown(r["target"]), "red_at": shown(r["red_at"]), "quarters": {}})
         entry["quarters"][r["quarter_label"]] = {
-            "value": None if r["value"] is None else shown(r["value"]), "period": r["value_period"] if r["value_period"] != r["quarter_label"] else "",
+            "value": None if r["value"] is None else shown(r["value"]),
+            "period": r["value_period"] if r["value_period"] != r["quarter_label"] else "",
             "rag": r["rag"], "result": r["result"],
             "word": RESULT_WORDS.get(r["result"], "[c]" if r["result"] is SUPPRESSED else ""),
             "arrow": ARROWS.get(r["trend"], "") if r["trend"] is not SUPPRESSED else "",

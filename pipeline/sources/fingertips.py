@@ -62,7 +62,8 @@ def _positions(source: InputFile, header: list[str]) -> dict[str, int]:
             raise InputError(str(source.path), column, "an OHID Fingertips 'all data' file has the columns "
                              + ", ".join(LAYOUT), f"no such column ({describe_header_list(header)})")
         if len(where) > 1:
-            raise InputError(str(source.path), column, "each column of a Fingertips file must appear once in the header",
+            raise InputError(str(source.path), column,
+                             "each column of a Fingertips file must appear once in the header",
                              f"it {len(where)} times")
         found[column] = where[0]
     return found
@@ -88,7 +89,8 @@ def ingest_fingertips(con: duckdb.DuckDBPyConnection, paths: list[Path],
         table = read_csv_text(source, header_hint="Indicator ID", con=con, keep=list(LAYOUT))
         try:
             if not is_header_row(table, LAYOUT):
-                raise InputError(str(source.path), "Indicator ID", "a Fingertips file needs its header row (Indicator ID, "
+                raise InputError(str(source.path), "Indicator ID",
+                                 "a Fingertips file needs its header row (Indicator ID, "
                                  f"Indicator Name, ...): {no_header_row(table)}", "")
             positions = _positions(source, table.header)
             selected = ", ".join(f"{trimmed_sql('src.' + table.column(positions[column]))} as {raw}"

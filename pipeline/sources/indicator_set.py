@@ -60,7 +60,8 @@ def parse_row(path: Path, line: int, row: dict[str, str], keys: dict[str, set[st
         if not row.get(column):
             raise InputError(str(path), column, f"every indicator needs a {column} (line {line})", "a blank cell")
     if not ID.fullmatch(row["id"]):
-        raise InputError(str(path), "id", f"an indicator id is letters, digits, '.', '_' or '-' (line {line})", repr(row["id"]))
+        raise InputError(str(path), "id", f"an indicator id is letters, digits, '.', '_' or '-' (line {line})",
+                         repr(row["id"]))
     source_type, _, key = row["source_measure"].partition(":")
     if source_type not in keys or not key:
         raise InputError(str(path), "source_measure", f"a source measure is TYPE:KEY with TYPE one of "
@@ -79,7 +80,8 @@ def parse_row(path: Path, line: int, row: dict[str, str], keys: dict[str, set[st
     target = _number(path, line, "target", row["target"], True)
     red_at = _number(path, line, "red_at", row["red_at"], True)
     if (direction == "lower" and red_at < target) or (direction == "higher" and red_at > target):
-        raise InputError(str(path), "red_at", f"red_at lies beyond the target on the worse side ({direction} is better: "
+        raise InputError(str(path), "red_at",
+                         f"red_at lies beyond the target on the worse side ({direction} is better: "
                          f"red_at {'>=' if direction == 'lower' else '<='} target) (line {line})",
                          f"target {target:g}, red_at {red_at:g}")
     return (row["id"], row["name"], row.get("plan_theme") or None, source_type, key, baseline, target, red_at,
@@ -106,7 +108,8 @@ def ingest_indicator_set(con: duckdb.DuckDBPyConnection, paths: list[Path],
                                  describe_header(table), examples=[f"also missing: {m}" for m in missing[1:]])
             if source.malformed:
                 line, rule, detail = source.malformed[0]
-                raise InputError(str(path), "-", f"every line of an indicator set must be a whole row (line {line}: {rule})",
+                raise InputError(str(path), "-",
+                                 f"every line of an indicator set must be a whole row (line {line}: {rule})",
                                  detail)
             order = [positions[c] for c in COLUMNS]
             for line, cells in zip(table.lines, table.rows, strict=True):
@@ -116,7 +119,8 @@ def ingest_indicator_set(con: duckdb.DuckDBPyConnection, paths: list[Path],
                     continue
                 parsed = parse_row(path, line, row, keys)
                 if parsed[0] in ids:
-                    raise InputError(str(path), "id", f"each indicator id appears once (line {line}; first on {ids[parsed[0]]})",
+                    raise InputError(str(path), "id",
+                                     f"each indicator id appears once (line {line}; first on {ids[parsed[0]]})",
                                      repr(parsed[0]))
                 ids[parsed[0]] = f"line {line}"
                 con.execute("insert into raw_indicator_set values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -41,7 +41,8 @@ CANONICAL = ("area", "ward", "period", "measure", "count", "age_band", "sex", "w
 PROFILE_KEYS = ("name", "description", "provider", "measure", "year_starts", "encoding", "delimiter", "xlsx",
                 "columns", "values")
 VALUE_SECTIONS = ("measure", "sex", "age_band", "weapon")
-YEAR_STARTS = {"january": 1, "april": 4, "september": 9}   # what a 'YYYY/YY' period means (calendar, financial, academic)
+# the month a 'YYYY/YY' period starts in: a calendar, financial or academic year
+YEAR_STARTS = {"january": 1, "april": 4, "september": 9}
 
 
 @dataclass
@@ -86,12 +87,14 @@ def load_partner_profile(path: Path) -> PartnerProfile:
                          type(columns).__name__)
     unknown = sorted(set(columns) - set(CANONICAL))
     if unknown:
-        raise InputError(str(path), "columns", f"canonical names are {', '.join(CANONICAL)}", ", ".join(map(str, unknown)))
+        raise InputError(str(path), "columns", f"canonical names are {', '.join(CANONICAL)}",
+                         ", ".join(map(str, unknown)))
     required = ["period", "count"] + ([] if spec.get("measure") else ["measure"])
     missing = [c for c in required if c not in columns]
     if missing or not ({"area", "ward"} & set(columns)):
         raise InputError(str(path), "columns", "a partner profile maps period, count, area or ward, and measure "
-                         "(or names one measure: for every row)", "no mapping for " + ", ".join(missing or ["area or ward"]))
+                         "(or names one measure: for every row)",
+                         "no mapping for " + ", ".join(missing or ["area or ward"]))
     year_starts = str(spec.get("year_starts", "april")).lower()
     if year_starts not in YEAR_STARTS:
         raise InputError(str(path), "year_starts", f"expected one of {', '.join(YEAR_STARTS)}", year_starts)
@@ -143,7 +146,8 @@ def _select_sql(source: InputFile, table: Table, profile: PartnerProfile) -> tup
         where = positions.get(header_key(column), [])
         if len(where) != 1:
             if not is_header_row(table, list(profile.columns.values())):
-                raise InputError(str(source.path), column, f"the partner profile '{profile.name}' requires this column in "
+                raise InputError(str(source.path), column,
+                                 f"the partner profile '{profile.name}' requires this column in "
                                  f"a header row: {no_header_row(table)}", "")
             rule = "requires this column" if not where else "requires this column once in the header"
             raise InputError(str(source.path), column, f"the partner profile '{profile.name}' {rule}",
