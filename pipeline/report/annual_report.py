@@ -263,7 +263,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
             "caveats": con.execute("select topic, applies_to, caveat from seed_caveats").fetchall(),
             "gaps": [plain(g) for g in _guarded_list(analyses.intelligence_gaps, con)],
             "monthly": None,
-            "core_measures": core_measures_context(t),   # the Duty's core measures and the indicators (report/core_measures.py)
+            "core_measures": core_measures_context(t),   # the Duty's core measures and the indicator set
         }
     path.write_text(environment().get_template("report.html.j2").render(**context), encoding="utf-8")
     return path
