@@ -52,6 +52,7 @@ import pyogrio
 import shapely
 from shapely import affinity
 
+from pipeline.demo.riverford_partner import PARTNER_PATHS, write_partner_files
 from pipeline.settings.config import DEMO_RAW_DIR, SEEDS_DIR
 from pipeline.sources.files import sha256_of
 from pipeline.sources.privacy import DEMO_MANIFEST
@@ -77,7 +78,27 @@ RELATIVE_PATHS = {
     "mps_counts": "mps/MPS_Borough_Level_Crime_demo_202201-202312_extract2024-01.csv",
     "imd": "reference/imd_2019_lsoa.csv",
     "population_projection": "reference/population_projection.csv",
+    **PARTNER_PATHS,   # partner and open data, and the indicator set (pipeline.demo.riverford_partner)
 }
+
+# The delivery plan's indicator set (pipeline.sources.indicator_set): the plan's themes; baseline = the demo's
+# 2022 quarterly average, targets per quarter about 5% better, red about 5% worse (Fingertips: its yearly rate)
+INDICATOR_SET = """\
+id,name,plan_theme,source_measure,baseline,target,red_at,direction,owner
+VWI-1,Violence with injury,Violence with injury,police:vwi,321,305,337,lower,Police
+ROB-1,Personal robbery,Robbery,police:personal_robbery,97,92,102,lower,Police
+SX-1,Sexual offences,Sexual offences,police:sexual_offences,97,100,90,higher,Police (more reporting is the aim)
+DA-1,Domestic abuse flagged offences,Domestic abuse,police:domestic_abuse,457,435,480,lower,Police and VAWG lead
+U25-1,Victims of serious violence under 25,Under-25 victims,police_victims_u25:serious_violence,284,270,298,lower,VRU
+KN-1,Knife or sharp instrument offences,Knife crime,police:knife_crime,59,56,62,lower,Police
+HOM-1,Homicide,Core measures,police:homicide,1,0,2,lower,Police
+HES-1,Sharp-object admissions under 25,Core measures,partner:hes_sharp_object_admissions_u25,5,4,6,lower,Public health
+HAV-1,Hospital admissions for violence (Fingertips 11201),Core measures,fingertips:11201,79,72,80,lower,Public health
+ED-1,A&E assault attendances (ISTV),Core measures,partner:istv_assault_attendances,376,360,395,lower,Emergency department
+YJ-1,Youth justice first-time entrants,Youth justice,partner:yj_first_time_entrants,12,11,13,lower,Youth Justice Service
+SCH-1,School suspensions,Education,partner:school_suspensions,108,100,115,lower,Education
+SCH-2,School permanent exclusions,Education,partner:school_permanent_exclusions,3,2,4,lower,Education
+"""
 
 # The documented bad rows (see module docstring); tests and docs refer to these.
 BAD_DATE_REF = "RF/23/900001"
@@ -1008,6 +1029,7 @@ def generate_demo_data(root: pathlib.Path, seed: int = DEFAULT_SEED) -> dict[str
     _write_csv(victims, paths["victims"])
     _write_csv(suspects, paths["suspects"])
     _write_csv(comparator, paths["mps_counts"])
+    write_partner_files(root, seed, DEMO_AREA, OTHER_BOROUGHS, sorted(wards.WD22CD), INDICATOR_SET, _write_csv)
     # the fixed demo key is accepted only for files listed here (pipeline.sources.privacy.is_generated_demo_data)
     (root / DEMO_MANIFEST).write_text(json.dumps(
         {"generator": "svna demo", "seed": seed, "sha256": {key: sha256_of(p) for key, p in paths.items()}}, indent=2))

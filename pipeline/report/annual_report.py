@@ -25,6 +25,7 @@ from pipeline.narrative.phrases import MIN_BASE, catalog_read_once, records
 from pipeline.publish.catalog import definitions, marking
 from pipeline.report import plain_text, priorities_section
 from pipeline.report.provenance import SOURCE_NAMES, extracts_used, source_name, sources_in
+from pipeline.report.core_measures import core_measures_context
 from pipeline.report.report_tables import (
     SUPPRESSED,
     Tables,
@@ -320,6 +321,7 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
             "priorities": priorities_section.context(t, periods, plain),
             "gaps": [plain(g) for g in _guarded_list(analyses.intelligence_gaps, con)],
             "monthly": None,
+            "core_measures": core_measures_context(t),   # the Duty's core measures and the indicator set
         }
     path.write_text(environment().get_template("report.html.j2").render(**context), encoding="utf-8")
     return path

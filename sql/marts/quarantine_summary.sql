@@ -15,6 +15,10 @@ with rows_in as (
     select files.source_file, 'crimes', rows.n  -- by file number first: the path is not on each row
     from (select file_id, count(*) as n from stg_police_uk group by all) as rows
     join raw_police_uk_files as files using (file_id)
+    union all
+    select source_file, 'fingertips', count(*) from stg_fingertips group by all
+    union all
+    select source_file, 'partner', count(*) from stg_partner group by all
 ),
 
 malformed as (
@@ -35,6 +39,10 @@ loaded as (
     select files.source_file, 'crimes', rows.n
     from (select file_id, count(*) as n from int_police_uk_located group by all) as rows
     join raw_police_uk_files as files using (file_id)
+    union all
+    select source_file, 'fingertips', count(*) from int_fingertips_current group by all
+    union all
+    select source_file, 'partner', count(*) from int_partner_current group by all
 ),
 
 superseded as (

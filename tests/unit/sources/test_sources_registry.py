@@ -93,9 +93,9 @@ def _months(*years: int) -> list[str]:
     return [f"{y}-{m:02d}" for y in years for m in range(1, 13)]
 
 
-def test_the_three_kinds_are_registered_once_with_their_raw_tables_and_models():
+def test_the_kinds_are_registered_once_with_their_raw_tables_and_models():
     kinds = registry.kinds()
-    assert list(kinds) == ["record_extract", "mps_counts", "police_uk"]
+    assert list(kinds) == ["record_extract", "mps_counts", "police_uk", "fingertips", "partner_table", "indicator_set"]
     assert kinds["police_uk"].limited and not kinds["record_extract"].limited
     assert [k.name for k in kinds.values() if k.suites] == ["record_extract", "mps_counts"]
     staging = {p.stem for p in (db.SQL_DIR / "staging").glob("*.sql")}
