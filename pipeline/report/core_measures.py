@@ -58,7 +58,7 @@ def _indicators(t: Tables) -> tuple[list[dict], list[str], str]:
     quarters = list(dict.fromkeys(r["quarter_label"] for r in rows))
     by_id: dict[str, dict] = {}
     for r in rows:
-        entry = by_id.setdefault(r["id"], {**{k: r[k] for k in ("id", "name", "plan_theme", "owner", "target",
+        entry = by_id.setdefault(r["id"], {**{k: r[k] for k in ("id", "indicator", "plan_theme", "owner", "target",
                                                                   "direction", "source_measure")},
                                            "target": shown(r["target"]), "red_at": shown(r["red_at"]), "quarters": {}})
         entry["quarters"][r["quarter_label"]] = {

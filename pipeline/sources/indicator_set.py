@@ -33,7 +33,7 @@ ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 def create_raw_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create table if not exists raw_indicator_set (source_file varchar, source_row integer, id varchar, "
-                "name varchar, plan_theme varchar, source_type varchar, source_key varchar, baseline double, "
+                "indicator varchar, plan_theme varchar, source_type varchar, source_key varchar, baseline double, "
                 "target double, red_at double, direction varchar, owner varchar, sort_order integer)")
 
 

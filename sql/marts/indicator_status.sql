@@ -143,7 +143,7 @@ evaluated as (
 final as (
     select
         indicators.id,
-        indicators.name,
+        indicators.indicator,
         indicators.plan_theme,
         indicators.source_measure,
         indicators.owner,

@@ -8,7 +8,7 @@ with source as (
 
 renamed as (
     select
-        id, name, plan_theme, source_type, source_key, source_type || ':' || source_key as source_measure,
+        id, indicator, plan_theme, source_type, source_key, source_type || ':' || source_key as source_measure,
         baseline, target, red_at, direction, owner, sort_order, source_file, source_row
     from source
 )

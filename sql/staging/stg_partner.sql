@@ -12,18 +12,31 @@ periods as (
     select
         period as raw_period,
         year_start_month,
-        coalesce(
-            cast(try_strptime(regexp_extract(trim(period), '^([0-9]{4}-[0-9]{2})(-[0-9]{2})?$', 1) || '-01', '%Y-%m-%d') as date),
-            cast(try_strptime(regexp_extract(trim(period), '^([0-9]{6})$', 1) || '01', '%Y%m%d') as date),
-            cast(try_strptime('01 ' || trim(period), '%d %b %Y') as date),
-            cast(try_strptime('01 ' || trim(period), '%d %B %Y') as date)
-        ) as month_start,
+        -- a month, parsed without strptime (macros.sql: DuckDB 1.5.5's strptime reads past short strings)
+        case when month_number between 1 and 12 then make_date(month_year, month_number, 1) end as month_start,
         try_cast(regexp_extract(trim(period), '^([0-9]{4})[ -]?Q([1-4])$', 1) as integer) as quarter_year,
         try_cast(regexp_extract(trim(period), '^([0-9]{4})[ -]?Q([1-4])$', 2) as integer) as quarter,
         try_cast(regexp_extract(trim(period), '^([0-9]{4})/([0-9]{2})$', 1) as integer) as split_year,
         try_cast(regexp_extract(trim(period), '^([0-9]{4})/([0-9]{2})$', 2) as integer) as split_year_end,
         try_cast(regexp_extract(trim(period), '^([0-9]{4})$', 1) as integer) as calendar_year
-    from (select distinct period, year_start_month from source)
+    from (
+        select
+            period,
+            year_start_month,
+            coalesce(
+                try_cast(regexp_extract(trim(period), '^([0-9]{4})-?([0-9]{2})(-[0-9]{2})?$', 1) as integer),
+                try_cast(regexp_extract(trim(period), '^([A-Za-z]{3,9}) ([0-9]{4})$', 2) as integer)
+            ) as month_year,
+            coalesce(
+                try_cast(regexp_extract(trim(period), '^([0-9]{4})-?([0-9]{2})(-[0-9]{2})?$', 2) as integer),
+                nullif(list_position(['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov',
+                                      'dec'], lower(regexp_extract(trim(period), '^([A-Za-z]{3}) ([0-9]{4})$', 1))), 0),
+                nullif(list_position(['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
+                                      'september', 'october', 'november', 'december'],
+                                     lower(regexp_extract(trim(period), '^([A-Za-z]{4,9}) ([0-9]{4})$', 1))), 0)
+            ) as month_number
+        from (select distinct period, year_start_month from source)
+    )
 ),
 
 parsed_periods as (

@@ -19,6 +19,8 @@ OWN_COVERAGE = {
                      "a period is not covered, with change_note",
     "sub_area_summary": "reads ward_hotspots: a change only where both periods' counts exist",
     "trend": "only years the inputs cover in full enter the series (its coverage CTE)",
+    "partner_summary": "partner periods, not police months: change_comparable on the months each partner "
+                       "table covers in both periods, with change_note",
 }
 
 
