@@ -120,41 +120,9 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
             ws.write_string(2, 0, "This sheet is empty: " + (empty or EMPTY_SHEET), bold)
         sheets.append((sheet, rows))
 
-    # Contents
-    page_setup(contents, marking, "Contents")
-    contents.write_string(0, 0, marking, marking_fmt)
-    contents.write_string(1, 0, "Serious Violence Strategic Needs Assessment: data pack", title_fmt)
-    r = 3
-    if headlines:
-        contents.write_string(r, 0, "Headlines", bold)
-        r += 1
-        for line in _plain_lines(headlines):
-            contents.write_string(r, 0, line, wrap)
-            r += 1
-        r += 1
-    contents.write_string(r, 0, "Sheets", bold)
-    r += 1
-    for sheet, rows in sheets + [("Definitions", 1), ("Caveats", 1)]:
-        contents.write_url(r, 0, f"internal:'{sheet[:31]}'!A1", link, sheet[:31])
-        description = BACK_SHEETS[sheet] if sheet in BACK_SHEETS else \
-            described[sheet].description if sheet in described else ""
-        contents.write_string(r, 1, description + ("" if rows else " (empty: see the sheet)"))
-        r += 1
-    if public:
-        r += 1
-        contents.write_string(r, 0, "Public tier: small counts (by default 1-4; under 10 for sexual offences, rape and "
-                              "domestic abuse at ward level: the run's disclosure: settings are in run.json) and cells "
-                              f"that would reveal them read {SUPPRESSED_MARK}; disclosure_log.csv lists every "
-                              "suppressed cell.", wrap)
-        r += 1
-        for mart in catalog.MARTS.values():
-            if mart.public:
-                continue
-            contents.write_string(r, 0, mart.name)
-            contents.write_string(r, 1, f"Not published in the public tier: {mart.not_public}")
-            r += 1
-    contents.set_column(0, 0, 30, wrap)
-    contents.set_column(1, 1, 110)
+    _write_contents(contents, catalog.sheets(), sheets, marking, headlines, public,
+                    {"title": title_fmt, "bold": bold, "wrap": wrap, "link": link, "marking": marking_fmt,
+                     "heading": book.add_format({"bold": True, "text_wrap": True, "valign": "bottom"})})
 
     themes, _ = catalog.definitions(con)
     ws = book.add_worksheet("Definitions")
@@ -200,14 +168,82 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     return path
 
 
-def _plain_lines(markdown: str) -> list[str]:
-    """headlines.md as plain sentences for a cell: no marking line, headings and bullets unmarked."""
+# Contents: sheet names in A, descriptions in B. Text wraps inside these widths and every row is given
+# its height: LibreOffice Calc does not grow a row for wrapped text on opening an xlsx (Excel does not
+# either for merged cells), so text left to the default height is cut or piles into a narrow column.
+CONTENTS_WIDTHS = (34, 96)
+LINE_HEIGHT = 15            # points per wrapped line of 11-point text
+CHARS_PER_WIDTH = 1.0       # characters of prose per unit of column width, allowing for a wider fallback font
+
+
+def _row_height(text: str, width: float) -> float:
+    """Points for `text` wrapped in a cell `width` characters wide (explicit line breaks kept)."""
+    per_line = max(1, int(width * CHARS_PER_WIDTH))
+    lines = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+    return LINE_HEIGHT * lines + 3
+
+
+def _write_contents(ws, described: dict, sheets: list[tuple[str, int]], marking: str, headlines: str | None,
+                    public: bool, fmt: dict) -> None:
+    """The Contents sheet: title, the drafted headlines (each across both columns), a link and a
+    description for every sheet, and in the public tier what is suppressed and what is left out."""
+    full = sum(CONTENTS_WIDTHS)
+    ws.set_column(0, 0, CONTENTS_WIDTHS[0], fmt["wrap"])
+    ws.set_column(1, 1, CONTENTS_WIDTHS[1], fmt["wrap"])
+    ws.hide_gridlines(2)
+    page_setup(ws, marking, "Contents")
+    ws.write_string(0, 0, marking, fmt["marking"])
+    ws.write_string(1, 0, "Serious Violence Strategic Needs Assessment: data pack", fmt["title"])
+    ws.set_row(1, 22)
+    r = 3
+
+    def paragraph(text: str, cell_format) -> None:
+        nonlocal r
+        ws.merge_range(r, 0, r, 1, text, cell_format)
+        ws.set_row(r, _row_height(text, full))
+        r += 1
+
+    if headlines:
+        ws.write_string(r, 0, "Headlines", fmt["bold"])
+        r += 1
+        for line, heading in _plain_lines(headlines):
+            paragraph(line, fmt["heading"] if heading else fmt["wrap"])
+        r += 1
+    ws.write_string(r, 0, "Sheet", fmt["bold"])
+    ws.write_string(r, 1, "What it holds", fmt["bold"])
+    r += 1
+    for sheet, rows in sheets + [("Definitions", 1), ("Caveats", 1)]:
+        ws.write_url(r, 0, f"internal:'{sheet[:31]}'!A1", fmt["link"], sheet[:31])
+        description = BACK_SHEETS[sheet] if sheet in BACK_SHEETS else \
+            described[sheet].description if sheet in described else ""
+        description += "" if rows else " (empty: see the sheet)"
+        ws.write_string(r, 1, description, fmt["wrap"])
+        ws.set_row(r, max(_row_height(description, CONTENTS_WIDTHS[1]), _row_height(sheet, CONTENTS_WIDTHS[0])))
+        r += 1
+    if public:
+        r += 1
+        paragraph("Public tier: small counts (by default 1-4; under 10 for sexual offences, rape and domestic abuse "
+                  "at ward level: the run's disclosure: settings are in run.json) and cells that would reveal them "
+                  f"read {SUPPRESSED_MARK}; disclosure_log.csv lists every suppressed cell.", fmt["wrap"])
+        for mart in catalog.MARTS.values():
+            if mart.public:
+                continue
+            text = f"Not published in the public tier: {mart.not_public}"
+            ws.write_string(r, 0, mart.name, fmt["wrap"])
+            ws.write_string(r, 1, text, fmt["wrap"])
+            ws.set_row(r, _row_height(text, CONTENTS_WIDTHS[1]))
+            r += 1
+
+
+def _plain_lines(markdown: str) -> list[tuple[str, bool]]:
+    """headlines.md as plain sentences for a cell, each with whether it was a heading: no marking line,
+    headings and bullets unmarked."""
     lines = []
     for line in markdown.splitlines():
         text = re.sub(r"\\(.)", r"\1", re.sub(r"\*\*|^#+\s*|^[-*]\s+|^_|_$", "", line.strip())).strip()
         text = re.sub(r" \(run [^)]*\)", "", text)   # the run id is in every table's Run id column
         if text and "OFFICIAL" not in text:
-            lines.append(text)
+            lines.append((text, line.lstrip().startswith("#")))
     return lines
 
 
