@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.narrative.phrases import MIN_BASE
 from pipeline.publish import catalog
 from pipeline.publish.table_files import mart_models, ordered
 from pipeline.seeds import themes_where
@@ -18,6 +19,11 @@ SUPPRESSED_MARK = "[c]"                # a suppressed cell in the public pack an
 # columns shown as percentages in the Excel pack (values are already 0-100)
 PCT_SUFFIXES = ("_pct", "pct_change", "_pct_of_role", "pct_of_role")
 PVALUE_COLUMNS = ("p_value", "q_value", "p_sim", "trend_p_value")
+# a % change and the count it is a change on: blank in the pack when that count is under MIN_BASE, as
+# in the report and the headlines (a change on a handful swings wildly); tables/ keep every value
+CHANGE_BASES = {"pct_change": "previous_count", "pct_change_gap": "previous_count",
+                "trend_pct_change": "trend_start_count", "trend_avg_annual_pct": "trend_start_count",
+                "rolling_pct_change": "previous_12m_count", "month_pct_change": "same_month_last_year_count"}
 # the sheets after the marts' (not marts: described here)
 BACK_SHEETS = {
     "Definitions": "Every column heading with its table name and definition; the themes' definitions",
@@ -149,7 +155,9 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     for i, row in enumerate(themes, start=r + 1):
         ws.write_row(i, 0, row, wrap)
     ws.write_string(r + len(themes) + 2, 0, "Percentages are stored as fractions (0.25 shows as 25.0%). p- and q-values are numbers "
-                    "shown to 3 decimals; below 0.001 they show as <0.001 (the cell keeps the exact value).", wrap)
+                    "shown to 3 decimals; below 0.001 they show as <0.001 (the cell keeps the exact value). A % change "
+                    f"is left blank where the count it compares with is under {MIN_BASE}: on so few it swings wildly "
+                    "(the counts and the change in crimes are given; tables/ keep every value).", wrap)
     ws.set_column(0, 1, 28)
     ws.set_column(2, 2, 90)
     ws.set_column(3, 3, 40)
@@ -276,8 +284,12 @@ def _write_table(con, ws, name: str, labels: dict, header, formats, suppressed: 
         width = max([len(labels.get(column, (column,))[0]) // 2 + 2] + [len(str(r[c])) for r in rows[:200]])
         ws.set_column(c, c, min(max(width + 2, 10), 60), fmt)
     at = {column: c for c, column in enumerate(columns)}
+    small_base = [(at[column], at[base]) for column, base in CHANGE_BASES.items() if column in at and base in at]
     for r, row in enumerate(rows, start=2):
         row = list(row)
+        for c, base in small_base:
+            if isinstance(row[base], (int, float)) and row[base] < MIN_BASE:
+                row[c] = None
         for c in pct_at:  # the marts hold 0-100; Excel's % format wants a fraction
             if row[c] is not None:
                 row[c] = row[c] / 100
@@ -298,30 +310,66 @@ def _key_text(value) -> str:
     return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
 
 
+TOP_WARDS = 10   # wards in each theme's ready-made chart: more bars than this cannot be read on a page
+
+
 def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False) -> int:
-    """A ready-made table (rows x themes) and a native Excel chart of it (all crime and VAP left out
-    of the chart: they dwarf the other themes)."""
+    """A ready-made table (rows x themes) and native Excel charts of it (all crime and VAP left out:
+    they dwarf the other themes). Year x theme: one line chart; a theme with a suppressed year is left
+    out of it (a chart would draw [c] as zero). Ward x theme: for each charted theme a horizontal bar
+    chart of its top wards, from a small sorted table beside it (suppressed wards left out)."""
     title, row_labels, theme_labels, values, themes = pivot
     ws.write_row(1, 0, [title] + theme_labels, header)
+    ws.set_row(1, 45)   # theme names wrap onto up to 3 lines
     for r, (label, row) in enumerate(zip(row_labels, values), start=2):
         ws.write(r, 0, label)
         ws.write_row(r, 1, row, num)
     ws.set_column(0, 0, 28)
     ws.set_column(1, len(theme_labels), 14)
     ws.freeze_panes(2, 1)
+    ws.write_string(0, 4, "Blank cells: not available" + (f"; {SUPPRESSED_MARK}: suppressed (public tier)" if public else ""))
     if not row_labels:
         return 0
-    chart = book.add_chart({"type": "line" if sheet == "year_by_theme" else "bar"})
+    charted = [(c, theme) for c, theme in enumerate(themes, start=1) if theme in themes_where("in_excel_chart")]
     last = len(row_labels) + 1
-    charted = themes_where("in_excel_chart")  # all crime and VAP left out (sql/seeds/themes.csv)
-    for c, theme in enumerate(themes, start=1):
-        if theme not in charted:
+    if sheet == "year_by_theme":
+        whole = [(c, t) for c, t in charted if all(isinstance(v[c - 1], (int, float)) for v in values)]
+        if whole:
+            chart = book.add_chart({"type": "line"})
+            for c, _ in whole:
+                chart.add_series({"name": [ws.name, 1, c], "categories": [ws.name, 2, 0, last, 0],
+                                  "values": [ws.name, 2, c, last, c], "marker": {"type": "circle"}})
+            left_out = [theme_labels[c - 1] for c, t in charted if (c, t) not in whole]
+            chart.set_title({"name": "Crimes by year and theme (all crime and VAP in the table)"
+                             + (f"; not charted (a year suppressed or missing): {', '.join(left_out)}" if left_out else "")})
+            chart.set_legend({"position": "bottom"})
+            chart.set_size({"width": 900, "height": 420})
+            ws.insert_chart(last + 2, 0, chart)
+        return len(row_labels)
+    r, bold = last + 3, book.add_format({"bold": True})
+    for c, _ in charted:
+        ranked = sorted(((v[c - 1], label) for label, v in zip(row_labels, values)
+                         if isinstance(v[c - 1], (int, float)) and v[c - 1] > 0), key=lambda x: (-x[0], x[1]))[:TOP_WARDS]
+        if not ranked:
             continue
-        chart.add_series({"name": [ws.name, 1, c], "categories": [ws.name, 2, 0, last, 0],
-                          "values": [ws.name, 2, c, last, c]})
-    chart.set_title({"name": ("Crimes by year and theme" if sheet == "year_by_theme"
-                              else "Crimes by ward and theme, current period") + " (all crime and VAP in the table)"})
-    chart.set_size({"width": 900, "height": 420 if sheet == "year_by_theme" else max(420, 22 * len(row_labels))})
-    ws.insert_chart(last + 2, 0, chart)
-    ws.write_string(0, 4, "Blank cells: not available" + (f"; {SUPPRESSED_MARK}: suppressed (public tier)" if public else ""))
+        ws.write_string(r - 1, 0, f"Top {len(ranked)} wards: {theme_labels[c - 1]}", bold)
+        ws.write_row(r, 0, ["Ward", "Crimes"], header)
+        for i, (count, label) in enumerate(ranked, start=r + 1):
+            ws.write_string(i, 0, label)
+            ws.write_number(i, 1, count, num)
+        chart = book.add_chart({"type": "bar"})
+        # bars top to bottom in rank order: the category axis is drawn reversed
+        chart.add_series({"name": theme_labels[c - 1], "categories": [ws.name, r + 1, 0, r + len(ranked), 0],
+                          "values": [ws.name, r + 1, 1, r + len(ranked), 1], "data_labels": {"value": True},
+                          "fill": {"color": "#1F3864"}, "gap": 60})
+        chart.set_title({"name": f"{theme_labels[c - 1]}: wards with the most crimes, current period",
+                         "name_font": {"size": 11}})
+        chart.set_y_axis({"reverse": True, "num_font": {"size": 9}})
+        chart.set_x_axis({"min": 0, "major_gridlines": {"visible": True}, **({"major_unit": 1} if ranked[0][0] <= 5 else {})})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 620, "height": 60 + 24 * len(ranked)})
+        ws.insert_chart(r, 3, chart)
+        r += max(len(ranked) + 4, (60 + 24 * len(ranked)) // 20 + 3)
+    if public:
+        ws.write_string(last + 1, 0, f"Charts: wards whose count is suppressed ({SUPPRESSED_MARK}) are not ranked.")
     return len(row_labels)
