@@ -74,6 +74,26 @@ def page_setup(ws, marking: str, title: str) -> None:
     ws.set_footer(f"&L{mark}&RPage &P of &N")
 
 
+def open_book(path: Path):
+    """A workbook that writes every str as text (input values such as "=HYPERLINK(...)" never become
+    formulas or links) and the pack's cell formats, shared by the annual and the monthly packs."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True,
+                                      "strings_to_formulas": False, "strings_to_urls": False,
+                                      "strings_to_numbers": False})
+    fmt = {name: book.add_format(spec) for name, spec in {
+        "header": {"bold": True, "bg_color": "#1F3864", "font_color": "white", "text_wrap": True, "valign": "top",
+                   "border": 1},
+        "pct": {"num_format": "0.0%"}, "num": {"num_format": "#,##0"}, "dec": {"num_format": "0.00"},
+        "pvalue": {"num_format": '[<0.001]"<0.001";0.000'}, "date": {"num_format": "yyyy-mm-dd"},
+        "marking": {"bold": True, "font_color": "#C00000"}, "title": {"bold": True, "font_size": 14},
+        "bold": {"bold": True}, "wrap": {"text_wrap": True, "valign": "top"},
+        "link": {"font_color": "blue", "underline": 1},
+        "heading": {"bold": True, "text_wrap": True, "valign": "bottom"}}.items()}
+    return book, fmt
+
+
 def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL_NAME, tier: str = "restricted",
                 names: list[str] | None = None, headlines: str | None = None,
                 suppressed: set[tuple[str, str, str]] | None = None) -> Path:
@@ -90,22 +110,9 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     names = catalog.mart_names() if names is None else names
     labels = catalog.column_labels()
     marking, public = catalog.marking(tier), tier == "public"
-    # every str is written as text: input values such as "=HYPERLINK(...)" never become formulas or links
-    book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True,
-                                      "strings_to_formulas": False, "strings_to_urls": False,
-                                      "strings_to_numbers": False})
-    header = book.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "white", "text_wrap": True,
-                              "valign": "top", "border": 1})
-    pct = book.add_format({"num_format": "0.0%"})
-    num = book.add_format({"num_format": "#,##0"})
-    dec = book.add_format({"num_format": "0.00"})
-    pvalue = book.add_format({"num_format": '[<0.001]"<0.001";0.000'})
-    date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
-    marking_fmt = book.add_format({"bold": True, "font_color": "#C00000"})
-    title_fmt = book.add_format({"bold": True, "font_size": 14})
-    bold = book.add_format({"bold": True})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    link = book.add_format({"font_color": "blue", "underline": 1})
+    book, fmt = open_book(path)
+    header, pct, num, dec, pvalue, date_fmt, marking_fmt, bold, wrap = (
+        fmt[k] for k in ("header", "pct", "num", "dec", "pvalue", "date", "marking", "bold", "wrap"))
 
     contents = book.add_worksheet("Contents")   # first: the reader opens on it
     pivots = _pivot_sources(con, suppressed) if {"trend", "ward_hotspots"} <= set(names) else {}
@@ -126,9 +133,10 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
             ws.write_string(2, 0, "This sheet is empty: " + (empty or EMPTY_SHEET), bold)
         sheets.append((sheet, rows))
 
-    _write_contents(contents, catalog.sheets(), sheets, marking, headlines, public,
-                    {"title": title_fmt, "bold": bold, "wrap": wrap, "link": link, "marking": marking_fmt,
-                     "heading": book.add_format({"bold": True, "text_wrap": True, "valign": "bottom"})})
+    listed = [(sheet, rows, BACK_SHEETS[sheet] if sheet in BACK_SHEETS else
+               described[sheet].description if sheet in described else "")
+              for sheet, rows in sheets + [("Definitions", 1), ("Caveats", 1)]]
+    write_contents(contents, listed, marking, headlines, fmt, public=public)
 
     themes, _ = catalog.definitions(con)
     ws = book.add_worksheet("Definitions")
@@ -191,17 +199,18 @@ def _row_height(text: str, width: float) -> float:
     return LINE_HEIGHT * lines + 3
 
 
-def _write_contents(ws, described: dict, sheets: list[tuple[str, int]], marking: str, headlines: str | None,
-                    public: bool, fmt: dict) -> None:
+def write_contents(ws, sheets: list[tuple[str, int, str]], marking: str, headlines: str | None, fmt: dict,
+                   title: str = "Serious Violence Strategic Needs Assessment: data pack", public: bool = False) -> None:
     """The Contents sheet: title, the drafted headlines (each across both columns), a link and a
-    description for every sheet, and in the public tier what is suppressed and what is left out."""
+    description for every (sheet, rows, description), and in the public tier what is suppressed and
+    what is left out."""
     full = sum(CONTENTS_WIDTHS)
     ws.set_column(0, 0, CONTENTS_WIDTHS[0], fmt["wrap"])
     ws.set_column(1, 1, CONTENTS_WIDTHS[1], fmt["wrap"])
     ws.hide_gridlines(2)
     page_setup(ws, marking, "Contents")
     ws.write_string(0, 0, marking, fmt["marking"])
-    ws.write_string(1, 0, "Serious Violence Strategic Needs Assessment: data pack", fmt["title"])
+    ws.write_string(1, 0, title, fmt["title"])
     ws.set_row(1, 22)
     r = 3
 
@@ -220,10 +229,8 @@ def _write_contents(ws, described: dict, sheets: list[tuple[str, int]], marking:
     ws.write_string(r, 0, "Sheet", fmt["bold"])
     ws.write_string(r, 1, "What it holds", fmt["bold"])
     r += 1
-    for sheet, rows in sheets + [("Definitions", 1), ("Caveats", 1)]:
+    for sheet, rows, description in sheets:
         ws.write_url(r, 0, f"internal:'{sheet[:31]}'!A1", fmt["link"], sheet[:31])
-        description = BACK_SHEETS[sheet] if sheet in BACK_SHEETS else \
-            described[sheet].description if sheet in described else ""
         description += "" if rows else " (empty: see the sheet)"
         ws.write_string(r, 1, description, fmt["wrap"])
         ws.set_row(r, max(_row_height(description, CONTENTS_WIDTHS[1]), _row_height(sheet, CONTENTS_WIDTHS[0])))
