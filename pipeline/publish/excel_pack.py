@@ -30,6 +30,20 @@ BACK_SHEETS = {
     "Caveats": "What to bear in mind when reading the figures",
 }
 EMPTY_SHEET = "the run's inputs do not give this table (see Definitions and Caveats)."
+# Sheet names a reader understands (Excel allows 31 characters); a table not listed here gets its name
+# in words ("theme_summary" -> "Theme summary"). Contents and Definitions give each sheet's table name.
+SHEET_TITLES = {
+    "theme_monthly": "Theme by month", "ward_summary": "Wards as recorded", "sub_area_summary": "Sub-areas",
+    "people_profile": "Victims and suspects", "knife_crime_profile": "Knife crime", "temporal_profile": "Time and day",
+    "deprivation_profile": "Deprivation", "repeat_victimisation": "Repeat victims", "quarantine": "Quarantined rows",
+    "police_uk_crime_types": "data.police.uk crime types", "police_uk_location_summary": "data.police.uk locations",
+    "rolling_summary": "Rolling 12 months", "monthly_exceptions": "Exceptions",
+}
+
+
+def sheet_title(name: str) -> str:
+    """The data pack's sheet name of a table or ready-made sheet."""
+    return SHEET_TITLES.get(name, name.replace("_", " ").capitalize())[:31]
 
 
 def is_pct(column: str) -> bool:
@@ -120,8 +134,8 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     sheets: list[tuple[str, int]] = []   # (sheet, rows) for the contents list
     described = catalog.sheets()
     for sheet in order:
-        ws = book.add_worksheet(sheet[:31])
-        page_setup(ws, marking, sheet)
+        ws = book.add_worksheet(sheet_title(sheet))
+        page_setup(ws, marking, sheet_title(sheet))
         ws.write_string(0, 0, marking, marking_fmt)
         if sheet in pivots:
             rows = _write_pivot(book, ws, sheet, pivots[sheet], header, num, public=public)
@@ -133,9 +147,9 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
             ws.write_string(2, 0, "This sheet is empty: " + (empty or EMPTY_SHEET), bold)
         sheets.append((sheet, rows))
 
-    listed = [(sheet, rows, BACK_SHEETS[sheet] if sheet in BACK_SHEETS else
-               described[sheet].description if sheet in described else "")
-              for sheet, rows in sheets + [("Definitions", 1), ("Caveats", 1)]]
+    listed = [(sheet_title(sheet), rows, (described[sheet].description if sheet in described else "")
+               + ("" if sheet in pivots else f" (table {sheet})")) for sheet, rows in sheets]
+    listed += [(sheet, 1, BACK_SHEETS[sheet]) for sheet in BACK_SHEETS]
     write_contents(contents, listed, marking, headlines, fmt, public=public)
 
     themes, _ = catalog.definitions(con)

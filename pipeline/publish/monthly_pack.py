@@ -71,13 +71,13 @@ def write_monthly_pack(wh: duckdb.DuckDBPyConnection, run_id: str, path: Path, h
         cursor = wh.execute(f"select * exclude (run_id), run_id from {name} where run_id = ?", [run_id])  # ours
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
-        ws = book.add_worksheet(name)
-        excel_pack.page_setup(ws, catalog.MARKING, name)
+        ws = book.add_worksheet(excel_pack.sheet_title(name))
+        excel_pack.page_setup(ws, catalog.MARKING, excel_pack.sheet_title(name))
         ws.write_string(0, 0, catalog.MARKING, fmt["marking"])
         _write_rows(ws, columns, rows, labels, fmt)
         if not rows:
             ws.write_string(2, 0, "This sheet is empty: nothing to list for this month.", fmt["bold"])
-        listed.append((name, len(rows), description))
+        listed.append((excel_pack.sheet_title(name), len(rows), f"{description} (table {name})"))
         columns_of[name] = columns
     listed += [("Definitions", 1, excel_pack.BACK_SHEETS["Definitions"]),
                ("Caveats", 1, excel_pack.BACK_SHEETS["Caveats"])]

@@ -89,14 +89,14 @@ def test_monthly_pack_has_the_annual_packs_layout(warehouse, tmp_path):
     headlines = monthly_outputs.headlines_markdown(warehouse, "r1", None)
     path = monthly_pack.write_monthly_pack(warehouse, "r1", tmp_path / "m.xlsx", headlines)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Contents", *monthly_pack.SHEETS, "Definitions", "Caveats"]
+    assert book.sheetnames == ["Contents", "Rolling 12 months", "Exceptions", "Revisions", "Definitions", "Caveats"]
     contents = book["Contents"]
     links = [c.value for row in contents.iter_rows() for c in row if c.hyperlink is not None]
     assert links == book.sheetnames[1:]
     assert contents.column_dimensions["B"].width >= 90
     text = [c.value for row in contents.iter_rows() for c in row if isinstance(c.value, str)]
     assert any(t.startswith("In the 12 months to December 2023 there were 1,426 VWI offences") for t in text)
-    ws = book["rolling_summary"]
+    ws = book["Rolling 12 months"]
     assert ws["A1"].value == catalog.MARKING
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
     assert catalog.MARKING in ws.oddHeader.left.text and "Page" in ws.oddFooter.right.text

@@ -40,7 +40,7 @@ def changes_mart(monkeypatch):
 
 def test_pack_shows_no_pct_change_on_a_base_under_10(changes_mart, tmp_path):
     book = openpyxl.load_workbook(excel_pack.write_excel(changes_mart, tmp_path, headlines="# Headlines\n- One line."))
-    ws = book["changes"]
+    ws = book[excel_pack.sheet_title("changes")]
     heading = {h: c for c, (h, _) in catalog.column_labels().items()}
     columns = [heading.get(c.value, c.value) for c in ws[2]]
     got = {row[columns.index("ward_code")]: (row[columns.index("count")], row[columns.index("pct_change")])
@@ -74,7 +74,7 @@ def test_contents_wraps_in_wide_columns_with_row_heights(changes_mart, tmp_path)
     # about 360 characters over ~130 of width: 3 lines or more, not the default single line
     assert ws.row_dimensions[cell.row].height >= 3 * excel_pack.LINE_HEIGHT
     descriptions = [row for row in ws.iter_rows(min_row=1) if row[0].hyperlink is not None]
-    assert [r[0].value for r in descriptions] == ["changes", "Definitions", "Caveats"]
+    assert [r[0].value for r in descriptions] == ["Changes", "Definitions", "Caveats"]
     assert all(r[1].alignment.wrap_text and ws.row_dimensions[r[1].row].height for r in descriptions)
 
 
