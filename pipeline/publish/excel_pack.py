@@ -258,7 +258,7 @@ def write_contents(ws, sheets: list[tuple[str, int, str]], marking: str, headlin
             if mart.public:
                 continue
             text = f"Not published in the public tier: {mart.not_public}"
-            ws.write_string(r, 0, mart.name, fmt["wrap"])
+            ws.write_string(r, 0, sheet_title(mart.name), fmt["wrap"])
             ws.write_string(r, 1, text, fmt["wrap"])
             ws.set_row(r, _row_height(text, CONTENTS_WIDTHS[1]))
             r += 1
