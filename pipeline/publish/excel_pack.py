@@ -118,8 +118,6 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
     Every sheet carries `tier`'s marking (catalog.marking). Reads the connection's current schema
     (publish_public: the public one); `suppressed` (public tier: table, row key, column of each
     suppressed cell) show as [c] in an otherwise numeric column."""
-    import xlsxwriter
-
     path = out_dir / name
     names = catalog.mart_names() if names is None else names
     labels = catalog.column_labels()
@@ -348,7 +346,8 @@ def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False)
     ws.set_column(0, 0, 28)
     ws.set_column(1, len(theme_labels), 14)
     ws.freeze_panes(2, 1)
-    ws.write_string(0, 4, "Blank cells: not available" + (f"; {SUPPRESSED_MARK}: suppressed (public tier)" if public else ""))
+    ws.write_string(0, 4, "Blank cells: not available"
+                    + (f"; {SUPPRESSED_MARK}: suppressed (public tier)" if public else ""))
     if not row_labels:
         return 0
     charted = [(c, theme) for c, theme in enumerate(themes, start=1) if theme in themes_where("in_excel_chart")]
@@ -362,15 +361,17 @@ def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False)
                                   "values": [ws.name, 2, c, last, c], "marker": {"type": "circle"}})
             left_out = [theme_labels[c - 1] for c, t in charted if (c, t) not in whole]
             chart.set_title({"name": "Crimes by year and theme (all crime and VAP in the table)"
-                             + (f"; not charted (a year suppressed or missing): {', '.join(left_out)}" if left_out else "")})
+                             + (f"; not charted (a year suppressed or missing): {', '.join(left_out)}"
+                                if left_out else "")})
             chart.set_legend({"position": "bottom"})
             chart.set_size({"width": 900, "height": 420})
             ws.insert_chart(last + 2, 0, chart)
         return len(row_labels)
     r, bold = last + 3, book.add_format({"bold": True})
     for c, _ in charted:
-        ranked = sorted(((v[c - 1], label) for label, v in zip(row_labels, values)
-                         if isinstance(v[c - 1], (int, float)) and v[c - 1] > 0), key=lambda x: (-x[0], x[1]))[:TOP_WARDS]
+        numbers = [(v[c - 1], label) for label, v in zip(row_labels, values)
+                   if isinstance(v[c - 1], (int, float)) and v[c - 1] > 0]
+        ranked = sorted(numbers, key=lambda x: (-x[0], x[1]))[:TOP_WARDS]
         if not ranked:
             continue
         ws.write_string(r - 1, 0, f"Top {len(ranked)} wards: {theme_labels[c - 1]}", bold)
@@ -386,7 +387,8 @@ def _write_pivot(book, ws, sheet: str, pivot, header, num, public: bool = False)
         chart.set_title({"name": f"{theme_labels[c - 1]}: wards with the most crimes, current period",
                          "name_font": {"size": 11}})
         chart.set_y_axis({"reverse": True, "num_font": {"size": 9}})
-        chart.set_x_axis({"min": 0, "major_gridlines": {"visible": True}, **({"major_unit": 1} if ranked[0][0] <= 5 else {})})
+        small = {"major_unit": 1} if ranked[0][0] <= 5 else {}       # whole crimes on the axis, not 0.5
+        chart.set_x_axis({"min": 0, "major_gridlines": {"visible": True}, **small})
         chart.set_legend({"none": True})
         chart.set_size({"width": 620, "height": 60 + 24 * len(ranked)})
         ws.insert_chart(r, 3, chart)

@@ -31,7 +31,7 @@ HEADINGS = {
     "previous_12m_count": ("Previous 12 months", "Crimes in the 12 months before those"),
     "rolling_change": ("Change", "12 months minus previous 12 months"),
     "rolling_pct_change": ("Change %", f"The change as a % of the previous 12 months; blank on under {MIN_BASE}"),
-    "rolling_poisson_z": ("z (Poisson)", "The change against chance variation (|z| of 2 or more: unlikely to be chance)"),
+    "rolling_poisson_z": ("z (Poisson)", "The change against chance variation (|z| of 2 or more: unlikely chance)"),
     "month_count": ("Month", "Crimes in the month"),
     "same_month_last_year_count": ("Same month last year", "Crimes in the same month a year before"),
     "month_change": ("Change on last year", "Month minus the same month last year"),

@@ -84,16 +84,19 @@ def mark_geopackage(path: Path) -> None:
                      "table_name text, column_name text, row_id_value integer, timestamp datetime not null "
                      "default (strftime('%Y-%m-%dT%H:%M:%fZ','now')), md_file_id integer not null, "
                      "md_parent_id integer, constraint crmr_mfi_fk foreign key (md_file_id) references "
-                     "gpkg_metadata(id), constraint crmr_mpi_fk foreign key (md_parent_id) references gpkg_metadata(id))")
+                     "gpkg_metadata(id), constraint crmr_mpi_fk foreign key (md_parent_id) references "
+                     "gpkg_metadata(id))")
         gpkg.execute("create table if not exists gpkg_extensions (table_name text, column_name text, extension_name "
                      "text not null, definition text not null, scope text not null, constraint ge_tce unique "
                      "(table_name, column_name, extension_name))")
         gpkg.execute("insert into gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
                      "select null, null, 'gpkg_metadata', 'http://www.geopackage.org/spec121/#extension_metadata', "
-                     "'read-write' where not exists (select 1 from gpkg_extensions where extension_name = 'gpkg_metadata')")
+                     "'read-write' where not exists (select 1 from gpkg_extensions "
+                     "where extension_name = 'gpkg_metadata')")
         md_id = gpkg.execute("insert into gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
                              "values ('dataset', 'http://gdal.org', 'text/xml', ?)", [xml]).lastrowid
-        gpkg.execute("insert into gpkg_metadata_reference (reference_scope, md_file_id) values ('geopackage', ?)", [md_id])
+        gpkg.execute("insert into gpkg_metadata_reference (reference_scope, md_file_id) values ('geopackage', ?)",
+                     [md_id])
         for name, in gpkg.execute("select table_name from gpkg_contents").fetchall():
             if not name.startswith(THEME_LAYER_PREFIX):
                 description = LAYER_DESCRIPTIONS.get(name, name.replace("_", " ").capitalize())

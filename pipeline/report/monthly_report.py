@@ -17,7 +17,7 @@ from pipeline.settings.config import RunConfig
 LOOK_AT = {
     "above_upper_limit": "the month's crimes by ward, day and hour, and any single incident, operation or recording "
                          "change that could account for the rise",
-    "below_lower_limit": "whether the month's data are complete (a late or partial extract) before reading this as a fall",
+    "below_lower_limit": "whether the month's data are complete (a late or partial extract) before reading a fall",
     "eight_above_centre": "a sustained rise: which wards and victim groups carry it, and whether a change in recording "
                           "or in police activity started it",
     "eight_below_centre": "a sustained fall: whether it follows an intervention worth noting, or a change in recording",

@@ -112,9 +112,11 @@ def _rolling_sentence(label: str, period: str, rolling, previous, pct, comp_pct,
         f"In {period} there were no {label} offences"
     if previous is None:
         sentence += "; no comparison with the 12 months before: the inputs do not cover all of them"
-    elif previous < MIN_BASE or pct is None:
+    elif previous < MIN_BASE:
         sentence += (f", compared with {previous:,} in the previous 12 months (too few for a percentage change "
-                     f"on under {MIN_BASE})" if previous < MIN_BASE else f", compared with {previous:,} in the previous 12 months")
+                     f"on under {MIN_BASE})")
+    elif pct is None:
+        sentence += f", compared with {previous:,} in the previous 12 months"
     elif round(pct) == 0:
         sentence += f", a similar level to the previous 12 months ({previous:,})"
     else:
@@ -151,8 +153,8 @@ def headlines_markdown(wh: duckdb.DuckDBPyConnection, run_id: str, comparator_na
     from pipeline.narrative.phrases import md_text
     from pipeline.narrative.sentences import short_name
 
-    run = wh.execute("select area_name, refresh_month, extracts from refresh_runs where run_id = ?", [run_id]).fetchone()
-    area_name, month, extracts = run
+    area_name, month, extracts = wh.execute("select area_name, refresh_month, extracts from refresh_runs "
+                                            "where run_id = ?", [run_id]).fetchone()
     labels = theme_labels()
     rows = wh.execute("""
         select theme, theme, rolling_12m_count, previous_12m_count, rolling_pct_change, month_count,

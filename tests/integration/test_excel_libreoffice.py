@@ -46,7 +46,7 @@ def contents_pdf_text(pack, tmp_path) -> list[str]:
     out = tmp_path / "pdf"
     # a profile of its own: parallel runs sharing ~/.config/libreoffice block or fail each other
     profile = (tmp_path / "lo-profile").as_uri()
-    pages = '{"PageRange":{"type":"string","value":"1-%d"}}' % CONTENTS_PAGES
+    pages = '{"PageRange":{"type":"string","value":"1-' + str(CONTENTS_PAGES) + '"}}'
     done = subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore",
                            "--convert-to", f"pdf:calc_pdf_Export:{pages}", "--outdir", str(out), str(pack)],
                           capture_output=True, text=True, timeout=CONVERT_TIMEOUT_S)

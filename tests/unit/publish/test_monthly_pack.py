@@ -102,7 +102,7 @@ def test_monthly_pack_has_the_annual_packs_layout(warehouse, tmp_path):
     assert catalog.MARKING in ws.oddHeader.left.text and "Page" in ws.oddFooter.right.text
     header = [c.value for c in ws[2]]
     assert "12 months" in header and "Change %" in header and "rolling_12m_count" not in header
-    row = {h: v for h, v in zip(header, next(ws.iter_rows(min_row=3, values_only=True)))}
+    row = dict(zip(header, next(ws.iter_rows(min_row=3, values_only=True))))
     assert row["Change %"] == pytest.approx(0.0986) and ws.cell(3, header.index("Change %") + 1).number_format == "0.0%"
     homicide = [r for r in ws.iter_rows(min_row=3, values_only=True) if "homicide" in r]
     assert homicide and homicide[0][header.index("Change %")] is None           # 1 on 2: no -50%

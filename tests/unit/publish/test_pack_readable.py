@@ -127,7 +127,8 @@ def test_geopackage_has_the_marking_and_one_layer_per_theme(tmp_path):
         got = pyogrio.read_dataframe(path, layer=f"wards_{theme}")
         assert set(got.theme) == {theme} and sorted(got["count"]) == sorted(
             layers["ward_hotspots"].loc[layers["ward_hotspots"].theme == theme, "count"])
-    assert pyogrio.read_info(path, layer="wards")["dataset_metadata"] == {"MARKING": catalog.MARKING}   # as GDAL and QGIS read it
+    # as GDAL and QGIS read it
+    assert pyogrio.read_info(path, layer="wards")["dataset_metadata"] == {"MARKING": catalog.MARKING}
     with closing(sqlite3.connect(path)) as gpkg:
         contents = dict(gpkg.execute("select table_name, description from gpkg_contents").fetchall())
         identifiers = dict(gpkg.execute("select table_name, identifier from gpkg_contents").fetchall())
