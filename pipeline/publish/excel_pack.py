@@ -103,7 +103,7 @@ def open_book(path: Path):
         "pvalue": {"num_format": '[<0.001]"<0.001";0.000'}, "date": {"num_format": "yyyy-mm-dd"},
         "marking": {"bold": True, "font_color": "#C00000"}, "title": {"bold": True, "font_size": 14},
         "bold": {"bold": True}, "wrap": {"text_wrap": True, "valign": "top"},
-        "link": {"font_color": "blue", "underline": 1},
+        "link": {"font_color": "blue", "underline": 1, "valign": "top"},
         "heading": {"bold": True, "text_wrap": True, "valign": "bottom"}}.items()}
     return book, fmt
 
@@ -201,7 +201,7 @@ def write_excel(con: duckdb.DuckDBPyConnection, out_dir: Path, name: str = EXCEL
 # either for merged cells), so text left to the default height is cut or piles into a narrow column.
 CONTENTS_WIDTHS = (34, 96)
 LINE_HEIGHT = 15            # points per wrapped line of 11-point text
-CHARS_PER_WIDTH = 1.0       # characters of prose per unit of column width, allowing for a wider fallback font
+CHARS_PER_WIDTH = 1.1       # characters of prose per unit of column width, allowing for a wider fallback font
 
 
 def _row_height(text: str, width: float) -> float:
