@@ -23,6 +23,7 @@ LAYER_DESCRIPTIONS = {
     "kde_surface": "Kernel density of this period's located crimes per theme (crimes per square km)",
 }
 THEME_LAYER_PREFIX = "wards_"
+READ_ME = "read_me"
 
 
 def write_spatial_outputs(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path) -> list[Path]:
@@ -72,37 +73,25 @@ def write_theme_layers(layers: dict, path: Path) -> list[str]:
 
 
 def mark_geopackage(path: Path) -> None:
-    """The marking in the file itself: the dataset's metadata (gpkg_metadata, scope 'dataset', read by
-    QGIS's layer properties and by GDAL as the MARKING item) and every layer's description."""
-    xml = ('<GDALMultiDomainMetadata><Metadata><MDI key="MARKING">' + _xml_text(MARKING)
-           + '</MDI></Metadata></GDALMultiDomainMetadata>')
+    """The marking in the file itself: every layer's description (gpkg_contents, shown by QGIS and
+    ArcGIS) ends with it, and a read_me table (a GeoPackage attributes table QGIS lists beside the
+    layers) holds it with what each layer is. Not gpkg_metadata: GDAL opening such a file read-only
+    writes a .aux.xml copy of the metadata beside it."""
+    import pandas as pd
+    import pyogrio
+
+    with closing(sqlite3.connect(path)) as gpkg:
+        names = [name for (name,) in gpkg.execute("select table_name from gpkg_contents order by rowid").fetchall()]
+        described = dict(gpkg.execute("select table_name, description from gpkg_contents").fetchall())
+    descriptions = {name: described[name] if name.startswith(THEME_LAYER_PREFIX) and described[name]
+                    else f"{LAYER_DESCRIPTIONS.get(name, name.replace('_', ' ').capitalize())}. {MARKING}"
+                    for name in names}
+    read_me = pd.DataFrame({"item": ["marking", "about", *names],
+                            "text": [MARKING, "svna's GeoPackage of the run: current wards and the run's ward, grid "
+                                     "and density layers, in British National Grid (EPSG:27700)",
+                                     *descriptions.values()]})
+    pyogrio.write_dataframe(read_me, path, layer=READ_ME, driver="GPKG",
+                            layer_options={"IDENTIFIER": "Read me", "DESCRIPTION": f"What this file holds. {MARKING}"})
     with closing(sqlite3.connect(path)) as gpkg, gpkg:
-        gpkg.execute("create table if not exists gpkg_metadata (id integer primary key autoincrement not null, "
-                     "md_scope text not null default 'dataset', md_standard_uri text not null, "
-                     "mime_type text not null default 'text/xml', metadata text not null default '')")
-        gpkg.execute("create table if not exists gpkg_metadata_reference (reference_scope text not null, "
-                     "table_name text, column_name text, row_id_value integer, timestamp datetime not null "
-                     "default (strftime('%Y-%m-%dT%H:%M:%fZ','now')), md_file_id integer not null, "
-                     "md_parent_id integer, constraint crmr_mfi_fk foreign key (md_file_id) references "
-                     "gpkg_metadata(id), constraint crmr_mpi_fk foreign key (md_parent_id) references "
-                     "gpkg_metadata(id))")
-        gpkg.execute("create table if not exists gpkg_extensions (table_name text, column_name text, extension_name "
-                     "text not null, definition text not null, scope text not null, constraint ge_tce unique "
-                     "(table_name, column_name, extension_name))")
-        gpkg.execute("insert into gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
-                     "select null, null, 'gpkg_metadata', 'http://www.geopackage.org/spec121/#extension_metadata', "
-                     "'read-write' where not exists (select 1 from gpkg_extensions "
-                     "where extension_name = 'gpkg_metadata')")
-        md_id = gpkg.execute("insert into gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
-                             "values ('dataset', 'http://gdal.org', 'text/xml', ?)", [xml]).lastrowid
-        gpkg.execute("insert into gpkg_metadata_reference (reference_scope, md_file_id) values ('geopackage', ?)",
-                     [md_id])
-        for name, in gpkg.execute("select table_name from gpkg_contents").fetchall():
-            if not name.startswith(THEME_LAYER_PREFIX):
-                description = LAYER_DESCRIPTIONS.get(name, name.replace("_", " ").capitalize())
-                gpkg.execute("update gpkg_contents set description = ? where table_name = ?",
-                             [f"{description}. {MARKING}", name])
-
-
-def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        gpkg.executemany("update gpkg_contents set description = ? where table_name = ?",
+                         [(text, name) for name, text in descriptions.items()])
