@@ -108,13 +108,12 @@ def _rolling_sentence(label: str, period: str, rolling, previous, pct, comp_pct,
     says why (a window not covered in full, a base too small for a percentage, no comparator figure)."""
     from pipeline.narrative.phrases import MIN_BASE, offences
 
-    sentence = f"In {period} there were {offences(rolling, label)}" if rolling else \
-        f"In {period} there were no {label} offences"
+    sentence = f"In {period} there {'was' if rolling == 1 else 'were'} {offences(rolling, label)}" if rolling \
+        else f"In {period} there were no {label} offences"
     if previous is None:
         sentence += "; no comparison with the 12 months before: the inputs do not cover all of them"
     elif previous < MIN_BASE:
-        sentence += (f", compared with {previous:,} in the previous 12 months (too few for a percentage change "
-                     f"on under {MIN_BASE})")
+        sentence += f", compared with {previous:,} in the previous 12 months (too few for a percentage change)"
     elif pct is None:
         sentence += f", compared with {previous:,} in the previous 12 months"
     elif round(pct) == 0:
