@@ -84,7 +84,7 @@ def test_the_same_inputs_twice_give_identical_tables(runs):
     """Row for row, in the same order, apart from run_id (CSV, Parquet and every sheet of the pack)."""
     _, first, second, _ = runs
     assert first.keys() == second.keys()
-    assert {"theme_summary.csv", "theme_detail.csv", "quarantine.parquet", "xlsx:theme_detail"} <= set(first)
+    assert {"theme_summary.csv", "theme_detail.csv", "quarantine.parquet", "xlsx:Theme detail"} <= set(first)
     for name in first:
         assert first[name] == second[name], name
 
