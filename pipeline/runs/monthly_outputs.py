@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from pipeline.errors import InputError
-from pipeline.narrative.phrases import offences
 from pipeline.publish import output_folders
 from pipeline.publish.catalog import MARKING
 from pipeline.report import annual_report, monthly_report
@@ -90,45 +88,11 @@ def write_tables(wh: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path) -> l
     return written
 
 
-def write_excel(wh: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path) -> Path:
-    """One sheet per table; text written as text (never as a formula), numbers as numbers."""
-    import xlsxwriter
+def write_excel(wh: duckdb.DuckDBPyConnection, run_id: str, out_dir: Path, headlines: str | None = None) -> Path:
+    """The month's Excel pack, laid out as the annual one (pipeline.publish.monthly_pack)."""
+    from pipeline.publish.monthly_pack import write_monthly_pack
 
-    from pipeline.publish.excel_pack import page_setup
-
-    path = out_dir / EXCEL_NAME
-    book = xlsxwriter.Workbook(path, {"nan_inf_to_errors": True, "remove_timezone": True})
-    header = book.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "white", "text_wrap": True,
-                              "valign": "top", "border": 1})
-    marking = book.add_format({"bold": True, "font_color": "#C00000"})
-    pct = book.add_format({"num_format": '0.0"%"'})
-    date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
-    for name in PUBLISHED_TABLES:
-        cursor = wh.execute(f"select * exclude (run_id), run_id from {name} where run_id = ?", [run_id])
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-        ws = book.add_worksheet(name)
-        page_setup(ws, MARKING, name)   # as the annual pack: landscape A4, fit to width, marked on every page
-        ws.write_string(0, 0, MARKING, marking)
-        ws.write_row(1, 0, columns, header)
-        for c, column in enumerate(columns):
-            width = max([len(column)] + [len(str(r[c])) for r in rows[:200]])
-            ws.set_column(c, c, min(max(width + 2, 8), 70), pct if column.endswith("pct_change") else None)
-        for r, row in enumerate(rows, start=2):
-            for c, value in enumerate(row):
-                if value is None:
-                    continue
-                if isinstance(value, str):
-                    ws.write_string(r, c, value)
-                elif isinstance(value, (date, datetime)):
-                    ws.write_datetime(r, c, datetime(value.year, value.month, value.day), date_fmt)
-                else:
-                    ws.write_number(r, c, float(value))
-        ws.freeze_panes(2, 0)
-        if rows:
-            ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
-    book.close()
-    return path
+    return write_monthly_pack(wh, run_id, out_dir / EXCEL_NAME, headlines)
 
 
 def theme_labels() -> dict[str, tuple[str, int]]:
@@ -139,12 +103,57 @@ def theme_labels() -> dict[str, tuple[str, int]]:
         return {r["theme"]: (r["short_label"], int(r["sort_order"])) for r in csv.DictReader(f)}
 
 
-def headlines_markdown(wh: duckdb.DuckDBPyConnection, run_id: str, comparator_name: str | None) -> str:
-    """Short drafted sentences from the refresh's own tables (every figure is a table cell)."""
-    from pipeline.narrative.sentences import MIN_BASE, short_name
+def _rolling_sentence(label: str, period: str, rolling, previous, pct, comp_pct, comparator: str | None) -> str:
+    """The 12 months against the 12 before, and against the comparator; a comparison that cannot be made
+    says why (a window not covered in full, a base too small for a percentage, no comparator figure)."""
+    from pipeline.narrative.phrases import MIN_BASE, offences
 
-    run = wh.execute("select area_name, refresh_month, extracts from refresh_runs where run_id = ?", [run_id]).fetchone()
-    area_name, month, extracts = run
+    sentence = f"In {period} there {'was' if rolling == 1 else 'were'} {offences(rolling, label)}" if rolling \
+        else f"In {period} there were no {label} offences"
+    if previous is None:
+        sentence += "; no comparison with the 12 months before: the inputs do not cover all of them"
+    elif previous < MIN_BASE:
+        sentence += f", compared with {previous:,} in the previous 12 months (too few for a percentage change)"
+    elif pct is None:
+        sentence += f", compared with {previous:,} in the previous 12 months"
+    elif round(pct) == 0:
+        sentence += f", a similar level to the previous 12 months ({previous:,})"
+    else:
+        diff = rolling - previous
+        sentence += f", {'up' if diff > 0 else 'down'} {abs(pct):.0f}% ({abs(diff):,}) on the previous 12 months"
+    if comparator and previous is not None:
+        if comp_pct is None:
+            sentence += f"; no {comparator} figure for the same months to compare with"
+        else:
+            sentence += (f"; for the {comparator} {'up' if comp_pct > 0 else 'down'} {abs(comp_pct):.0f}%"
+                         if round(comp_pct) else f"; for the {comparator} a similar level")
+    return sentence + "."
+
+
+def _month_sentence(month, month_n, same_n, month_pct) -> str:
+    """The month against the same month a year before (never month-on-month), or why not."""
+    from pipeline.narrative.phrases import MIN_BASE
+
+    if month_n is None:
+        return f" {month:%B %Y}: not in the inputs in full, so no monthly figure."
+    if same_n is None:
+        return f" {month:%B %Y}: {month_n:,} (no figure for {month:%B} last year to compare with)."
+    if same_n >= MIN_BASE and month_pct is not None and round(month_pct):
+        return (f" {month:%B %Y}: {month_n:,}, {'up' if month_pct > 0 else 'down'} {abs(month_pct):.0f}% "
+                f"on {month:%B} last year ({same_n:,}).")
+    if same_n < MIN_BASE:
+        return f" {month:%B %Y}: {month_n:,} ({same_n:,} in {month:%B} last year: too few for a percentage change)."
+    return f" {month:%B %Y}: {month_n:,}, a similar level to {month:%B} last year ({same_n:,})."
+
+
+def headlines_markdown(wh: duckdb.DuckDBPyConnection, run_id: str, comparator_name: str | None) -> str:
+    """Short drafted sentences from the refresh's own tables (every figure is a table cell); a comparison
+    that cannot be made is said, with why, never dropped."""
+    from pipeline.narrative.phrases import md_text
+    from pipeline.narrative.sentences import short_name
+
+    area_name, month, extracts = wh.execute("select area_name, refresh_month, extracts from refresh_runs "
+                                            "where run_id = ?", [run_id]).fetchone()
     labels = theme_labels()
     rows = wh.execute("""
         select theme, theme, rolling_12m_count, previous_12m_count, rolling_pct_change, month_count,
@@ -152,37 +161,19 @@ def headlines_markdown(wh: duckdb.DuckDBPyConnection, run_id: str, comparator_na
         from rolling_summary where run_id = ? and unit_level = 'area'""", [run_id]).fetchall()
     rows = sorted(((t, labels[t][0], *rest) for t, _, *rest in rows), key=lambda r: labels[r[0]][1])
     period = f"the 12 months to {month:%B %Y}"
-    lines = [f"**{MARKING}**", "", f"# {area_name}: monthly refresh, {month:%B %Y}", "",
-             f"Extracts: {extracts}. Run {run_id}.", ""]
+    lines = [f"**{MARKING}**", "", f"# {md_text(area_name)}: monthly refresh, {month:%B %Y}", "",
+             f"Extracts: {md_text(extracts) if extracts else 'none recorded for this refresh'}. Run {run_id}.", ""]
     comparator = short_name(comparator_name) if comparator_name else None
-    for theme, label, rolling, previous, pct, month_n, same_n, month_pct, comp_pct in rows:
+    for _, label, rolling, previous, pct, month_n, same_n, month_pct, comp_pct in rows:
         if rolling is None:
+            lines.append(f"- {label[:1].upper() + label[1:]}: no figure for {period}: the inputs do not cover all "
+                         f"12 months.{_month_sentence(month, month_n, same_n, month_pct)}")
             continue
-        sentence = (f"In {period} there {'was' if rolling == 1 else 'were'} {offences(rolling, label)}" if rolling
-                    else f"In {period} there were no {label} offences")
-        if previous is not None:
-            diff = rolling - previous
-            if previous < MIN_BASE or pct is None:
-                sentence += f", compared with {previous:,} in the previous 12 months"
-            elif round(pct) == 0:
-                sentence += f", a similar level to the previous 12 months ({previous:,})"
-            else:
-                sentence += f", {'up' if diff > 0 else 'down'} {abs(pct):.0f}% ({abs(diff):,}) on the previous 12 months"
-            if comparator and comp_pct is not None:
-                sentence += (f"; for the {comparator} {'up' if comp_pct > 0 else 'down'} {abs(comp_pct):.0f}%"
-                             if round(comp_pct) else f"; for the {comparator} a similar level")
-        sentence += "."
-        if month_n is not None and same_n is not None:
-            if same_n >= MIN_BASE and month_pct is not None and round(month_pct):
-                sentence += (f" {month:%B %Y}: {month_n:,}, {'up' if month_pct > 0 else 'down'} {abs(month_pct):.0f}% "
-                             f"on {month:%B} last year ({same_n:,}).")
-            else:
-                sentence += f" {month:%B %Y}: {month_n:,} ({same_n:,} in {month:%B} last year)."
-        lines.append(f"- {sentence}")
-    exceptions = wh.execute("select reason from monthly_exceptions where run_id = ? order by unit_level <> 'area', "
-                            "direction, reason", [run_id]).fetchall()
+        sentence = _rolling_sentence(label, period, rolling, previous, pct, comp_pct, comparator)
+        lines.append(f"- {sentence}{_month_sentence(month, month_n, same_n, month_pct)}")
     lines += ["", "## Exceptions (control charts)", ""]
-    lines += [f"- {r[0]}." for r in exceptions] or ["- None: every theme's month is within its usual range."]
+    lines += [f"- {md_text(e['reason'])}. {e['look_at']}." for e in monthly_report.exception_lines(wh, run_id)] \
+        or ["- None: every theme's month is within its usual range."]
     revised = wh.execute("""select count(*), count(distinct month_start), sum(abs(change)),
                                    min(month_start), max(month_start)
                             from revisions where run_id = ? and unit_level = 'area'""", [run_id]).fetchone()
@@ -208,9 +199,9 @@ def publish_refresh(cfg: RunConfig, base: Path, run_id: str, manifest: dict) -> 
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as wh:
             outputs = write_tables(wh, run_id, work)
-            outputs.append(write_excel(wh, run_id, work))
             headlines = work / "headlines.md"
             headlines.write_text(headlines_markdown(wh, run_id, cfg.comparator_name))
+            outputs.append(write_excel(wh, run_id, work, headlines.read_text()))
             outputs.append(headlines)
             outputs.append(monthly_report.write_monthly_report(wh, run_id, cfg, work / annual_report.REPORT_NAME))
         manifest = {**manifest, "outputs": sorted(str(p.relative_to(work)) for p in outputs)}

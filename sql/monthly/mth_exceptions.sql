@@ -9,12 +9,17 @@
 --   eight_above_centre / eight_below_centre    the 8 months to the report month all on one side of the centre
 --   two_of_three_above_warning / ..._below_... the report month and at least 1 of the 2 before it beyond
 --       the 2-sigma warning level on the same side
+-- The run rules (eight_..., two_of_three_...) need a centre of at least getvariable('run_rule_min_mean')
+-- crimes a month (1 when unset): on a rarer series (homicide in a ward: a mean of 0.2) most months are 0,
+-- so "8 months below the usual level" is what a quiet series always does, and a level of "0.0" means
+-- nothing to a reader. Such a series is judged on the control limits alone (a single month far out).
 with limits as (
     select * from mth_control_limits
 ),
 
 params as (
-    select cast(getvariable('report_month') as date) as report_month, cast(getvariable('fdr_alpha') as double) as fdr_alpha
+    select cast(getvariable('report_month') as date) as report_month, cast(getvariable('fdr_alpha') as double) as fdr_alpha,
+           coalesce(cast(getvariable('run_rule_min_mean') as double), 1.0) as run_rule_min_mean
 ),
 
 reported as (
@@ -68,6 +73,10 @@ tested as (
     join runs using (unit_level, unit_code, theme)
 ),
 
+run_ruled as (  -- the series busy enough for run rules (see the header)
+    select tested.* from tested where tested.centre >= (select run_rule_min_mean from params)
+),
+
 fired as (
     select *, 'above_upper_limit' as rule, 'increase' as direction from tested
     where count > ucl and (unit_level <> 'ward' or q_upper <= (select fdr_alpha from params))
@@ -75,14 +84,14 @@ fired as (
     select *, 'below_lower_limit', 'decrease' from tested
     where lcl > 0 and count < lcl and (unit_level <> 'ward' or q_lower <= (select fdr_alpha from params))
     union all
-    select *, 'eight_above_centre', 'increase' from tested where window_months = 8 and months_above = 8
+    select *, 'eight_above_centre', 'increase' from run_ruled where window_months = 8 and months_above = 8
     union all
-    select *, 'eight_below_centre', 'decrease' from tested where window_months = 8 and months_below = 8
+    select *, 'eight_below_centre', 'decrease' from run_ruled where window_months = 8 and months_below = 8
     union all
-    select *, 'two_of_three_above_warning', 'increase' from tested
+    select *, 'two_of_three_above_warning', 'increase' from run_ruled
     where count > upper_warning and recent_above_warning >= 2
     union all
-    select *, 'two_of_three_below_warning', 'decrease' from tested
+    select *, 'two_of_three_below_warning', 'decrease' from run_ruled
     where count < lower_warning and recent_below_warning >= 2
 ),
 
@@ -110,7 +119,8 @@ final as (
         fired.baseline,
         themes.label || ' in ' || fired.unit_name || ': ' || case fired.rule
             when 'above_upper_limit' then fired.count || ' in ' || strftime(fired.month_start, '%B %Y')
-                || ', above the usual range of up to ' || cast(floor(fired.ucl) as bigint)
+                || case when floor(fired.ucl) = 0 then ', where a month usually has none'
+                        else ', above the usual range of up to ' || cast(floor(fired.ucl) as bigint) end
             when 'below_lower_limit' then fired.count || ' in ' || strftime(fired.month_start, '%B %Y')
                 || ', below the usual range of at least ' || cast(ceil(fired.lcl) as bigint)
             when 'eight_above_centre' then 'above the usual level of ' || round(fired.centre, 1)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from pipeline.demo.riverford import BAD_CODE_REF, BAD_DATE_REF
+from pipeline.publish.excel_pack import sheet_title
 
 pytestmark = pytest.mark.integration
 VWI_CODES = {"2", "4/3", "4/7", "5D", "5E", "8N", "8P", "8S", "8T"}
@@ -74,8 +75,9 @@ def test_documented_bad_rows_are_quarantined_not_lost(demo_run):
 def test_excel_pack_is_usable(demo_run):
     root = demo_run[0]
     book = openpyxl.load_workbook(root / "data/processed/demo/svna_data_pack.xlsx")
-    assert {"theme_summary", "ward_summary", "quarantine_summary", "input_files", "Definitions", "Caveats"} <= set(book.sheetnames)
-    ws = book["theme_summary"]
+    assert {*map(sheet_title, ("theme_summary", "ward_summary", "quarantine_summary", "input_files")), "Definitions",
+            "Caveats"} <= set(book.sheetnames)
+    ws = book[sheet_title("theme_summary")]
     header = [c.value for c in ws[2]]                                     # human headings
     count_col = header.index("Count") + 1
     pct_col = header.index("Change %") + 1

@@ -84,7 +84,7 @@ def test_the_same_inputs_twice_give_identical_tables(runs):
     """Row for row, in the same order, apart from run_id (CSV, Parquet and every sheet of the pack)."""
     _, first, second, _ = runs
     assert first.keys() == second.keys()
-    assert {"theme_summary.csv", "theme_detail.csv", "quarantine.parquet", "xlsx:theme_detail"} <= set(first)
+    assert {"theme_summary.csv", "theme_detail.csv", "quarantine.parquet", "xlsx:Theme detail"} <= set(first)
     for name in first:
         assert first[name] == second[name], name
 
@@ -124,7 +124,9 @@ def test_reconciliation_and_quarantine_are_in_the_data_pack_and_the_validation_r
 
     cfg = runs[0]
     book = openpyxl.load_workbook(cfg.output / "svna_data_pack.xlsx", read_only=True)
-    assert {"quarantine", "quarantine_summary"} <= set(book.sheetnames)
+    from pipeline.publish.excel_pack import sheet_title
+
+    assert {sheet_title("quarantine"), sheet_title("quarantine_summary")} <= set(book.sheetnames)
     book.close()
     assert (cfg.output / "validation" / "index.html").exists(), \
         "the publish step must call pipeline.checks.validation.validate(con, cfg, work) (Data Docs in <output>/validation)"

@@ -51,7 +51,7 @@ def hostile_mart(monkeypatch):
 def test_excel_pack_stores_every_text_cell_as_text(hostile_mart, tmp_path):
     path = excel_pack.write_excel(hostile_mart, tmp_path)
     book = openpyxl.load_workbook(path)
-    ws = book["hostile"]
+    ws = book[excel_pack.sheet_title("hostile")]
     labels = catalog.column_labels()  # row 2 holds the human headings
     header = [next((c for c, (heading, _) in labels.items() if heading == h), h) for h in (c.value for c in ws[2])]
     rows = [[c for c in row] for row in ws.iter_rows(min_row=3)]

@@ -140,3 +140,36 @@ def test_same_month_of_year_baseline_for_a_seasonal_theme():
 def test_a_series_without_enough_baseline_has_no_limits():
     con = chart({("area", "Area", "vwi"): [10] * 11 + [50]})
     assert limits_at(con)["centre"] is None and exceptions(con) == []
+
+
+# Issue 20, item 7: run rules only on a series busy enough to have a level (a centre of 1 a month or more).
+
+def test_a_rare_series_gets_no_run_rule_but_a_real_spike_still_fires():
+    # homicide in a ward: 2 in the 24-month baseline (centre 1/12), then 0 for the 8 months to June:
+    # "8 months below the usual level of 0.1" is what a quiet series always does: not an exception
+    quiet = [0] * 10 + [1] + [0] * 6 + [1] + [0] * 7
+    assert exceptions(chart({("area", "Area", "homicide"): quiet})) == []
+    # the same series with a month of 3: P(X >= 3 | 1/12) = 9e-5, far beyond the UCL of 0.95
+    spike = chart({("area", "Area", "homicide"): quiet[:-1] + [3]})
+    assert limits_at(spike)["centre"] == pytest.approx(2 / 24)
+    assert exceptions(spike) == [("Area", "above_upper_limit", 3,
+                                  "Homicide in Area: 3 in June 2023, where a month usually has none")]
+
+
+def test_run_rules_stop_below_the_floor_and_fire_at_it():
+    # the 8 months to June all above the centre: a run rule fires on a centre over 1 a month, not under it
+    under = [0, 0, 0] + [1] * 14 + [2] * 8            # baseline: 3 zeros, 14 ones, 7 twos = 28 / 24 = 1.17
+    assert limits_at(chart({("area", "Area", "rape"): under}))["centre"] == pytest.approx(28 / 24)
+    assert [r[1] for r in exceptions(chart({("area", "Area", "rape"): under}))] == ["eight_above_centre"]
+    rare = [0] * 10 + [1] * 7 + [1] * 8                # baseline 14 ones in 24 months: 0.58, every month above
+    assert limits_at(chart({("area", "Area", "rape"): rare}))["centre"] == pytest.approx(14 / 24)
+    assert exceptions(chart({("area", "Area", "rape"): rare})) == []
+
+
+def test_no_reason_says_a_level_of_zero():
+    series = {("ward", f"W{i}", "homicide"): [0] * 25 for i in range(3)}
+    series[("ward", "W0", "homicide")] = [1] + [0] * 24
+    series[("area", "Area", "homicide")] = [0] * 17 + [1] * 8
+    con = chart(series)
+    assert all("0.0" not in r[3] for r in exceptions(con))
+    assert exceptions(con) == []
