@@ -138,6 +138,7 @@ def test_geopackage_and_maps(grid_run, tmp_path):
     assert gpkg in written
     layers = dict(pyogrio.list_layers(gpkg))
     assert {"wards", "ward_hotspots", "grid_hotspots", "kde_surface", "sub_areas"} <= set(layers)
+    assert layers.pop("read_me") is None                                      # the marking's table: no geometry
     assert all(kind in ("Polygon", "MultiPolygon") for kind in layers.values())   # never a point layer
     wards = pyogrio.read_dataframe(gpkg, layer="ward_hotspots")
     assert wards.crs.to_epsg() == 27700 and {"rate_per_1000", "q_value", "theme"} <= set(wards.columns)
