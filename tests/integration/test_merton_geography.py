@@ -17,15 +17,21 @@ from shapely import contains_xy
 from pipeline.checks import gates
 from pipeline.errors import InputError
 from pipeline.settings.config import load_config
-from pipeline.transform import assessment, db
 from tests.helpers.merton import POPULATION, WARD_FILE_2022, WARD_FILE_PRE_2022, WARDS, build_merton, merton_config
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 
 @pytest.fixture(scope="module")
-def merton(tmp_path_factory):
-    con = build_merton(merton_config(tmp_path_factory.mktemp("merton-geo"), [WARD_FILE_2022]))
+def merton_ward_config(tmp_path_factory):
+    """The 2022-ward file alone with the Merton reference files."""
+    return merton_config(tmp_path_factory.mktemp("merton-geo"), [WARD_FILE_2022])
+
+
+@pytest.fixture(scope="module")
+def merton(merton_ward_config):
+    """That config ingested and built once; the tests only read it (the coverage check too)."""
+    con = build_merton(merton_ward_config)
     yield con
     con.close()
 
@@ -142,14 +148,7 @@ def test_points_generated_inside_each_ward_land_in_it(tmp_path):
         con.close()
 
 
-def test_ward_files_alone_are_refused_with_a_clear_message(tmp_path):
+def test_ward_files_alone_are_refused_with_a_clear_message(merton, merton_ward_config):
     """Area totals come from borough-level files; ward files alone stop the run and say so."""
-    cfg = load_config(merton_config(tmp_path, [WARD_FILE_2022]))
-    con = db.connect()
-    try:
-        assessment.ingest(con, cfg)
-        assessment.build(con, cfg, "test-run")
-        with pytest.raises(InputError, match="only ward-level rows .* borough-level file"):
-            gates.check_coverage(con, cfg)
-    finally:
-        con.close()
+    with pytest.raises(InputError, match="only ward-level rows .* borough-level file"):
+        gates.check_coverage(merton, load_config(merton_ward_config))
