@@ -79,7 +79,8 @@ def test_pre_2022_ward_file_is_refused_without_a_previous_ward_set(tmp_path):
 
 
 def test_pre_2022_ward_file_is_rebased_through_lsoas_never_mixed(tmp_path, merton):
-    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022, WARD_FILE_PRE_2022], previous_wards=True))
+    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022, WARD_FILE_PRE_2022], previous_wards=True),
+                       select=["ward_hotspots", "ward_summary", "int_mps_counts_classified"])
     try:
         rebased, current = vwi_wards(con).set_index("ward_name"), vwi_wards(merton).set_index("ward_name")
         assert len(rebased) == 20                                              # only the May 2022 wards
@@ -137,7 +138,7 @@ def test_points_generated_inside_each_ward_land_in_it(tmp_path):
     extract.to_csv(tmp_path / "offences.csv", index=False)
     (tmp_path / "points.yaml").write_text(PROFILE)
     inputs = "  - kind: record_extract\n    profile: points.yaml\n    offences: offences.csv\n"
-    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022], extra_inputs=inputs))
+    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022], extra_inputs=inputs), select=["int_offences_located"])
     try:
         located = con.execute("""select source_row, current_ward_code, location_method from int_offences_located
                                  where source_file like '%offences.csv' order by source_row""").df()
