@@ -8,7 +8,6 @@ from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
 
-
 # what the date tests and the gates read, and the models these read; not the other marts
 COVERAGE_MODELS = ["quarantine_summary", "quarantine", "int_offences_current", "theme_summary"]
 

@@ -32,6 +32,6 @@ def sequence(tmp_path_factory):
     config = write_tiny_inputs(root)
     with crash_server(root) as api:
         env = clean_env(root, PREFECT_API_URL=api)
-        result = crash_sequence(["monthly", "--config", str(config)], ["monthly", "--config", str(config), "--month",
-                                                                       "2023-11"], MONTHLY_KILLS, root, root / "out", env)
+        kill_args = ["monthly", "--config", str(config), "--month", "2023-11"]
+        result = crash_sequence(["monthly", "--config", str(config)], kill_args, MONTHLY_KILLS, root, root / "out", env)
         yield {**result, "kills": MONTHLY_KILLS, "api": api}
