@@ -125,20 +125,25 @@ def clean_env(root: Path, **extra) -> dict:
                GX_ANALYTICS_ENABLED="false", **extra)
     return env
 
+
 @contextmanager
 def crash_server(root: Path) -> Iterator[str]:
     """A persistent Prefect server, as `prefect server start` in another terminal: under `make test` the
-    suite's one server (a start costs about 20 s of CPU); otherwise one of this module's own, without the
-    services that look for work every few seconds (the supervisor marks a run Crashed itself)."""
+    suite's one server (a start costs about 20 s of CPU); otherwise one of the test file's own, in
+    `root`/prefect_server, without the services that look for work every few seconds (the supervisor
+    marks a run Crashed itself)."""
     suite_api = os.environ.get(SUITE_PREFECT_ENV)
     if suite_api:
         yield suite_api
         return
-    env = clean_env(root, **{f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in IDLE_SERVICES})
-    with persistent_server(root / "server.log", env) as api:
+    home = root / "prefect_server"
+    home.mkdir()
+    env = clean_env(home, **{f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in IDLE_SERVICES})
+    with persistent_server(home / "server.log", env) as api:
         yield api
 
 
+# The tests every command's sequence must pass; each importing file's `sequence` fixture gives its own.
 def test_the_previous_outputs_stay_byte_identical(sequence):
     assert len(sequence["before"]) > 10
     for step, run in sequence["killed"].items():
