@@ -40,10 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))       # run as a script (make test): tests.helpers
-from tests.helpers.prefect_server import persistent_server
+from tests.helpers.prefect_server import IDLE_SERVICES, SUITE_PREFECT_ENV, persistent_server
 
-IDLE_SERVICES = ("SCHEDULER", "LATE_RUNS", "FOREMAN", "PAUSE_EXPIRATIONS", "CANCELLATION_CLEANUP", "REPOSSESSOR")
-SUITE_PREFECT_ENV = "SVNA_TEST_PREFECT_API_URL"   # the suite's one Prefect server (tests/integration/conftest.py)
 FILE_TIMEOUT_S = 1500   # the slowest process takes 1-2 min on a quiet machine; longer is a hang
 UNIT_FILES_PER_PROCESS = 6
 TIMES_FILE = ROOT / ".test-times.json"
@@ -53,8 +51,8 @@ COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 # public_tier, report_browser, disclosure_audit_runs; all London: public_tier_real, disclosure_audit_runs)
 # are spread out, so the second one does not start while the first still builds it and wait for it.
 SLOWEST_FIRST = tuple(f"tests/integration/test_{name}.py" for name in (
-    "crash_cleanup", "analyses_demo", "public_tier_real", "multi_area", "merton_geography", "monthly_schedule",
-    "no_personal_data", "monthly_demo", "merton_published", "mps_counts", "monthly_mps", "areas",
+    "crash_cleanup", "public_tier_real", "crash_cleanup_monthly", "analyses_demo", "multi_area", "no_personal_data",
+    "monthly_schedule", "merton_geography", "monthly_demo", "merton_published", "mps_counts", "monthly_mps", "areas",
     "disclosure_audit_runs", "no_misleading_changes", "idempotence", "annual_flow", "public_tier",
     "report_browser"))
 

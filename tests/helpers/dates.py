@@ -8,15 +8,18 @@ from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.tiny_inputs import TINY_OFFENCES, write_tiny_inputs
 
+# what the date tests and the gates read, and the models these read; not the other marts
+COVERAGE_MODELS = ["quarantine_summary", "quarantine", "int_offences_current", "theme_summary"]
+
 
 def build_to_coverage(config: Path, **variables):
     cfg = load_config(config)
     con = db.connect()
     assessment.ingest(con, cfg)
-    assessment.build(con, cfg, "test-run")
+    assessment.build(con, cfg, "test-run", select=COVERAGE_MODELS)
     if variables:  # rebuild with e.g. a fixed run date
         db.set_variables(con, variables)
-        db.run_models(con)
+        db.run_models(con, select=COVERAGE_MODELS, upstream=True)
     return cfg, con
 
 

@@ -42,10 +42,12 @@ def merton_config(root, ward_files: list[str], previous_wards: bool = False, ext
     return config
 
 
-def build_merton(config):
+def build_merton(config, select: list[str] | None = None):
+    """Ingest and build every model, or only `select` and the models they read (a test that reads a
+    few tables need not pay for the marts, maps and checks of the rest)."""
     cfg = load_config(config)
     con = db.connect()
     assessment.ingest(con, cfg)
-    assessment.build(con, cfg, "test-run")
+    assessment.build(con, cfg, "test-run", select=select)
     return con
 

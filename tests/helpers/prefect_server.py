@@ -17,6 +17,10 @@ from pathlib import Path
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
 STARTUP_S = 240     # a busy 2-core machine can take minutes to start a server
+SUITE_PREFECT_ENV = "SVNA_TEST_PREFECT_API_URL"   # the suite's one Prefect server, set by tests/run_isolated.py
+# the server's services that look for work every few seconds (schedules, late or paused runs, workers):
+# not needed by a test that only runs flows in its own processes
+IDLE_SERVICES = ("SCHEDULER", "LATE_RUNS", "FOREMAN", "PAUSE_EXPIRATIONS", "CANCELLATION_CLEANUP", "REPOSSESSOR")
 
 
 def free_port() -> int:
@@ -47,7 +51,7 @@ def wait_until_healthy(api: str, server: subprocess.Popen, log: Path, startup_s:
             pass
         assert server.poll() is None, log.read_text()[-2000:]
         assert time.monotonic() < deadline, f"the Prefect server did not answer /api/health in {startup_s:.0f} s"
-        time.sleep(1)
+        time.sleep(0.25)
 
 
 @contextmanager

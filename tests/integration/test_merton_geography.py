@@ -17,15 +17,21 @@ from shapely import contains_xy
 from pipeline.checks import gates
 from pipeline.errors import InputError
 from pipeline.settings.config import load_config
-from pipeline.transform import assessment, db
 from tests.helpers.merton import POPULATION, WARD_FILE_2022, WARD_FILE_PRE_2022, WARDS, build_merton, merton_config
 from tests.helpers.shared_data import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.integration]
 
 @pytest.fixture(scope="module")
-def merton(tmp_path_factory):
-    con = build_merton(merton_config(tmp_path_factory.mktemp("merton-geo"), [WARD_FILE_2022]))
+def merton_ward_config(tmp_path_factory):
+    """The 2022-ward file alone with the Merton reference files."""
+    return merton_config(tmp_path_factory.mktemp("merton-geo"), [WARD_FILE_2022])
+
+
+@pytest.fixture(scope="module")
+def merton(merton_ward_config):
+    """That config ingested and built once; the tests only read it (the coverage check too)."""
+    con = build_merton(merton_ward_config)
     yield con
     con.close()
 
@@ -73,7 +79,8 @@ def test_pre_2022_ward_file_is_refused_without_a_previous_ward_set(tmp_path):
 
 
 def test_pre_2022_ward_file_is_rebased_through_lsoas_never_mixed(tmp_path, merton):
-    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022, WARD_FILE_PRE_2022], previous_wards=True))
+    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022, WARD_FILE_PRE_2022], previous_wards=True),
+                       select=["ward_hotspots", "ward_summary", "int_mps_counts_classified"])
     try:
         rebased, current = vwi_wards(con).set_index("ward_name"), vwi_wards(merton).set_index("ward_name")
         assert len(rebased) == 20                                              # only the May 2022 wards
@@ -131,7 +138,7 @@ def test_points_generated_inside_each_ward_land_in_it(tmp_path):
     extract.to_csv(tmp_path / "offences.csv", index=False)
     (tmp_path / "points.yaml").write_text(PROFILE)
     inputs = "  - kind: record_extract\n    profile: points.yaml\n    offences: offences.csv\n"
-    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022], extra_inputs=inputs))
+    con = build_merton(merton_config(tmp_path, [WARD_FILE_2022], extra_inputs=inputs), select=["int_offences_located"])
     try:
         located = con.execute("""select source_row, current_ward_code, location_method from int_offences_located
                                  where source_file like '%offences.csv' order by source_row""").df()
@@ -142,14 +149,7 @@ def test_points_generated_inside_each_ward_land_in_it(tmp_path):
         con.close()
 
 
-def test_ward_files_alone_are_refused_with_a_clear_message(tmp_path):
+def test_ward_files_alone_are_refused_with_a_clear_message(merton, merton_ward_config):
     """Area totals come from borough-level files; ward files alone stop the run and say so."""
-    cfg = load_config(merton_config(tmp_path, [WARD_FILE_2022]))
-    con = db.connect()
-    try:
-        assessment.ingest(con, cfg)
-        assessment.build(con, cfg, "test-run")
-        with pytest.raises(InputError, match="only ward-level rows .* borough-level file"):
-            gates.check_coverage(con, cfg)
-    finally:
-        con.close()
+    with pytest.raises(InputError, match="only ward-level rows .* borough-level file"):
+        gates.check_coverage(merton, load_config(merton_ward_config))

@@ -122,7 +122,7 @@ def test_a_recorded_ward_name_places_crimes_on_the_current_wards(tmp_path):
     cfg = load_config(config)
     with db.connect() as con:
         assessment.ingest(con, cfg)
-        assessment.build(con, cfg, "test-run")
+        assessment.build(con, cfg, "test-run", select=["int_offences_located", "location_summary", "ward_hotspots"])
         located = con.execute("select o.crime_ref, l.location_method, l.current_ward_code from int_offences_located l "
                               "join stg_offences o using (source_file, source_row) order by 1").fetchall()
         summary = dict(con.execute("select location_method, crimes from location_summary").fetchall())
@@ -146,6 +146,6 @@ def test_a_name_shared_by_two_current_wards_places_nothing(tmp_path):
     cfg = load_config(config)
     with db.connect() as con:
         assessment.ingest(con, cfg)
-        assessment.build(con, cfg, "test-run")
+        assessment.build(con, cfg, "test-run", select=["int_offences_located"])
         assert con.execute("select location_method, current_ward_code from int_offences_located").fetchall() == [
             ("unlocated", None)]
