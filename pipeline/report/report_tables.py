@@ -71,7 +71,9 @@ class Tables:
 @contextmanager
 def tier_scope(con: duckdb.DuckDBPyConnection, schema: str) -> Iterator[None]:
     """Unqualified names (ours and the narrative's) resolve in the tier's schema only; definitions and
-    geography it lacks are temporary views of main's, so no restricted count can leak into the public tier."""
+    geography it lacks are temporary views of main's, so no restricted count can leak into the public tier.
+    DuckDB falls back to main for a name the search path lacks, so every other table of main is hidden
+    behind an empty temporary view with no column of its own: a query on it finds no rows or fails to bind."""
     if schema == "main":
         yield
         return
@@ -81,17 +83,21 @@ def tier_scope(con: duckdb.DuckDBPyConnection, schema: str) -> Iterator[None]:
     previous = con.execute("select current_setting('search_path')").fetchone()[0]
     own = {r[0] for r in con.execute("select table_name from information_schema.tables where table_catalog = ? "
                                      "and table_schema = ?", [catalog, schema]).fetchall()}
-    shared = [r[0] for r in con.execute("select table_name from information_schema.tables where table_catalog = ? "
-                                        "and table_schema = 'main'", [catalog]).fetchall()
-              if (r[0].startswith(SHARED_PREFIXES) or r[0] in SHARED_TABLES) and r[0] not in own]
+    in_main = [r[0] for r in con.execute("select table_name from information_schema.tables where table_catalog = ? "
+                                         "and table_schema = 'main'", [catalog]).fetchall() if r[0] not in own]
+    shared = [name for name in in_main if name.startswith(SHARED_PREFIXES) or name in SHARED_TABLES]
+    hidden = [name for name in in_main if name not in shared]
     con.execute("set search_path = ?", [schema])
     try:
         for name in shared:
             con.execute(f"create or replace temp view {db.sql_identifier(name)} as select * from "
                         f"{db.sql_identifier(catalog)}.main.{db.sql_identifier(name)}")
+        for name in hidden:
+            con.execute(f"create or replace temp view {db.sql_identifier(name)} as "
+                        "select null as not_in_this_tier where false")
         yield
     finally:
-        for name in shared:
+        for name in shared + hidden:
             con.execute(f"drop view if exists temp.main.{db.sql_identifier(name)}")
         con.execute("set search_path = ?", [previous])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from pipeline.publish.catalog import MARKING, PUBLIC_MARKING
@@ -143,6 +144,20 @@ def test_public_tier_shows_suppressed_cells_as_c_and_reads_no_restricted_table(c
     # the connection is as it was: unqualified names resolve in main again, no temporary view left
     assert con.execute("select count from theme_summary where theme = 'homicide'").fetchone()[0] == 3
     assert con.execute("select count(*) from duckdb_views() where temporary and not internal").fetchone()[0] == 0
+
+
+def test_in_the_public_scope_a_restricted_only_table_reads_as_nothing(con):
+    # DuckDB resolves a name the search path lacks in main: without the scope's empty views, a sentence on a
+    # restricted-only table (near repeats, record-level models) would quote restricted figures in the public tier
+    con.execute("create schema public")
+    con.execute("create table main.near_repeats as select 'robbery' as theme, 7 as observed")
+    con.execute("create table main.ref_lookup as select 'robbery' as theme")
+    with report_tables.tier_scope(con, "public"):
+        assert con.execute("select count(*) from near_repeats").fetchone()[0] == 0
+        with pytest.raises(duckdb.BinderException):
+            con.execute("select observed from near_repeats")
+        assert con.execute("select theme from ref_lookup").fetchall() == [("robbery",)]   # shared reference
+    assert con.execute("select observed from near_repeats").fetchall() == [(7,)]
 
 
 def test_unknown_tier_is_refused(con, tmp_path):
