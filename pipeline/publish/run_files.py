@@ -17,6 +17,7 @@ from pipeline.publish import catalog, disclosure, disclosure_audit, funnel_chart
 from pipeline.publish.excel_pack import EXCEL_NAME, PUBLIC_EXCEL_NAME, write_excel
 from pipeline.publish.table_files import in_schema, write_csv, write_tables
 from pipeline.report import annual_report
+from pipeline.report.report_tables import tier_scope
 from pipeline.settings.config import RunConfig
 from pipeline.transform import assessment
 
@@ -131,7 +132,8 @@ def publish_public(con: duckdb.DuckDBPyConnection, cfg: RunConfig, out_dir: Path
         with timed(timings, "public_tier"):
             outputs += write_tables(con, public, names=disclosure.public_tables(con))
             headlines = public / "headlines.md"
-            headlines.write_text(sentences.headlines_markdown(con, cfg.comparator_name, catalog.marking("public")))
+            with tier_scope(con, disclosure.SCHEMA):   # no sentence may read a restricted table
+                headlines.write_text(sentences.headlines_markdown(con, cfg.comparator_name, catalog.marking("public")))
         outputs.append(headlines)
         with timed(timings, "excel"):
             outputs.append(write_excel(con, public, name=PUBLIC_EXCEL_NAME, tier="public",
