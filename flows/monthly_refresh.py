@@ -136,5 +136,21 @@ def serve_monthly(deployment_file: Path, config_path: Path | None = None, month:
         asyncio.run(runner.start())
     except (KeyboardInterrupt, TerminationSignal):
         pass   # Ctrl+C; on SIGTERM the runner exits by itself
-    finally:   # either way the runner pauses the schedule on its way out (pause_on_shutdown)
-        print("Stopped serving; the schedule is paused until svna serve starts again.", flush=True)
+    finally:   # the runner pauses the schedule on its way out (pause_on_shutdown), unless a signal cut that short
+        if pause_schedule(deployment_id):
+            print("Stopped serving; the schedule is paused until svna serve starts again.", flush=True)
+        else:
+            print("Stopped serving, but the schedule could not be paused: pause the monthly-refresh deployment in "
+                  "the Prefect UI or with `prefect deployment pause`, or its runs will wait for a worker.", flush=True)
+
+
+def pause_schedule(deployment_id) -> bool:
+    """Pause the deployment (again: pausing twice is harmless) and say whether the server now has it paused."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.pause_deployment(deployment_id)
+            return bool(client.read_deployment(deployment_id).paused)
+    except Exception:  # the server is gone or unreachable: the caller says the schedule is not paused
+        return False
