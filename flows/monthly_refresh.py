@@ -145,12 +145,29 @@ def serve_monthly(deployment_file: Path, config_path: Path | None = None, month:
 
 
 def pause_schedule(deployment_id) -> bool:
-    """Pause the deployment (again: pausing twice is harmless) and say whether the server now has it paused."""
+    """Pause the deployment (again: pausing twice is harmless), delete the runs its schedule had created
+    and not started (the server's scheduler may have added some while the runner paused it) and say
+    whether the server now has it paused with none left."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
 
+    waiting = {"deployment_filter": DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+               "flow_run_filter": FlowRunFilter(state=FlowRunFilterState(
+                   type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))}
     try:
         with get_client(sync_client=True) as client:
             client.pause_deployment(deployment_id)
-            return bool(client.read_deployment(deployment_id).paused)
+            for run in client.read_flow_runs(**waiting):
+                if run.auto_scheduled:
+                    client.delete_flow_run(run.id)
+            return bool(client.read_deployment(deployment_id).paused) and not any(
+                run.auto_scheduled for run in client.read_flow_runs(**waiting))
     except Exception:  # the server is gone or unreachable: the caller says the schedule is not paused
         return False

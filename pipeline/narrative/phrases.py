@@ -42,12 +42,18 @@ def offences(n: int, label: str = "") -> str:
 _CATALOG: ContextVar[tuple | None] = ContextVar("svna_narrative_catalog", default=None)
 
 
+# The one column of the empty views that hide, in the public tier's scope, the tables that tier does not have
+# (pipeline.report.report_tables.tier_scope): such a table is absent for has_table.
+HIDDEN_COLUMN = "not_in_this_tier"
+
+
 @contextmanager
 def catalog_read_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """While headlines or a report are drafted no table is made or dropped, so has_table and has_column
     answer from one read of the catalog: each catalog query costs ~5 ms and a tier's drafts ask ~150."""
-    tables = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
     columns = set(con.execute("select table_name, column_name from information_schema.columns").fetchall())
+    hidden = {name for name, column in columns if column == HIDDEN_COLUMN}
+    tables = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()} - hidden
     token = _CATALOG.set((con, tables, columns))
     try:
         yield
@@ -56,11 +62,13 @@ def catalog_read_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """A table or view of this name in any schema."""
+    """A table or view of this name in any schema, unless the public tier's scope hides it."""
     known = _CATALOG.get()
     if known is not None and known[0] is con:
         return name in known[1]
-    return bool(con.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchone()[0])
+    return bool(con.execute("select count(*) from information_schema.tables where table_name = ? and not exists ("
+                            "select 1 from information_schema.columns where table_name = ? and column_name = ?)",
+                            [name, name, HIDDEN_COLUMN]).fetchone()[0])
 
 
 def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:

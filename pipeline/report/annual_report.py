@@ -328,14 +328,9 @@ def write_report(con: duckdb.DuckDBPyConnection, cfg: RunConfig, path: Path, tie
 
 
 def _priority_order(t: Tables) -> list[str]:
-    """The themes in the order of the priorities table (issue 20, item 2) when the tier has it, else []."""
-    if not t.has("priorities"):
-        return []
-    rows = [r for r in t.rows("priorities") if r.get("theme") and not r.get("ward_code")]
-    key = next((c for c in ("priority_rank", "rank") if rows and c in rows[0]), None)
-    if key:
-        rows.sort(key=lambda r: (as_number(r[key]) is None, as_number(r[key]) or 0))
-    return list(dict.fromkeys(r["theme"] for r in rows))
+    """The ranked themes in the order of the priorities table (issue 20, item 2) when the tier has it, else []."""
+    return [r["theme"] for r in t.rows("priorities", "level = 'theme' and priority_rank is not null",
+                                       order="order by priority_rank")]
 
 
 def _guarded_list(fn, *args) -> list[str]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from pipeline.narrative.phrases import MIN_BASE
+from pipeline.narrative.phrases import HIDDEN_COLUMN, MIN_BASE
 from pipeline.publish.table_files import mart_models
 from pipeline.transform import db
 
@@ -94,7 +94,7 @@ def tier_scope(con: duckdb.DuckDBPyConnection, schema: str) -> Iterator[None]:
                         f"{db.sql_identifier(catalog)}.main.{db.sql_identifier(name)}")
         for name in hidden:
             con.execute(f"create or replace temp view {db.sql_identifier(name)} as "
-                        "select null as not_in_this_tier where false")
+                        f"select null as {HIDDEN_COLUMN} where false")
         yield
     finally:
         for name in shared + hidden:

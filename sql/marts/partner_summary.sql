@@ -62,7 +62,7 @@ final as (
         compared.change_note,
         compared.months_covered,
         compared.previous_months_covered,
-        partner_measures.unit,
+        partner_measures.unit as measure_unit,   -- not "unit": multi-area runs add a unit column
         'partner_table' as source,
         'source: partner_table (' || coalesce(compared.provider, 'partner') || '); ' || partner_measures.definition
             as definition,

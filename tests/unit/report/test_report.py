@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
+from pipeline.narrative import phrases
 from pipeline.publish.catalog import MARKING, PUBLIC_MARKING
 from pipeline.report import annual_report, report_tables, svg_charts
 from pipeline.transform import db
@@ -156,6 +157,9 @@ def test_in_the_public_scope_a_restricted_only_table_reads_as_nothing(con):
         assert con.execute("select count(*) from near_repeats").fetchone()[0] == 0
         with pytest.raises(duckdb.BinderException):
             con.execute("select observed from near_repeats")
+        assert not phrases.has_table(con, "near_repeats")                # the narrative's check says absent
+        with phrases.catalog_read_once(con):
+            assert not phrases.has_table(con, "near_repeats") and phrases.has_table(con, "ref_lookup")
         assert con.execute("select theme from ref_lookup").fetchall() == [("robbery",)]   # shared reference
     assert con.execute("select observed from near_repeats").fetchall() == [(7,)]
 

@@ -115,5 +115,8 @@ def test_every_row_reconciles_and_free_text_is_never_loaded(marts):
     assert all(r[5] for r in summary)
     columns = {c[0] for c in marts.execute("select column_name from information_schema.columns").fetchall()}
     assert not {"Notes", "Name", "notes", "name"} & columns
+    mart_columns = {c[0] for c in marts.execute("select column_name from information_schema.columns where table_name "
+                                                "in (select unnest(?))", [list(db.load_models(("marts",)))]).fetchall()}
+    assert "unit" not in mart_columns   # a multi-area run adds its own `unit` column to every mart it stacks
     refs = [r[0] for r in marts.execute("select person_ref from int_people_current").fetchall()]
     assert "VA" not in refs and all(len(r) == 20 for r in refs)   # keyed hashes, not the source ids
