@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from pipeline.publish.excel_pack import sheet_title
 from pipeline.settings.config import load_config
 from pipeline.transform import assessment, db
 from tests.helpers.merton import WARD_FILE_2022, WARD_FILE_PRE_2022, merton_config
@@ -75,7 +76,7 @@ def test_rules_fire_on_the_demo_facts(demo):
 
 def test_the_data_pack_has_the_priorities_sheet(demo):
     out, _ = demo
-    assert "priorities" in openpyxl.load_workbook(out / "svna_data_pack.xlsx", read_only=True).sheetnames
+    assert sheet_title("priorities") in openpyxl.load_workbook(out / "svna_data_pack.xlsx", read_only=True).sheetnames
 
 
 def test_the_public_tier_shows_no_priority_and_no_draft(demo):
