@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,6 +271,19 @@ def repeat_of(seen: dict[tuple[str, str], InputFile], source: InputFile) -> Inpu
     else:
         source.duplicate_of = str(first.path)
     return first
+
+
+def inputs_to_load(paths: list[Path], kind: str, role: str, seen: dict[tuple[str, str], InputFile],
+                   files: list[InputFile]) -> Iterator[InputFile]:
+    """Each of `paths` opened, in order, unless this run already read its bytes for `role` (repeat_of): a
+    copy under another path is added to `files` (its lineage says duplicate_of) and not yielded. The
+    caller loads what is yielded and adds it to `files`."""
+    for path in paths:
+        source = open_input(path, kind, role)
+        if repeat_of(seen, source) is None:
+            yield source
+        elif source.duplicate_of:
+            files.append(source)
 
 
 def open_input(path: Path, kind: str, role: str) -> InputFile:

@@ -19,10 +19,9 @@ from pipeline.sources.files import (
     WHITESPACE,
     InputFile,
     header_key,
+    inputs_to_load,
     is_header_row,
     no_header_row,
-    open_input,
-    repeat_of,
     trimmed_sql,
 )
 from pipeline.sources.registry import SourceKind
@@ -78,14 +77,8 @@ def ingest_fingertips(con: duckdb.DuckDBPyConnection, paths: list[Path],
     """Load Fingertips files into raw_fingertips (every cell as text, trimmed; blanks null). A
     byte-identical copy of a file already read is listed (duplicate_of) but not loaded twice."""
     create_raw_table(con)
-    seen = {} if seen is None else seen
     files = []
-    for path in paths:
-        source = open_input(path, KIND, ROLE)
-        if repeat_of(seen, source) is not None:
-            if source.duplicate_of:
-                files.append(source)
-            continue
+    for source in inputs_to_load(paths, KIND, ROLE, {} if seen is None else seen, files):
         table = read_csv_text(source, header_hint="Indicator ID", con=con, keep=list(LAYOUT))
         try:
             if not is_header_row(table, LAYOUT):

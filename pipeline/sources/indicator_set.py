@@ -17,7 +17,7 @@ import duckdb
 from pipeline import seeds
 from pipeline.errors import InputError
 from pipeline.sources.csv_reader import read_csv_text
-from pipeline.sources.files import InputFile, describe_header, header_key, open_input, repeat_of
+from pipeline.sources.files import InputFile, describe_header, header_key, inputs_to_load
 from pipeline.sources.registry import SourceKind
 
 KIND = "indicator_set"
@@ -91,24 +91,18 @@ def parse_row(path: Path, line: int, row: dict[str, str], keys: dict[str, set[st
 def ingest_indicator_set(con: duckdb.DuckDBPyConnection, paths: list[Path],
                          seen: dict[tuple[str, str], InputFile] | None = None) -> list[InputFile]:
     create_raw_table(con)
-    seen = {} if seen is None else seen
     files, ids, keys = [], {}, _keys()
-    for path in paths:
-        source = open_input(path, KIND, ROLE)
-        if repeat_of(seen, source) is not None:
-            if source.duplicate_of:
-                files.append(source)
-            continue
+    for source in inputs_to_load(paths, KIND, ROLE, {} if seen is None else seen, files):
         table = read_csv_text(source, header_hint="source_measure", con=con)
         try:
             positions = {header_key(name): i for i, name in enumerate(table.header)}
             missing = [c for c in COLUMNS if c not in positions]
             if missing:
-                raise InputError(str(path), missing[0], "an indicator set has the columns " + ", ".join(COLUMNS),
+                raise InputError(str(source.path), missing[0], "an indicator set has the columns " + ", ".join(COLUMNS),
                                  describe_header(table), examples=[f"also missing: {m}" for m in missing[1:]])
             if source.malformed:
                 line, rule, detail = source.malformed[0]
-                raise InputError(str(path), "-",
+                raise InputError(str(source.path), "-",
                                  f"every line of an indicator set must be a whole row (line {line}: {rule})",
                                  detail)
             order = [positions[c] for c in COLUMNS]
@@ -117,14 +111,14 @@ def ingest_indicator_set(con: duckdb.DuckDBPyConnection, paths: list[Path],
                 row = {c: (cells[kept.index(i)] or "").strip() for c, i in zip(COLUMNS, order, strict=True)}
                 if not any(row.values()):
                     continue
-                parsed = parse_row(path, line, row, keys)
+                parsed = parse_row(source.path, line, row, keys)
                 if parsed[0] in ids:
-                    raise InputError(str(path), "id",
+                    raise InputError(str(source.path), "id",
                                      f"each indicator id appears once (line {line}; first on {ids[parsed[0]]})",
                                      repr(parsed[0]))
                 ids[parsed[0]] = f"line {line}"
                 con.execute("insert into raw_indicator_set values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [str(path), line, *parsed, len(ids)])
+                            [str(source.path), line, *parsed, len(ids)])
         finally:
             table.close()
         files.append(source)

@@ -26,10 +26,9 @@ from pipeline.sources.files import (
     Table,
     describe_header,
     header_key,
+    inputs_to_load,
     is_header_row,
     no_header_row,
-    open_input,
-    repeat_of,
     trimmed_sql,
 )
 from pipeline.sources.registry import SourceKind
@@ -171,14 +170,8 @@ def ingest_partner_tables(con: duckdb.DuckDBPyConnection, paths: list[Path], pro
                           seen: dict[tuple[str, str], InputFile] | None = None) -> list[InputFile]:
     """Load partner tables into raw_partner; a byte-identical copy of a file already read is listed, not loaded."""
     create_raw_table(con)
-    seen = {} if seen is None else seen
     files = []
-    for path in paths:
-        source = open_input(path, KIND, ROLE)
-        if repeat_of(seen, source) is not None:
-            if source.duplicate_of:
-                files.append(source)
-            continue
+    for source in inputs_to_load(paths, KIND, ROLE, {} if seen is None else seen, files):
         table = _read(source, profile, con)
         try:
             sql, params = _select_sql(source, table, profile)
